@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/interlock-e2ee/interlock/prekey"
+	"github.com/interlock-e2ee/interlock/session"
+)
+
+// party is one side of the demo: an identity, its store and its cipher.
+type party struct {
+	name   string
+	addr   session.Address
+	id     prekey.IdentityKeyPair
+	regID  uint32
+	store  *session.MemoryStore
+	cipher *session.Cipher
+}
+
+func newParty(name string, device uint32) (*party, error) {
+	id, err := prekey.GenerateIdentityKeyPair(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	reg, err := prekey.GenerateRegistrationID(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	st := session.NewMemoryStore(id, reg)
+	return &party{
+		name: name, addr: session.Address{Name: name, DeviceID: device},
+		id: id, regID: reg, store: st, cipher: session.NewCipher(st),
+	}, nil
+}
+
+// publishBundle creates and stores prekeys and returns the public bundle a
+// server would hand out.
+func (p *party) publishBundle(ctx context.Context) (*prekey.Bundle, error) {
+	now := time.Now()
+	spk, err := prekey.GenerateSignedPreKey(rand.Reader, p.id, 1, now)
+	if err != nil {
+		return nil, err
+	}
+	opks, err := prekey.GeneratePreKeys(rand.Reader, 100, 1)
+	if err != nil {
+		return nil, err
+	}
+	kpk, err := prekey.GenerateKyberPreKey(rand.Reader, p.id, 7, true, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.store.StoreSignedPreKey(ctx, &spk); err != nil {
+		return nil, err
+	}
+	if err := p.store.StorePreKey(ctx, &opks[0]); err != nil {
+		return nil, err
+	}
+	if err := p.store.StoreKyberPreKey(ctx, &kpk); err != nil {
+		return nil, err
+	}
+	return &prekey.Bundle{
+		RegistrationID: p.regID, DeviceID: p.addr.DeviceID, IdentityKey: p.id.PublicKey(),
+		SignedPreKeyID: spk.ID, SignedPreKey: spk.KeyPair.Public, SignedPreKeySignature: spk.Signature,
+		PreKeyID: opks[0].ID, PreKey: opks[0].KeyPair.Public,
+		KyberPreKeyID: kpk.ID, KyberPreKey: kpk.KeyPair.Public, KyberPreKeySignature: kpk.Signature,
+	}, nil
+}
+
+func typeName(t int) string {
+	switch t {
+	case session.TypeSignal:
+		return "SignalMessage"
+	case session.TypePreKey:
+		return "PreKeySignalMessage"
+	}
+	return fmt.Sprintf("type %d", t)
+}
+
+func demo(w io.Writer, args []string) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(w)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	step := 0
+	say := func(format string, a ...any) {
+		step++
+		fmt.Fprintf(w, "%2d. "+format+"\n", append([]any{step}, a...)...)
+	}
+
+	alice, err := newParty("alice", 1)
+	if err != nil {
+		return err
+	}
+	bob, err := newParty("bob", 1)
+	if err != nil {
+		return err
+	}
+	say("Alice and Bob each generate an identity key pair (Curve25519) and a registration ID.")
+	fmt.Fprintf(w, "    alice identity %s…  registration %d\n", hex.EncodeToString(alice.id.PublicKey().Bytes())[:18], alice.regID)
+	fmt.Fprintf(w, "    bob   identity %s…  registration %d\n", hex.EncodeToString(bob.id.PublicKey().Bytes())[:18], bob.regID)
+
+	bundle, err := bob.publishBundle(ctx)
+	if err != nil {
+		return err
+	}
+	say("Bob publishes a prekey bundle: signed prekey, one-time prekey and a Kyber-1024 prekey (%d-byte public key), each signed with XEdDSA.", len(bundle.KyberPreKey.Bytes()))
+
+	if err := alice.cipher.ProcessBundle(ctx, bob.addr, bundle); err != nil {
+		return err
+	}
+	v, err := alice.cipher.SessionVersion(ctx, bob.addr)
+	if err != nil {
+		return err
+	}
+	say("Alice verifies the signatures and runs PQXDH against the bundle: session version %d.", v)
+
+	send := func(from, to *party, text string) error {
+		typ, ct, err := from.cipher.Encrypt(ctx, to.addr, []byte(text))
+		if err != nil {
+			return err
+		}
+		say("%s encrypts %q → %s, %d bytes on the wire.", from.name, text, typeName(typ), len(ct))
+		pt, err := to.cipher.Decrypt(ctx, from.addr, typ, ct)
+		if err != nil {
+			return err
+		}
+		say("%s decrypts it: %q.", to.name, pt)
+		return nil
+	}
+	if err := send(alice, bob, "Hello Bob, this is post-quantum."); err != nil {
+		return err
+	}
+	if err := send(bob, alice, "Hi Alice! Got it."); err != nil {
+		return err
+	}
+	if err := send(alice, bob, "Now we are in the Double Ratchet."); err != nil {
+		return err
+	}
+
+	// A replay is refused and changes nothing.
+	typ, ct, err := bob.cipher.Encrypt(ctx, alice.addr, []byte("once only"))
+	if err != nil {
+		return err
+	}
+	if _, err := alice.cipher.Decrypt(ctx, bob.addr, typ, ct); err != nil {
+		return err
+	}
+	_, err = alice.cipher.Decrypt(ctx, bob.addr, typ, ct)
+	say("Bob's message delivered twice: the second copy is refused (%v).", err)
+	tampered := append([]byte(nil), ct...)
+	tampered[len(tampered)-1] ^= 1
+	_, err = alice.cipher.Decrypt(ctx, bob.addr, typ, tampered)
+	say("A tampered message is refused (%v) and the session goes on:", err)
+	return send(bob, alice, "Still here.")
+}

@@ -1,0 +1,362 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/interlock-e2ee/interlock/prekey"
+	"github.com/interlock-e2ee/interlock/session"
+)
+
+// The conformance peer: ../shared/conformance/PEER-PROTOCOL.md, version 1.
+
+type peerRequest struct {
+	ID          int64           `json:"id"`
+	Op          string          `json:"op"`
+	Name        string          `json:"name"`
+	Device      uint32          `json:"device"`
+	RegID       *uint32         `json:"registration_id"`
+	Store       string          `json:"store"`
+	Flavour     string          `json:"flavour"`
+	OneTime     *bool           `json:"one_time"`
+	Kyber       *bool           `json:"kyber"`
+	Address     *peerAddress    `json:"address"`
+	Bundle      *peerBundle     `json:"bundle"`
+	Plaintext   []byte          `json:"plaintext"`
+	Type        int             `json:"type"`
+	Ciphertext  []byte          `json:"ciphertext"`
+	IdentityKey []byte          `json:"identity_key"`
+}
+
+type peerAddress struct {
+	Name   string `json:"name"`
+	Device uint32 `json:"device"`
+}
+
+type peerBundle struct {
+	RegistrationID        uint32  `json:"registration_id"`
+	Device                uint32  `json:"device"`
+	IdentityKey           []byte  `json:"identity_key"`
+	SignedPreKeyID        uint32  `json:"signed_prekey_id"`
+	SignedPreKey          []byte  `json:"signed_prekey"`
+	SignedPreKeySignature []byte  `json:"signed_prekey_signature"`
+	PreKeyID              *uint32 `json:"prekey_id,omitempty"`
+	PreKey                []byte  `json:"prekey,omitempty"`
+	KyberPreKeyID         *uint32 `json:"kyber_prekey_id,omitempty"`
+	KyberPreKey           []byte  `json:"kyber_prekey,omitempty"`
+	KyberPreKeySignature  []byte  `json:"kyber_prekey_signature,omitempty"`
+}
+
+// peerError is a protocol error with its kind.
+type peerError struct {
+	kind string
+	err  error
+}
+
+func (e *peerError) Error() string { return e.err.Error() }
+
+func kindErr(kind string, format string, args ...any) error {
+	return &peerError{kind: kind, err: fmt.Errorf(format, args...)}
+}
+
+var peerOps = []string{"init", "bundle", "process_bundle", "encrypt", "decrypt", "session", "trust", "capabilities"}
+
+type peer struct {
+	ctx      context.Context
+	store    *session.MemoryStore
+	cipher   *session.Cipher
+	identity prekey.IdentityKeyPair
+	regID    uint32
+	flavour  string
+	device   uint32
+	nextID   uint32
+}
+
+func servePeer(stdin io.Reader, stdout, stderr io.Writer) error {
+	p := &peer{ctx: context.Background(), nextID: 1}
+	in := bufio.NewReader(stdin)
+	out := bufio.NewWriter(stdout)
+	for {
+		line, err := in.ReadBytes('\n')
+		if len(line) > 0 {
+			resp := p.handle(line, stderr)
+			b, merr := json.Marshal(resp)
+			if merr != nil {
+				b = []byte(`{"ok":false,"error":{"kind":"other","message":"cannot encode response"}}`)
+			}
+			out.Write(b)
+			out.WriteByte('\n')
+			if ferr := out.Flush(); ferr != nil {
+				return ferr
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (p *peer) handle(line []byte, stderr io.Writer) (resp map[string]any) {
+	var req peerRequest
+	var id any
+	if err := json.Unmarshal(line, &req); err != nil {
+		// Echo the id if at least that parses.
+		var probe struct {
+			ID any `json:"id"`
+		}
+		_ = json.Unmarshal(line, &probe)
+		return failure(probe.ID, kindErr("other", "bad request: %v", err))
+	}
+	id = req.ID
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "interlock peer: panic in %s: %v\n", req.Op, r)
+			resp = failure(id, kindErr("other", "internal error in %s", req.Op))
+		}
+	}()
+	fields, err := p.dispatch(&req)
+	if err != nil {
+		return failure(id, err)
+	}
+	resp = map[string]any{"id": id, "ok": true}
+	for k, v := range fields {
+		resp[k] = v
+	}
+	return resp
+}
+
+func failure(id any, err error) map[string]any {
+	return map[string]any{"id": id, "ok": false, "error": map[string]any{"kind": errorKind(err), "message": err.Error()}}
+}
+
+// errorKind maps library errors to the peer protocol's kinds.
+func errorKind(err error) string {
+	var pe *peerError
+	switch {
+	case errors.As(err, &pe):
+		return pe.kind
+	case errors.Is(err, session.ErrTooFar):
+		return "too_far"
+	case errors.Is(err, session.ErrDuplicateMessage):
+		return "duplicate_message"
+	case errors.Is(err, session.ErrUntrustedIdentity):
+		return "untrusted_identity"
+	case errors.Is(err, session.ErrInvalidPreKey):
+		return "invalid_prekey"
+	case errors.Is(err, session.ErrInvalidSignature):
+		return "invalid_signature"
+	case errors.Is(err, session.ErrInvalidMessage):
+		return "invalid_message"
+	case errors.Is(err, session.ErrInvalidKey):
+		return "invalid_key"
+	case errors.Is(err, session.ErrNoSession):
+		return "no_session"
+	case errors.Is(err, session.ErrUnsupported):
+		return "unsupported"
+	}
+	return "other"
+}
+
+func (p *peer) dispatch(r *peerRequest) (map[string]any, error) {
+	if r.Op == "capabilities" {
+		return map[string]any{
+			"ops":            peerOps,
+			"implementation": "interlock " + version,
+			"flavours":       []string{"signal", "whatsapp"},
+		}, nil
+	}
+	if r.Op == "init" {
+		return p.init(r)
+	}
+	if p.cipher == nil {
+		switch r.Op {
+		case "bundle", "process_bundle", "encrypt", "decrypt", "session", "trust":
+			return nil, kindErr("other", "%s before init", r.Op)
+		}
+	}
+	switch r.Op {
+	case "bundle":
+		return p.bundle(r)
+	case "process_bundle":
+		if r.Address == nil || r.Bundle == nil {
+			return nil, kindErr("other", "process_bundle needs address and bundle")
+		}
+		b, err := r.Bundle.parse()
+		if err != nil {
+			return nil, err
+		}
+		return nil, p.cipher.ProcessBundle(p.ctx, r.addr(), b)
+	case "encrypt":
+		if r.Address == nil {
+			return nil, kindErr("other", "encrypt needs address")
+		}
+		typ, ct, err := p.cipher.Encrypt(p.ctx, r.addr(), r.Plaintext)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"type": typ, "ciphertext": ct}, nil
+	case "decrypt":
+		if r.Address == nil {
+			return nil, kindErr("other", "decrypt needs address")
+		}
+		if r.Type != session.TypeSignal && r.Type != session.TypePreKey {
+			return nil, kindErr("invalid_message", "message type %d is not a 1:1 message", r.Type)
+		}
+		pt, err := p.cipher.Decrypt(p.ctx, r.addr(), r.Type, r.Ciphertext)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"plaintext": nonNil(pt)}, nil
+	case "session":
+		if r.Address == nil {
+			return nil, kindErr("other", "session needs address")
+		}
+		v, err := p.cipher.SessionVersion(p.ctx, r.addr())
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"exists": v != 0, "version": v}, nil
+	case "trust":
+		if r.Address == nil {
+			return nil, kindErr("other", "trust needs address")
+		}
+		k, err := prekey.NewIdentityKey(r.IdentityKey)
+		if err != nil {
+			return nil, err
+		}
+		_, err = p.store.SaveIdentity(p.ctx, r.addr(), k)
+		return nil, err
+	}
+	return nil, kindErr("unsupported", "op %q is not implemented", r.Op)
+}
+
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+func (r *peerRequest) addr() session.Address {
+	return session.Address{Name: r.Address.Name, DeviceID: r.Address.Device}
+}
+
+func (p *peer) init(r *peerRequest) (map[string]any, error) {
+	// r.Store (a durable store path) is accepted; until store/sqlstore lands
+	// state lives in memory and `restart` answers unsupported.
+	id, err := prekey.GenerateIdentityKeyPair(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	reg := uint32(0)
+	if r.RegID != nil {
+		reg = *r.RegID
+	} else if reg, err = prekey.GenerateRegistrationID(rand.Reader); err != nil {
+		return nil, err
+	}
+	policy := session.RequirePQXDH
+	switch r.Flavour {
+	case "", "signal":
+		r.Flavour = "signal"
+	case "whatsapp":
+		policy = session.AllowX3DH
+	default:
+		return nil, kindErr("unsupported", "flavour %q", r.Flavour)
+	}
+	p.identity, p.regID, p.flavour, p.device = id, reg, r.Flavour, r.Device
+	p.store = session.NewMemoryStore(id, reg)
+	p.cipher = session.NewCipher(p.store, session.WithPolicy(policy))
+	return map[string]any{"identity_key": id.PublicKey().Bytes(), "registration_id": reg}, nil
+}
+
+func (p *peer) bundle(r *peerRequest) (map[string]any, error) {
+	oneTime := r.OneTime == nil || *r.OneTime
+	kyber := r.Kyber == nil || *r.Kyber
+	now := time.Now()
+	id := p.nextID
+	p.nextID++
+	spk, err := prekey.GenerateSignedPreKey(rand.Reader, p.identity, id, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.store.StoreSignedPreKey(p.ctx, &spk); err != nil {
+		return nil, err
+	}
+	b := &peerBundle{
+		RegistrationID:        p.regID,
+		Device:                p.device,
+		IdentityKey:           p.identity.PublicKey().Bytes(),
+		SignedPreKeyID:        spk.ID,
+		SignedPreKey:          spk.KeyPair.Public.Bytes(),
+		SignedPreKeySignature: spk.Signature,
+	}
+	if oneTime {
+		pks, err := prekey.GeneratePreKeys(rand.Reader, id, 1)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.store.StorePreKey(p.ctx, &pks[0]); err != nil {
+			return nil, err
+		}
+		b.PreKeyID, b.PreKey = &pks[0].ID, pks[0].KeyPair.Public.Bytes()
+	}
+	if kyber {
+		kpk, err := prekey.GenerateKyberPreKey(rand.Reader, p.identity, id, false, now)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.store.StoreKyberPreKey(p.ctx, &kpk); err != nil {
+			return nil, err
+		}
+		b.KyberPreKeyID, b.KyberPreKey, b.KyberPreKeySignature = &kpk.ID, kpk.KeyPair.Public.Bytes(), kpk.Signature
+	}
+	return map[string]any{"bundle": b}, nil
+}
+
+func (b *peerBundle) parse() (*prekey.Bundle, error) {
+	ik, err := prekey.NewIdentityKey(b.IdentityKey)
+	if err != nil {
+		return nil, err
+	}
+	spk, err := prekey.NewPublicKey(b.SignedPreKey)
+	if err != nil {
+		return nil, err
+	}
+	out := &prekey.Bundle{
+		RegistrationID:        b.RegistrationID,
+		DeviceID:              b.Device,
+		IdentityKey:           ik,
+		SignedPreKeyID:        b.SignedPreKeyID,
+		SignedPreKey:          spk,
+		SignedPreKeySignature: b.SignedPreKeySignature,
+	}
+	if b.PreKeyID != nil || b.PreKey != nil {
+		if b.PreKeyID == nil || b.PreKey == nil {
+			return nil, kindErr("invalid_key", "bundle has a one-time prekey ID without key or the reverse")
+		}
+		if out.PreKey, err = prekey.NewPublicKey(b.PreKey); err != nil {
+			return nil, err
+		}
+		out.PreKeyID = *b.PreKeyID
+	}
+	if b.KyberPreKeyID != nil || b.KyberPreKey != nil {
+		if b.KyberPreKeyID == nil || b.KyberPreKey == nil {
+			return nil, kindErr("invalid_key", "bundle has a Kyber prekey ID without key or the reverse")
+		}
+		if out.KyberPreKey, err = prekey.NewKEMPublicKey(b.KyberPreKey); err != nil {
+			return nil, err
+		}
+		out.KyberPreKeyID = *b.KyberPreKeyID
+		out.KyberPreKeySignature = b.KyberPreKeySignature
+	}
+	return out, nil
+}

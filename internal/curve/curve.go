@@ -1,0 +1,264 @@
+package curve
+
+import (
+	"crypto/ecdh"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// KeyType is the type byte that prefixes a serialized Curve25519 public key
+// ("DJB" type in libsignal).
+const KeyType byte = 0x05
+
+const (
+	// PublicKeySize is the size of a serialized public key, type byte included.
+	PublicKeySize = 33
+	// PrivateKeySize is the size of a private key (a clamped X25519 scalar).
+	PrivateKeySize = 32
+	// SignatureSize is the size of an XEdDSA signature.
+	SignatureSize = 64
+)
+
+var (
+	// ErrInvalidKey is returned (possibly wrapped with detail) for a malformed key.
+	ErrInvalidKey = errors.New("curve: invalid key")
+	// ErrInvalidSignature is returned for a malformed or unverifiable signature.
+	ErrInvalidSignature = errors.New("curve: invalid signature")
+	// ErrLowOrder is returned by ECDH when the result is all zero, i.e. the
+	// peer's public key is a low-order point (RFC 7748, Section 6.1).
+	ErrLowOrder = errors.New("curve: low-order public key")
+)
+
+// PublicKey is a Curve25519 (X25519) public key: a Montgomery u-coordinate.
+//
+// The zero value is not a usable key (see IsZero). PublicKey is immutable and
+// cheap to copy (32 bytes and a pointer).
+type PublicKey struct {
+	u   [32]byte
+	key *ecdh.PublicKey
+}
+
+// NewPublicKey parses a serialized public key: KeyType (0x05) followed by the
+// 32-byte u-coordinate, exactly 33 bytes. Unlike libsignal, trailing bytes are
+// rejected.
+func NewPublicKey(serialized []byte) (PublicKey, error) {
+	if len(serialized) != PublicKeySize {
+		return PublicKey{}, fmt.Errorf("%w: public key is %d bytes, want %d", ErrInvalidKey, len(serialized), PublicKeySize)
+	}
+	if serialized[0] != KeyType {
+		return PublicKey{}, fmt.Errorf("%w: unknown key type 0x%02x", ErrInvalidKey, serialized[0])
+	}
+	return NewPublicKeyRaw(serialized[1:])
+}
+
+// NewPublicKeyRaw builds a public key from a bare 32-byte u-coordinate
+// (RFC 7748, Section 5). Any 32 bytes are accepted, as X25519 does; use
+// IsCanonical and IsTorsionFree for stricter checks.
+func NewPublicKeyRaw(u []byte) (PublicKey, error) {
+	if len(u) != 32 {
+		return PublicKey{}, fmt.Errorf("%w: raw public key is %d bytes, want 32", ErrInvalidKey, len(u))
+	}
+	k, err := ecdh.X25519().NewPublicKey(u)
+	if err != nil {
+		return PublicKey{}, fmt.Errorf("%w: %v", ErrInvalidKey, err)
+	}
+	var pk PublicKey
+	copy(pk.u[:], u)
+	pk.key = k
+	return pk, nil
+}
+
+// Bytes returns a fresh 33-byte serialization: KeyType ‖ u.
+func (k PublicKey) Bytes() []byte {
+	return k.AppendBytes(make([]byte, 0, PublicKeySize))
+}
+
+// AppendBytes appends the 33-byte serialization of k to dst.
+func (k PublicKey) AppendBytes(dst []byte) []byte {
+	dst = append(dst, KeyType)
+	return append(dst, k.u[:]...)
+}
+
+// Raw returns the 32-byte u-coordinate.
+func (k PublicKey) Raw() [32]byte { return k.u }
+
+// IsZero reports whether k is the zero value (never set).
+func (k PublicKey) IsZero() bool { return k.key == nil }
+
+// Equal reports whether k and o hold the same u-coordinate, in constant time.
+// Two zero values are equal; a zero value never equals a set key.
+func (k PublicKey) Equal(o PublicKey) bool {
+	if k.IsZero() != o.IsZero() {
+		return false
+	}
+	return subtle.ConstantTimeCompare(k.u[:], o.u[:]) == 1
+}
+
+// IsCanonical reports whether the u-coordinate, read as a 256-bit
+// little-endian integer, is less than p = 2^255 - 19 (so in particular its
+// top bit is clear). This is libsignal's "scalar_is_in_range" check.
+func (k PublicKey) IsCanonical() bool {
+	return !k.IsZero() && isCanonicalU(&k.u)
+}
+
+func isCanonicalU(u *[32]byte) bool {
+	if u[31]&0x80 != 0 {
+		return false
+	}
+	if u[31] != 0x7f || u[0] < 0xed {
+		return true
+	}
+	for _, b := range u[1:31] {
+		if b != 0xff {
+			return true
+		}
+	}
+	return false
+}
+
+// String returns "curve.PublicKey(<hex of the 32-byte u-coordinate>)".
+func (k PublicKey) String() string {
+	if k.IsZero() {
+		return "curve.PublicKey(zero)"
+	}
+	return "curve.PublicKey(" + hex.EncodeToString(k.u[:]) + ")"
+}
+
+// PrivateKey is a Curve25519 private key: a clamped 32-byte X25519 scalar.
+//
+// The key material lives behind a pointer, so copying a PrivateKey is cheap,
+// and printing a struct that contains one (even through an unexported field)
+// shows an address, never key bytes. PrivateKey is immutable.
+type PrivateKey struct {
+	p *privateKey
+}
+
+// privateKey holds the clamped scalar only inside *ecdh.PrivateKey: fmt
+// dereferences at most one pointer level (even for a bad verb such as %s on
+// a struct), so no format of any value that contains a PrivateKey reaches the
+// key bytes.
+type privateKey struct {
+	key *ecdh.PrivateKey
+	pub PublicKey
+}
+
+// NewPrivateKey loads a 32-byte private key, clamping it
+// (b[0] &= 248, b[31] &= 127, b[31] |= 64; RFC 7748, Section 5) as libsignal
+// does. The input is copied, not modified.
+func NewPrivateKey(b []byte) (PrivateKey, error) {
+	if len(b) != PrivateKeySize {
+		return PrivateKey{}, fmt.Errorf("%w: private key is %d bytes, want %d", ErrInvalidKey, len(b), PrivateKeySize)
+	}
+	var k [32]byte
+	copy(k[:], b)
+	k[0] &= 248
+	k[31] &= 127
+	k[31] |= 64
+	key, err := ecdh.X25519().NewPrivateKey(k[:])
+	clear(k[:])
+	if err != nil {
+		return PrivateKey{}, fmt.Errorf("%w: %v", ErrInvalidKey, err)
+	}
+	p := &privateKey{key: key}
+	epk := key.PublicKey()
+	copy(p.pub.u[:], epk.Bytes())
+	p.pub.key = epk
+	return PrivateKey{p: p}, nil
+}
+
+// GeneratePrivateKey reads 32 bytes from rand and loads them with
+// NewPrivateKey, so the result is deterministic given rand. A nil rand means
+// crypto/rand.Reader.
+func GeneratePrivateKey(rand io.Reader) (PrivateKey, error) {
+	var b [32]byte
+	if _, err := io.ReadFull(orDefault(rand), b[:]); err != nil {
+		return PrivateKey{}, fmt.Errorf("curve: reading randomness: %w", err)
+	}
+	k, err := NewPrivateKey(b[:])
+	clear(b[:])
+	return k, err
+}
+
+func orDefault(r io.Reader) io.Reader {
+	if r == nil {
+		return rand.Reader
+	}
+	return r
+}
+
+// Bytes returns a copy of the clamped 32-byte private key.
+func (k PrivateKey) Bytes() []byte {
+	if k.p == nil {
+		return nil
+	}
+	return k.p.key.Bytes()
+}
+
+// IsZero reports whether k is the zero value (never set).
+func (k PrivateKey) IsZero() bool { return k.p == nil }
+
+// PublicKey returns the matching public key, X25519(k, 9). It is computed
+// once, when the private key is loaded.
+func (k PrivateKey) PublicKey() PublicKey {
+	if k.p == nil {
+		return PublicKey{}
+	}
+	return k.p.pub
+}
+
+// ECDH computes X25519(k, pub) (RFC 7748, Section 6.1). An all-zero result,
+// which a low-order pub produces, returns ErrLowOrder.
+func (k PrivateKey) ECDH(pub PublicKey) ([32]byte, error) {
+	var out [32]byte
+	if k.p == nil {
+		return out, fmt.Errorf("%w: zero private key", ErrInvalidKey)
+	}
+	if pub.key == nil {
+		return out, fmt.Errorf("%w: zero public key", ErrInvalidKey)
+	}
+	s, err := k.p.key.ECDH(pub.key)
+	if err != nil {
+		// crypto/ecdh fails X25519 only on an all-zero output.
+		return out, ErrLowOrder
+	}
+	copy(out[:], s)
+	clear(s)
+	return out, nil
+}
+
+const redacted = "curve.PrivateKey(REDACTED)"
+
+// String returns "curve.PrivateKey(REDACTED)"; key bytes are never printed.
+func (k PrivateKey) String() string { return redacted }
+
+// GoString implements fmt.GoStringer without revealing the key.
+func (k PrivateKey) GoString() string { return redacted }
+
+// Format implements fmt.Formatter so that every verb (%v, %+v, %#v, %x, %s…)
+// prints the redacted form.
+func (k PrivateKey) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, redacted) }
+
+// KeyPair is a private key and its public key.
+type KeyPair struct {
+	Private PrivateKey
+	Public  PublicKey
+}
+
+// GenerateKeyPair generates a key pair from 32 bytes of rand (nil means
+// crypto/rand.Reader).
+func GenerateKeyPair(rand io.Reader) (KeyPair, error) {
+	priv, err := GeneratePrivateKey(rand)
+	if err != nil {
+		return KeyPair{}, err
+	}
+	return NewKeyPair(priv), nil
+}
+
+// NewKeyPair returns the key pair of priv.
+func NewKeyPair(priv PrivateKey) KeyPair {
+	return KeyPair{Private: priv, Public: priv.PublicKey()}
+}

@@ -1,0 +1,78 @@
+package curve
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"testing"
+)
+
+// loadVectorFile reads a shared vector file. If it does not exist the test is
+// skipped, unless INTERLOCK_REQUIRE_VECTORS=1, in which case it fails.
+func loadVectorFile(t *testing.T, path string, v any) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if os.Getenv("INTERLOCK_REQUIRE_VECTORS") == "1" {
+			t.Fatalf("vector file %s is missing (INTERLOCK_REQUIRE_VECTORS=1)", path)
+		}
+		t.Skipf("vector file %s not present; set INTERLOCK_REQUIRE_VECTORS=1 to make this a failure", path)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+// TestLibsignalXEdDSAVectors checks every vector of
+// testdata/vectors/libsignal-xeddsa.json (signatures made or judged by
+// libsignal) through NewPublicKey and VerifySignature.
+func TestLibsignalXEdDSAVectors(t *testing.T) {
+	var file struct {
+		Vectors []struct {
+			ID        json.RawMessage `json:"id"`
+			Comment   string          `json:"comment"`
+			PublicKey string          `json:"public_key"`
+			Message   string          `json:"message"`
+			Signature string          `json:"signature"`
+			Expect    string          `json:"expect"`
+		} `json:"vectors"`
+	}
+	loadVectorFile(t, "../../testdata/vectors/libsignal-xeddsa.json", &file)
+	if len(file.Vectors) == 0 {
+		t.Fatal("no vectors")
+	}
+	b64 := base64.StdEncoding
+	for _, v := range file.Vectors {
+		t.Run(string(v.ID), func(t *testing.T) {
+			pub, err1 := b64.DecodeString(v.PublicKey)
+			msg, err2 := b64.DecodeString(v.Message)
+			sig, err3 := b64.DecodeString(v.Signature)
+			if err := errors.Join(err1, err2, err3); err != nil {
+				t.Fatalf("bad base64: %v", err)
+			}
+			var want bool
+			switch v.Expect {
+			case "valid":
+				want = true
+			case "invalid":
+			default:
+				t.Fatalf("unknown expect %q", v.Expect)
+			}
+			pk, err := NewPublicKey(pub)
+			if err != nil {
+				if want {
+					t.Fatalf("%s: public key rejected: %v", v.Comment, err)
+				}
+				return
+			}
+			if got := pk.VerifySignature(msg, sig); got != want {
+				t.Errorf("%s: VerifySignature = %v, want %v", v.Comment, got, want)
+			}
+		})
+	}
+}

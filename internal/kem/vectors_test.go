@@ -1,0 +1,79 @@
+package kem
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"testing"
+)
+
+// TestLibsignalKyber1024Vectors checks every vector of
+// testdata/vectors/libsignal-kyber1024.json (keys and ciphertexts made by
+// libsignal): the secret key and public key parse, the secret key's public
+// key is the given one, and decapsulation yields the given shared secret.
+// The file missing skips the test, or fails it when
+// INTERLOCK_REQUIRE_VECTORS=1.
+func TestLibsignalKyber1024Vectors(t *testing.T) {
+	const path = "../../testdata/vectors/libsignal-kyber1024.json"
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if os.Getenv("INTERLOCK_REQUIRE_VECTORS") == "1" {
+			t.Fatalf("vector file %s is missing (INTERLOCK_REQUIRE_VECTORS=1)", path)
+		}
+		t.Skipf("vector file %s not present; set INTERLOCK_REQUIRE_VECTORS=1 to make this a failure", path)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file struct {
+		Vectors []struct {
+			ID           json.RawMessage `json:"id"`
+			PublicKey    string          `json:"public_key"`
+			SecretKey    string          `json:"secret_key"`
+			Ciphertext   string          `json:"ciphertext"`
+			SharedSecret string          `json:"shared_secret"`
+		} `json:"vectors"`
+	}
+	if err := json.Unmarshal(data, &file); err != nil {
+		t.Fatal(err)
+	}
+	if len(file.Vectors) == 0 {
+		t.Fatal("no vectors")
+	}
+	b64 := base64.StdEncoding
+	for _, v := range file.Vectors {
+		t.Run(string(v.ID), func(t *testing.T) {
+			pkb, err1 := b64.DecodeString(v.PublicKey)
+			skb, err2 := b64.DecodeString(v.SecretKey)
+			ctb, err3 := b64.DecodeString(v.Ciphertext)
+			ss, err4 := b64.DecodeString(v.SharedSecret)
+			if err := errors.Join(err1, err2, err3, err4); err != nil {
+				t.Fatalf("bad base64: %v", err)
+			}
+			pk, err := NewPublicKey(pkb)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pk.Type() != Kyber1024 || !bytes.Equal(pk.Bytes(), pkb) {
+				t.Fatal("public key round trip")
+			}
+			sk, err := NewSecretKey(skb)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !sk.PublicKey().Equal(pk) {
+				t.Error("secret key's public key differs")
+			}
+			got, err := sk.Decapsulate(ctb)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, ss) {
+				t.Errorf("shared secret %x, want %x", got, ss)
+			}
+		})
+	}
+}

@@ -1,0 +1,348 @@
+package ratchet
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/interlock-e2ee/interlock/internal/curve"
+	"github.com/interlock-e2ee/interlock/proto/signalpb"
+)
+
+// Header is what a message carries about the ratchet: the sender's current
+// ratchet public key, the message's index in its sending chain, and the
+// length of the sender's previous sending chain.
+type Header struct {
+	RatchetKey      curve.PublicKey
+	Counter         uint32
+	PreviousCounter uint32
+}
+
+// skippedKey is a message key kept for a message not yet received. Only the
+// seed is kept; the keys are expanded when it is used (Double Ratchet §3.2,
+// "MKSKIPPED"), as libsignal's newer records do.
+type skippedKey struct {
+	seed    [32]byte
+	counter uint32
+}
+
+// receiverChain is a receiving chain: the sender's ratchet key, the next
+// position, and the skipped keys (oldest first).
+type receiverChain struct {
+	ratchetKey curve.PublicKey
+	chain      ChainKey
+	skipped    []skippedKey
+}
+
+// State is the Double Ratchet state of one session (Double Ratchet §3.2): root
+// key, sending ratchet key pair and chain, and up to MaxReceiverChains
+// receiving chains (oldest first). It performs no I/O; randomness is passed in.
+//
+// A State is not safe for concurrent use; the session package serialises
+// access per address.
+type State struct {
+	RootKey         [32]byte
+	SenderRatchet   curve.KeyPair
+	SenderChain     ChainKey
+	PreviousCounter uint32
+	hasSender       bool
+	receivers       []receiverChain
+}
+
+// InitAlice builds the initiator's state from the key-agreement output
+// (X3DH §3.3 / PQXDH §3.3 then Double Ratchet §3.3 RatchetInitAlice): the
+// responder's signed prekey is its first ratchet key; Alice receives on it
+// with chainKey and performs a root step with a fresh ratchet key pair for her
+// sending chain.
+func InitAlice(rand io.Reader, rootKey, chainKey [32]byte, theirRatchet curve.PublicKey) (*State, error) {
+	kp, err := curve.GenerateKeyPair(rand)
+	if err != nil {
+		return nil, err
+	}
+	return initAliceWith(kp, rootKey, chainKey, theirRatchet)
+}
+
+func initAliceWith(kp curve.KeyPair, rootKey, chainKey [32]byte, theirRatchet curve.PublicKey) (*State, error) {
+	rk, sendCK, err := rootStepDH(rootKey, kp.Private, theirRatchet)
+	if err != nil {
+		return nil, err
+	}
+	return &State{
+		RootKey:       rk,
+		SenderRatchet: kp,
+		SenderChain:   sendCK,
+		hasSender:     true,
+		receivers:     []receiverChain{{ratchetKey: theirRatchet, chain: ChainKey{Key: chainKey}}},
+	}, nil
+}
+
+// InitBob builds the responder's state (Double Ratchet §3.3 RatchetInitBob):
+// Bob sends on his signed prekey pair with chainKey; he has no receiving chain
+// until Alice's first message arrives.
+func InitBob(rootKey, chainKey [32]byte, ourRatchet curve.KeyPair) *State {
+	return &State{
+		RootKey:       rootKey,
+		SenderRatchet: ourRatchet,
+		SenderChain:   ChainKey{Key: chainKey},
+		hasSender:     true,
+	}
+}
+
+// Send returns the header and keys of the next outgoing message and advances
+// the sending chain (Double Ratchet §3.4 RatchetEncrypt).
+func (s *State) Send() (Header, MessageKeys, error) {
+	if !s.hasSender {
+		return Header{}, MessageKeys{}, ErrNoSenderChain
+	}
+	ck := s.SenderChain
+	if ck.Index == ^uint32(0) {
+		return Header{}, MessageKeys{}, errors.New("ratchet: sending chain exhausted")
+	}
+	mk := DeriveMessageKeys(ck.Seed(), nil, ck.Index)
+	h := Header{RatchetKey: s.SenderRatchet.Public, Counter: ck.Index, PreviousCounter: s.PreviousCounter}
+	s.SenderChain = ck.Next()
+	return h, mk, nil
+}
+
+// HasReceiverChain reports whether the state has received on ratchet key k.
+func (s *State) HasReceiverChain(k curve.PublicKey) bool {
+	return s.findReceiver(k) >= 0
+}
+
+// ReceiverChains returns the number of receiving chains held.
+func (s *State) ReceiverChains() int { return len(s.receivers) }
+
+func (s *State) findReceiver(k curve.PublicKey) int {
+	for i := range s.receivers {
+		if s.receivers[i].ratchetKey.Equal(k) {
+			return i
+		}
+	}
+	return -1
+}
+
+// Receive finds or derives the message keys for h and calls open with them.
+// The state changes only if open returns nil (Double Ratchet §3.5
+// RatchetDecrypt with libsignal's limits): a failed authentication leaves the
+// state exactly as it was. rand supplies the new ratchet key pair when h
+// carries a new ratchet key.
+func (s *State) Receive(rand io.Reader, h Header, open func(MessageKeys) error) error {
+	if i := s.findReceiver(h.RatchetKey); i >= 0 {
+		return s.receiveExisting(i, h, open)
+	}
+	return s.receiveNewChain(rand, h, open)
+}
+
+func (s *State) receiveExisting(i int, h Header, open func(MessageKeys) error) error {
+	rc := &s.receivers[i]
+	if h.Counter < rc.chain.Index {
+		j := slices.IndexFunc(rc.skipped, func(k skippedKey) bool { return k.counter == h.Counter })
+		if j < 0 {
+			return ErrDuplicateMessage
+		}
+		if err := open(DeriveMessageKeys(rc.skipped[j].seed, nil, h.Counter)); err != nil {
+			return err
+		}
+		rc.skipped = slices.Delete(rc.skipped, j, j+1)
+		return nil
+	}
+	next, skipped, mk, err := advance(rc.chain, h.Counter)
+	if err != nil {
+		return err
+	}
+	if err := open(mk); err != nil {
+		return err
+	}
+	rc.chain = next
+	rc.skipped = appendSkipped(rc.skipped, skipped)
+	return nil
+}
+
+func (s *State) receiveNewChain(rand io.Reader, h Header, open func(MessageKeys) error) error {
+	if !s.hasSender {
+		return ErrNoSenderChain
+	}
+	if h.Counter > MaxForwardJumps {
+		return ErrTooFar
+	}
+	rk, recvCK, err := rootStepDH(s.RootKey, s.SenderRatchet.Private, h.RatchetKey)
+	if err != nil {
+		return fmt.Errorf("ratchet: receiving chain: %w", err)
+	}
+	next, skipped, mk, err := advance(recvCK, h.Counter)
+	if err != nil {
+		return err
+	}
+	if err := open(mk); err != nil {
+		return err
+	}
+	// Authenticated: take the DH ratchet step (Double Ratchet §3.5 DHRatchet).
+	kp, err := curve.GenerateKeyPair(rand)
+	if err != nil {
+		return err
+	}
+	rk2, sendCK, err := rootStepDH(rk, kp.Private, h.RatchetKey)
+	if err != nil {
+		return err
+	}
+	s.PreviousCounter = max(s.SenderChain.Index, 1) - 1
+	s.RootKey = rk2
+	s.SenderRatchet = kp
+	s.SenderChain = sendCK
+	s.receivers = append(s.receivers, receiverChain{
+		ratchetKey: h.RatchetKey,
+		chain:      next,
+		skipped:    appendSkipped(nil, skipped),
+	})
+	if n := len(s.receivers); n > MaxReceiverChains {
+		s.receivers = slices.Delete(s.receivers, 0, n-MaxReceiverChains)
+	}
+	return nil
+}
+
+// advance derives the keys of message `counter` from chain position c and the
+// skipped keys before it (at most the newest MaxMessageKeys of them).
+func advance(c ChainKey, counter uint32) (ChainKey, []skippedKey, MessageKeys, error) {
+	if counter < c.Index {
+		return c, nil, MessageKeys{}, ErrDuplicateMessage
+	}
+	jump := counter - c.Index
+	if jump > MaxForwardJumps {
+		return c, nil, MessageKeys{}, ErrTooFar
+	}
+	var skipped []skippedKey
+	if jump > 0 {
+		skipped = make([]skippedKey, 0, min(jump, MaxMessageKeys))
+	}
+	for c.Index < counter {
+		if counter-c.Index <= MaxMessageKeys {
+			skipped = append(skipped, skippedKey{seed: c.Seed(), counter: c.Index})
+		}
+		c = c.Next()
+	}
+	mk := DeriveMessageKeys(c.Seed(), nil, c.Index)
+	return c.Next(), skipped, mk, nil
+}
+
+// appendSkipped adds keys (oldest first) and drops the oldest beyond MaxMessageKeys.
+func appendSkipped(dst, keys []skippedKey) []skippedKey {
+	if len(keys) == 0 {
+		return dst
+	}
+	dst = append(dst, keys...)
+	if n := len(dst); n > MaxMessageKeys {
+		dst = slices.Delete(dst, 0, n-MaxMessageKeys)
+	}
+	return dst
+}
+
+// SkippedKeys returns the number of skipped message keys held in all chains.
+func (s *State) SkippedKeys() int {
+	n := 0
+	for _, rc := range s.receivers {
+		n += len(rc.skipped)
+	}
+	return n
+}
+
+// Clone returns a deep copy.
+func (s *State) Clone() *State {
+	c := *s
+	c.receivers = make([]receiverChain, len(s.receivers))
+	for i, rc := range s.receivers {
+		c.receivers[i] = rc
+		c.receivers[i].skipped = slices.Clone(rc.skipped)
+	}
+	return &c
+}
+
+// MarshalProto writes the ratchet part of a stored session (root key,
+// previous counter, sender chain, receiver chains) into pb.
+func (s *State) MarshalProto(pb *signalpb.SessionStructure) {
+	pb.RootKey = append([]byte(nil), s.RootKey[:]...)
+	pb.PreviousCounter = s.PreviousCounter
+	if s.hasSender {
+		pb.SenderChain = &signalpb.SessionStructure_Chain{
+			SenderRatchetKey:        s.SenderRatchet.Public.Bytes(),
+			SenderRatchetKeyPrivate: s.SenderRatchet.Private.Bytes(),
+			ChainKey:                &signalpb.SessionStructure_Chain_ChainKey{Index: s.SenderChain.Index, Key: append([]byte(nil), s.SenderChain.Key[:]...)},
+		}
+	}
+	pb.ReceiverChains = make([]*signalpb.SessionStructure_Chain, len(s.receivers))
+	for i, rc := range s.receivers {
+		c := &signalpb.SessionStructure_Chain{
+			SenderRatchetKey: rc.ratchetKey.Bytes(),
+			ChainKey:         &signalpb.SessionStructure_Chain_ChainKey{Index: rc.chain.Index, Key: append([]byte(nil), rc.chain.Key[:]...)},
+			MessageKeys:      make([]*signalpb.SessionStructure_Chain_MessageKey, len(rc.skipped)),
+		}
+		for j, k := range rc.skipped {
+			c.MessageKeys[j] = &signalpb.SessionStructure_Chain_MessageKey{Index: k.counter, Seed: append([]byte(nil), k.seed[:]...)}
+		}
+		pb.ReceiverChains[i] = c
+	}
+}
+
+// ErrCorruptState is returned for a stored state that does not parse.
+var ErrCorruptState = errors.New("ratchet: corrupt stored state")
+
+// UnmarshalProto reads the ratchet part of a stored session. Stored records
+// are trusted less than memory: every length is checked.
+func UnmarshalProto(pb *signalpb.SessionStructure) (*State, error) {
+	s := &State{PreviousCounter: pb.GetPreviousCounter()}
+	if len(pb.GetRootKey()) != 32 {
+		return nil, fmt.Errorf("%w: root key", ErrCorruptState)
+	}
+	copy(s.RootKey[:], pb.GetRootKey())
+	if sc := pb.GetSenderChain(); sc != nil {
+		priv, err := curve.NewPrivateKey(sc.GetSenderRatchetKeyPrivate())
+		if err != nil {
+			return nil, fmt.Errorf("%w: sender ratchet key: %w", ErrCorruptState, err)
+		}
+		s.SenderRatchet = curve.NewKeyPair(priv)
+		ck, err := chainFromProto(sc.GetChainKey())
+		if err != nil {
+			return nil, err
+		}
+		s.SenderChain = ck
+		s.hasSender = true
+	}
+	if len(pb.GetReceiverChains()) > MaxReceiverChains {
+		return nil, fmt.Errorf("%w: %d receiver chains", ErrCorruptState, len(pb.GetReceiverChains()))
+	}
+	for _, c := range pb.GetReceiverChains() {
+		pub, err := curve.NewPublicKey(c.GetSenderRatchetKey())
+		if err != nil {
+			return nil, fmt.Errorf("%w: receiver ratchet key: %w", ErrCorruptState, err)
+		}
+		ck, err := chainFromProto(c.GetChainKey())
+		if err != nil {
+			return nil, err
+		}
+		if len(c.GetMessageKeys()) > MaxMessageKeys {
+			return nil, fmt.Errorf("%w: %d skipped keys", ErrCorruptState, len(c.GetMessageKeys()))
+		}
+		rc := receiverChain{ratchetKey: pub, chain: ck, skipped: make([]skippedKey, 0, len(c.GetMessageKeys()))}
+		for _, mk := range c.GetMessageKeys() {
+			if len(mk.GetSeed()) != 32 {
+				return nil, fmt.Errorf("%w: skipped key without seed", ErrCorruptState)
+			}
+			var k skippedKey
+			k.counter = mk.GetIndex()
+			copy(k.seed[:], mk.GetSeed())
+			rc.skipped = append(rc.skipped, k)
+		}
+		s.receivers = append(s.receivers, rc)
+	}
+	return s, nil
+}
+
+func chainFromProto(c *signalpb.SessionStructure_Chain_ChainKey) (ChainKey, error) {
+	if c == nil || len(c.GetKey()) != 32 {
+		return ChainKey{}, fmt.Errorf("%w: chain key", ErrCorruptState)
+	}
+	var ck ChainKey
+	ck.Index = c.GetIndex()
+	copy(ck.Key[:], c.GetKey())
+	return ck, nil
+}

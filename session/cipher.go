@@ -1,0 +1,458 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/interlock-e2ee/interlock/internal/aescbc"
+	"github.com/interlock-e2ee/interlock/prekey"
+	"github.com/interlock-e2ee/interlock/ratchet"
+)
+
+// Policy chooses which key agreements a Cipher accepts.
+type Policy int
+
+const (
+	// RequirePQXDH (the default, libsignal's behaviour and the `signal`
+	// flavour): sessions are version 4 only; a bundle without a Kyber prekey
+	// is refused with ErrUnsupported and version 3 messages are rejected, so
+	// no peer or server can downgrade a session to X3DH.
+	RequirePQXDH Policy = iota
+	// AllowX3DH (the `whatsapp` flavour): PQXDH when the bundle has a Kyber
+	// prekey, X3DH (version 3) otherwise; both versions are accepted.
+	AllowX3DH
+)
+
+// Option configures a Cipher.
+type Option func(*Cipher)
+
+// WithPolicy sets the version policy (default RequirePQXDH).
+func WithPolicy(p Policy) Option { return func(c *Cipher) { c.policy = p } }
+
+// WithRand sets the randomness source (default crypto/rand). Only tests and
+// vector generators should set it.
+func WithRand(r io.Reader) Option { return func(c *Cipher) { c.rand = r } }
+
+// WithClock sets the time source (default time.Now).
+func WithClock(now func() time.Time) Option { return func(c *Cipher) { c.now = now } }
+
+// Cipher encrypts and decrypts 1:1 messages over a Store. It is safe for
+// concurrent use: operations on one address are serialised, operations on
+// different addresses run in parallel.
+type Cipher struct {
+	store  Store
+	policy Policy
+	rand   io.Reader
+	now    func() time.Time
+
+	mu    sync.Mutex
+	locks map[Address]*addrLock
+}
+
+type addrLock struct {
+	sync.Mutex
+	refs int
+}
+
+// NewCipher returns a Cipher over store.
+func NewCipher(store Store, opts ...Option) *Cipher {
+	c := &Cipher{store: store, rand: rand.Reader, now: time.Now, locks: map[Address]*addrLock{}}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// lock serialises work on one address and returns its unlock function.
+func (c *Cipher) lock(addr Address) func() {
+	c.mu.Lock()
+	l := c.locks[addr]
+	if l == nil {
+		l = &addrLock{}
+		c.locks[addr] = l
+	}
+	l.refs++
+	c.mu.Unlock()
+	l.Lock()
+	return func() {
+		l.Unlock()
+		c.mu.Lock()
+		if l.refs--; l.refs == 0 {
+			delete(c.locks, addr)
+		}
+		c.mu.Unlock()
+	}
+}
+
+func (c *Cipher) allows(version int) bool {
+	return version == prekey.Version4 || c.policy == AllowX3DH
+}
+
+// ProcessBundle starts a new session with addr from its prekey bundle (X3DH
+// §3.3 / PQXDH §3.3 as the initiator). The bundle's signatures and identity
+// are checked first; the new state becomes current and the old one is
+// archived. The next Encrypt produces a PreKeySignalMessage.
+func (c *Cipher) ProcessBundle(ctx context.Context, addr Address, b *prekey.Bundle) error {
+	defer c.lock(addr)()
+	if err := b.Verify(); err != nil {
+		return err
+	}
+	version := prekey.Version3
+	if b.HasKyberPreKey() {
+		version = prekey.Version4
+	} else if !c.allows(prekey.Version3) {
+		return fmt.Errorf("%w: bundle has no Kyber prekey and PQXDH is required", ErrUnsupported)
+	}
+	trusted, err := c.store.IsTrustedIdentity(ctx, addr, b.IdentityKey, Sending)
+	if err != nil {
+		return err
+	}
+	if !trusted {
+		return fmt.Errorf("%w: %s", ErrUntrustedIdentity, addr)
+	}
+	ours, err := c.store.IdentityKeyPair(ctx)
+	if err != nil {
+		return err
+	}
+	regID, err := c.store.LocalRegistrationID(ctx)
+	if err != nil {
+		return err
+	}
+	init, err := prekey.Initiate(c.rand, ours, b, version)
+	if err != nil {
+		return err
+	}
+	rs, err := ratchet.InitAlice(c.rand, init.RootKey, init.ChainKey, b.SignedPreKey)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidKey, err)
+	}
+	st := &State{
+		version:        version,
+		localIdentity:  ours.PublicKey(),
+		remoteIdentity: b.IdentityKey,
+		localRegID:     regID,
+		remoteRegID:    b.RegistrationID,
+		ratchet:        rs,
+		aliceBaseKey:   init.BaseKey.Public.Bytes(),
+		isAlice:        true,
+		pending: &pendingPreKey{
+			preKeyID:        b.PreKeyID,
+			hasPreKeyID:     b.HasPreKey(),
+			signedPreKeyID:  b.SignedPreKeyID,
+			baseKey:         init.BaseKey.Public,
+			kyberPreKeyID:   b.KyberPreKeyID,
+			kyberCiphertext: init.KyberCiphertext,
+			timestamp:       c.now(),
+		},
+	}
+	rec, err := c.store.LoadSession(ctx, addr)
+	if err != nil {
+		return err
+	}
+	if rec == nil {
+		rec = NewRecord()
+	}
+	rec.promote(st)
+	if _, err := c.store.SaveIdentity(ctx, addr, b.IdentityKey); err != nil {
+		return err
+	}
+	return c.store.StoreSession(ctx, addr, rec)
+}
+
+// Encrypt encrypts plaintext for addr and returns the message type
+// (TypeSignal or TypePreKey) and the wire bytes (Double Ratchet §3.4).
+func (c *Cipher) Encrypt(ctx context.Context, addr Address, plaintext []byte) (int, []byte, error) {
+	defer c.lock(addr)()
+	rec, err := c.store.LoadSession(ctx, addr)
+	if err != nil {
+		return 0, nil, err
+	}
+	if rec == nil || rec.current == nil {
+		return 0, nil, fmt.Errorf("%w: %s", ErrNoSession, addr)
+	}
+	st := rec.current
+	if st.pending != nil && c.now().Sub(st.pending.timestamp) > MaxUnacknowledgedSessionAge {
+		return 0, nil, fmt.Errorf("%w: unanswered session with %s expired", ErrNoSession, addr)
+	}
+	trusted, err := c.store.IsTrustedIdentity(ctx, addr, st.remoteIdentity, Sending)
+	if err != nil {
+		return 0, nil, err
+	}
+	if !trusted {
+		return 0, nil, fmt.Errorf("%w: %s", ErrUntrustedIdentity, addr)
+	}
+	h, mk, err := st.ratchet.Send()
+	if err != nil {
+		return 0, nil, fmt.Errorf("%w: %w", ErrNoSession, err)
+	}
+	ct, err := aescbc.Encrypt(mk.CipherKey[:], mk.IV[:], plaintext)
+	if err != nil {
+		return 0, nil, err
+	}
+	msg := make([]byte, 0, 1+45+len(ct)+8+MACSize)
+	msg = append(msg, versionByte(st.version))
+	msg = appendSignalMessageBody(msg, h.RatchetKey, h.Counter, h.PreviousCounter, ct, nil)
+	mac := computeMAC(mk.MACKey[:], st.localIdentity, st.remoteIdentity, msg)
+	msg = append(msg, mac[:]...)
+	typ := TypeSignal
+	if st.pending != nil {
+		typ = TypePreKey
+		msg = appendPreKeySignalMessage(make([]byte, 0, len(msg)+1700), st.version, st.localRegID, st.pending, st.localIdentity, msg)
+	}
+	if err := c.store.StoreSession(ctx, addr, rec); err != nil {
+		return 0, nil, err
+	}
+	return typ, msg, nil
+}
+
+// Decrypt decrypts a message of the given type (TypeSignal or TypePreKey)
+// from addr. On any error no stored state changes.
+func (c *Cipher) Decrypt(ctx context.Context, addr Address, typ int, ciphertext []byte) ([]byte, error) {
+	switch typ {
+	case TypeSignal:
+		m, err := ParseSignalMessage(ciphertext)
+		if err != nil {
+			return nil, err
+		}
+		return c.DecryptSignalMessage(ctx, addr, m)
+	case TypePreKey:
+		m, err := ParsePreKeySignalMessage(ciphertext)
+		if err != nil {
+			return nil, err
+		}
+		return c.DecryptPreKeyMessage(ctx, addr, m)
+	}
+	return nil, invalid("unknown message type %d", typ)
+}
+
+// DecryptSignalMessage decrypts a whisper message with the current or an
+// archived state; a state that decrypts becomes current (libsignal's
+// promotion). On any error no stored state changes.
+func (c *Cipher) DecryptSignalMessage(ctx context.Context, addr Address, m *SignalMessage) ([]byte, error) {
+	defer c.lock(addr)()
+	rec, err := c.store.LoadSession(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	if rec == nil || (rec.current == nil && len(rec.previous) == 0) {
+		return nil, fmt.Errorf("%w: %s", ErrNoSession, addr)
+	}
+	pt, st, err := c.decryptWithRecord(rec, m)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.checkAndSaveIdentity(ctx, addr, st.remoteIdentity); err != nil {
+		return nil, err
+	}
+	if err := c.store.StoreSession(ctx, addr, rec); err != nil {
+		return nil, err
+	}
+	return pt, nil
+}
+
+func (c *Cipher) checkAndSaveIdentity(ctx context.Context, addr Address, k prekey.IdentityKey) error {
+	trusted, err := c.store.IsTrustedIdentity(ctx, addr, k, Receiving)
+	if err != nil {
+		return err
+	}
+	if !trusted {
+		return fmt.Errorf("%w: %s", ErrUntrustedIdentity, addr)
+	}
+	_, err = c.store.SaveIdentity(ctx, addr, k)
+	return err
+}
+
+// decryptWithRecord tries the current state then each archived one. On
+// success the record is updated in memory (and the winning state promoted);
+// on failure it is untouched.
+func (c *Cipher) decryptWithRecord(rec *Record, m *SignalMessage) ([]byte, *State, error) {
+	var firstErr error
+	if rec.current != nil {
+		pt, err := c.decryptWithState(rec.current, m)
+		if err == nil {
+			return pt, rec.current, nil
+		}
+		if errors.Is(err, ErrDuplicateMessage) || errors.Is(err, ErrTooFar) {
+			return nil, nil, err
+		}
+		firstErr = err
+	}
+	for i, st := range rec.previous {
+		pt, err := c.decryptWithState(st, m)
+		if err == nil {
+			rec.promotePrevious(i)
+			return pt, st, nil
+		}
+		if errors.Is(err, ErrDuplicateMessage) {
+			return nil, nil, err
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	return nil, nil, firstErr
+}
+
+// decryptWithState authenticates and decrypts m with st; st changes only on
+// success.
+func (c *Cipher) decryptWithState(st *State, m *SignalMessage) ([]byte, error) {
+	if m.Version != st.version {
+		return nil, invalid("message version %d, session version %d", m.Version, st.version)
+	}
+	var pt []byte
+	h := ratchet.Header{RatchetKey: m.RatchetKey, Counter: m.Counter, PreviousCounter: m.PreviousCounter}
+	err := st.ratchet.Receive(c.rand, h, func(mk ratchet.MessageKeys) error {
+		if !m.verifyMAC(mk.MACKey[:], st.remoteIdentity, st.localIdentity) {
+			return invalid("bad MAC")
+		}
+		var err error
+		if pt, err = aescbc.Decrypt(mk.CipherKey[:], mk.IV[:], m.Ciphertext); err != nil {
+			return invalid("%v", err)
+		}
+		return nil
+	})
+	if err != nil {
+		err = ratchetErr(err)
+		if !errors.Is(err, ErrInvalidMessage) && !errors.Is(err, ErrDuplicateMessage) && !errors.Is(err, ErrTooFar) {
+			err = invalid("%v", err)
+		}
+		return nil, err
+	}
+	st.pending = nil // the peer has answered: stop sending PreKeySignalMessages
+	return pt, nil
+}
+
+// DecryptPreKeyMessage decrypts a message that may start a session (X3DH §3.4
+// / PQXDH §3.4 as the responder). A repeat of a message whose session exists
+// is decrypted with that session. The one-time prekey is removed and the
+// Kyber prekey marked used only after the message decrypts.
+func (c *Cipher) DecryptPreKeyMessage(ctx context.Context, addr Address, m *PreKeySignalMessage) ([]byte, error) {
+	defer c.lock(addr)()
+	if !c.allows(m.Version) {
+		return nil, fmt.Errorf("%w: version %d prekey message and PQXDH is required", ErrInvalidMessage, m.Version)
+	}
+	trusted, err := c.store.IsTrustedIdentity(ctx, addr, m.IdentityKey, Receiving)
+	if err != nil {
+		return nil, err
+	}
+	if !trusted {
+		return nil, fmt.Errorf("%w: %s", ErrUntrustedIdentity, addr)
+	}
+	rec, err := c.store.LoadSession(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	if rec == nil {
+		rec = NewRecord()
+	}
+	var pt []byte
+	var usedPreKey, usedKyber bool
+	switch i := rec.findBaseKey(m.Version, m.BaseKey); {
+	case i == -1:
+		if pt, err = c.decryptWithState(rec.current, m.Message); err != nil {
+			return nil, err
+		}
+	case i >= 0:
+		if pt, err = c.decryptWithState(rec.previous[i], m.Message); err != nil {
+			return nil, err
+		}
+		rec.promotePrevious(i)
+	default:
+		st, err := c.respond(ctx, m)
+		if err != nil {
+			return nil, err
+		}
+		if pt, err = c.decryptWithState(st, m.Message); err != nil {
+			return nil, err
+		}
+		rec.promote(st)
+		usedPreKey, usedKyber = m.HasPreKeyID, m.Version == prekey.Version4
+	}
+	if _, err := c.store.SaveIdentity(ctx, addr, m.IdentityKey); err != nil {
+		return nil, err
+	}
+	if err := c.store.StoreSession(ctx, addr, rec); err != nil {
+		return nil, err
+	}
+	if usedPreKey {
+		if err := c.store.RemovePreKey(ctx, m.PreKeyID); err != nil {
+			return nil, err
+		}
+	}
+	if usedKyber {
+		if err := c.store.MarkKyberPreKeyUsed(ctx, m.KyberPreKeyID); err != nil {
+			return nil, err
+		}
+	}
+	return pt, nil
+}
+
+// respond builds the responder's new state for m.
+func (c *Cipher) respond(ctx context.Context, m *PreKeySignalMessage) (*State, error) {
+	ours, err := c.store.IdentityKeyPair(ctx)
+	if err != nil {
+		return nil, err
+	}
+	regID, err := c.store.LocalRegistrationID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	spk, err := c.store.LoadSignedPreKey(ctx, m.SignedPreKeyID)
+	if err != nil {
+		return nil, err
+	}
+	r := &prekey.Response{
+		Version:       m.Version,
+		Ours:          ours,
+		SignedPreKey:  spk.KeyPair,
+		TheirIdentity: m.IdentityKey,
+		TheirBaseKey:  m.BaseKey,
+	}
+	if m.HasPreKeyID {
+		opk, err := c.store.LoadPreKey(ctx, m.PreKeyID)
+		if err != nil {
+			return nil, err
+		}
+		r.OneTimePreKey = &opk.KeyPair
+	}
+	if m.Version == prekey.Version4 {
+		kpk, err := c.store.LoadKyberPreKey(ctx, m.KyberPreKeyID)
+		if err != nil {
+			return nil, err
+		}
+		r.KyberPreKey = &kpk.KeyPair.Secret
+		r.KyberCiphertext = m.KyberCiphertext
+	}
+	secrets, err := prekey.Respond(r)
+	if err != nil {
+		if errors.Is(err, prekey.ErrInvalidKey) {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+		}
+		return nil, err
+	}
+	return &State{
+		version:        m.Version,
+		localIdentity:  ours.PublicKey(),
+		remoteIdentity: m.IdentityKey,
+		localRegID:     regID,
+		remoteRegID:    m.RegistrationID,
+		ratchet:        ratchet.InitBob(secrets.RootKey, secrets.ChainKey, spk.KeyPair),
+		aliceBaseKey:   m.BaseKey.Bytes(),
+	}, nil
+}
+
+// SessionVersion reports the message version of the current session with
+// addr, or 0 when there is none.
+func (c *Cipher) SessionVersion(ctx context.Context, addr Address) (int, error) {
+	defer c.lock(addr)()
+	rec, err := c.store.LoadSession(ctx, addr)
+	if err != nil || rec == nil || rec.current == nil {
+		return 0, err
+	}
+	return rec.current.version, nil
+}

@@ -1,0 +1,270 @@
+package session
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/interlock-e2ee/interlock/prekey"
+	"github.com/interlock-e2ee/interlock/proto/signalpb"
+	"github.com/interlock-e2ee/interlock/ratchet"
+	"google.golang.org/protobuf/proto"
+)
+
+// MaxArchivedStates is how many previous session states a record keeps
+// (libsignal's ARCHIVED_STATES_MAX_LENGTH).
+const MaxArchivedStates = 40
+
+// MaxUnacknowledgedSessionAge is how long an initiated session may stay
+// unanswered before it can no longer encrypt (libsignal's
+// MAX_UNACKNOWLEDGED_SESSION_AGE).
+const MaxUnacknowledgedSessionAge = 30 * 24 * time.Hour
+
+// ErrCorruptRecord is returned when a stored record does not parse.
+var ErrCorruptRecord = errors.New("session: corrupt record")
+
+// pendingPreKey is what the initiator repeats in every message until the
+// responder answers (the "unacknowledged" part of a session).
+type pendingPreKey struct {
+	preKeyID        uint32
+	hasPreKeyID     bool
+	signedPreKeyID  uint32
+	baseKey         prekey.PublicKey
+	kyberPreKeyID   uint32
+	kyberCiphertext []byte
+	timestamp       time.Time
+}
+
+// State is one session state: the ratchet plus what the session knows about
+// both parties.
+type State struct {
+	version        int
+	localIdentity  prekey.IdentityKey
+	remoteIdentity prekey.IdentityKey
+	localRegID     uint32
+	remoteRegID    uint32
+	ratchet        *ratchet.State
+	pending        *pendingPreKey
+	aliceBaseKey   []byte // 33 bytes: the base key that started this state
+	isAlice        bool
+}
+
+// Version returns the message version (3 or 4).
+func (s *State) Version() int { return s.version }
+
+// RemoteIdentity returns the peer's identity key.
+func (s *State) RemoteIdentity() prekey.IdentityKey { return s.remoteIdentity }
+
+// RemoteRegistrationID returns the peer's registration ID.
+func (s *State) RemoteRegistrationID() uint32 { return s.remoteRegID }
+
+// clone returns a deep copy.
+func (s *State) clone() *State {
+	c := *s
+	c.ratchet = s.ratchet.Clone()
+	if s.pending != nil {
+		p := *s.pending
+		c.pending = &p
+	}
+	return &c
+}
+
+// Record holds a session with one address: the current state and up to
+// MaxArchivedStates previous ones (newest first). The zero value is empty.
+type Record struct {
+	current  *State
+	previous []*State
+}
+
+// NewRecord returns an empty record.
+func NewRecord() *Record { return &Record{} }
+
+// Current returns the current state, or nil.
+func (r *Record) Current() *State { return r.current }
+
+// ArchivedStates returns the number of previous states.
+func (r *Record) ArchivedStates() int { return len(r.previous) }
+
+// Clone returns a deep copy.
+func (r *Record) Clone() *Record {
+	c := &Record{previous: make([]*State, len(r.previous))}
+	if r.current != nil {
+		c.current = r.current.clone()
+	}
+	for i, s := range r.previous {
+		c.previous[i] = s.clone()
+	}
+	return c
+}
+
+// promote makes s the current state and archives the old current one.
+func (r *Record) promote(s *State) {
+	if r.current != nil {
+		r.previous = slices.Insert(r.previous, 0, r.current)
+		if len(r.previous) > MaxArchivedStates {
+			r.previous = r.previous[:MaxArchivedStates]
+		}
+	}
+	r.current = s
+}
+
+// promotePrevious makes previous state i current.
+func (r *Record) promotePrevious(i int) {
+	s := r.previous[i]
+	r.previous = slices.Delete(r.previous, i, i+1)
+	r.promote(s)
+}
+
+// ArchiveCurrent moves the current state to the archive, so the next message
+// needs a new session (as libsignal's archive_current_state).
+func (r *Record) ArchiveCurrent() {
+	if r.current != nil {
+		r.promote(nil)
+	}
+}
+
+// findBaseKey returns the index of the state started with base key k:
+// -1 for current, ≥ 0 into previous, or -2 when none.
+func (r *Record) findBaseKey(version int, k prekey.PublicKey) int {
+	kb := k.Bytes()
+	match := func(s *State) bool {
+		return s != nil && s.version == version && slices.Equal(s.aliceBaseKey, kb)
+	}
+	if match(r.current) {
+		return -1
+	}
+	for i, s := range r.previous {
+		if match(s) {
+			return i
+		}
+	}
+	return -2
+}
+
+// Marshal serializes the record (libsignal's RecordStructure layout).
+func (r *Record) Marshal() ([]byte, error) {
+	pb := &signalpb.RecordStructure{}
+	if r.current != nil {
+		pb.CurrentSession = r.current.toProto()
+	}
+	for _, s := range r.previous {
+		b, err := proto.Marshal(s.toProto())
+		if err != nil {
+			return nil, err
+		}
+		pb.PreviousSessions = append(pb.PreviousSessions, b)
+	}
+	return proto.Marshal(pb)
+}
+
+// UnmarshalRecord parses a serialized record; corrupt input is an error,
+// never a panic.
+func UnmarshalRecord(b []byte) (*Record, error) {
+	var pb signalpb.RecordStructure
+	if err := proto.Unmarshal(b, &pb); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCorruptRecord, err)
+	}
+	if len(pb.PreviousSessions) > MaxArchivedStates {
+		return nil, fmt.Errorf("%w: %d archived states", ErrCorruptRecord, len(pb.PreviousSessions))
+	}
+	r := &Record{}
+	if pb.CurrentSession != nil {
+		s, err := stateFromProto(pb.CurrentSession)
+		if err != nil {
+			return nil, err
+		}
+		r.current = s
+	}
+	for _, raw := range pb.PreviousSessions {
+		var sp signalpb.SessionStructure
+		if err := proto.Unmarshal(raw, &sp); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrCorruptRecord, err)
+		}
+		s, err := stateFromProto(&sp)
+		if err != nil {
+			return nil, err
+		}
+		r.previous = append(r.previous, s)
+	}
+	return r, nil
+}
+
+func (s *State) toProto() *signalpb.SessionStructure {
+	pb := &signalpb.SessionStructure{
+		SessionVersion:       uint32(s.version),
+		LocalIdentityPublic:  s.localIdentity.Bytes(),
+		RemoteIdentityPublic: s.remoteIdentity.Bytes(),
+		LocalRegistrationId:  s.localRegID,
+		RemoteRegistrationId: s.remoteRegID,
+		AliceBaseKey:         s.aliceBaseKey,
+		IsAlice:              s.isAlice,
+	}
+	s.ratchet.MarshalProto(pb)
+	if p := s.pending; p != nil {
+		pb.PendingPreKey = &signalpb.SessionStructure_PendingPreKey{
+			SignedPreKeyId: int32(p.signedPreKeyID),
+			BaseKey:        p.baseKey.Bytes(),
+			Timestamp:      uint64(p.timestamp.UnixMilli()),
+		}
+		if p.hasPreKeyID {
+			id := p.preKeyID
+			pb.PendingPreKey.PreKeyId = &id
+		}
+		if p.kyberCiphertext != nil {
+			pb.PendingKyberPreKey = &signalpb.SessionStructure_PendingKyberPreKey{
+				PreKeyId: p.kyberPreKeyID, Ciphertext: p.kyberCiphertext,
+			}
+		}
+	}
+	return pb
+}
+
+func stateFromProto(pb *signalpb.SessionStructure) (*State, error) {
+	corrupt := func(what string, err error) error {
+		return fmt.Errorf("%w: %s: %w", ErrCorruptRecord, what, err)
+	}
+	s := &State{
+		version:     int(pb.GetSessionVersion()),
+		localRegID:  pb.GetLocalRegistrationId(),
+		remoteRegID: pb.GetRemoteRegistrationId(),
+		isAlice:     pb.GetIsAlice(),
+	}
+	if s.version != prekey.Version3 && s.version != prekey.Version4 {
+		return nil, fmt.Errorf("%w: session version %d", ErrCorruptRecord, s.version)
+	}
+	var err error
+	if s.localIdentity, err = prekey.NewIdentityKey(pb.GetLocalIdentityPublic()); err != nil {
+		return nil, corrupt("local identity", err)
+	}
+	if s.remoteIdentity, err = prekey.NewIdentityKey(pb.GetRemoteIdentityPublic()); err != nil {
+		return nil, corrupt("remote identity", err)
+	}
+	if b := pb.GetAliceBaseKey(); len(b) > 0 {
+		if len(b) != 33 {
+			return nil, fmt.Errorf("%w: alice base key", ErrCorruptRecord)
+		}
+		s.aliceBaseKey = slices.Clone(b)
+	}
+	if s.ratchet, err = ratchet.UnmarshalProto(pb); err != nil {
+		return nil, corrupt("ratchet", err)
+	}
+	if pp := pb.GetPendingPreKey(); pp != nil {
+		p := &pendingPreKey{
+			signedPreKeyID: uint32(pp.GetSignedPreKeyId()),
+			timestamp:      time.UnixMilli(int64(pp.GetTimestamp())),
+		}
+		if pp.PreKeyId != nil {
+			p.preKeyID, p.hasPreKeyID = pp.GetPreKeyId(), true
+		}
+		if p.baseKey, err = prekey.NewPublicKey(pp.GetBaseKey()); err != nil {
+			return nil, corrupt("pending base key", err)
+		}
+		if pk := pb.GetPendingKyberPreKey(); pk != nil {
+			p.kyberPreKeyID = pk.GetPreKeyId()
+			p.kyberCiphertext = slices.Clone(pk.GetCiphertext())
+		}
+		s.pending = p
+	}
+	return s, nil
+}

@@ -1,0 +1,244 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/interlock-e2ee/interlock/prekey"
+)
+
+// Address names one device of a user: libsignal's ProtocolAddress.
+type Address struct {
+	Name     string
+	DeviceID uint32
+}
+
+// String returns "name.device".
+func (a Address) String() string { return fmt.Sprintf("%s.%d", a.Name, a.DeviceID) }
+
+// Direction tells an IdentityStore why an identity is being checked.
+type Direction int
+
+// Directions.
+const (
+	Sending Direction = iota
+	Receiving
+)
+
+// SessionStore keeps one Record per address. LoadSession returns (nil, nil)
+// when there is none. Implementations must return records the caller may
+// modify freely (a copy, or a freshly parsed one).
+type SessionStore interface {
+	LoadSession(ctx context.Context, addr Address) (*Record, error)
+	StoreSession(ctx context.Context, addr Address, r *Record) error
+}
+
+// IdentityStore holds the local identity and the remote identities trusted
+// for each address.
+type IdentityStore interface {
+	IdentityKeyPair(ctx context.Context) (prekey.IdentityKeyPair, error)
+	LocalRegistrationID(ctx context.Context) (uint32, error)
+	// SaveIdentity records key for addr and reports whether it replaced a
+	// different key.
+	SaveIdentity(ctx context.Context, addr Address, key prekey.IdentityKey) (replaced bool, err error)
+	// IsTrustedIdentity reports whether key may be used with addr: true when
+	// nothing is stored yet (trust on first use) or the stored key is equal.
+	IsTrustedIdentity(ctx context.Context, addr Address, key prekey.IdentityKey, dir Direction) (bool, error)
+	// Identity returns the stored identity for addr, if any.
+	Identity(ctx context.Context, addr Address) (prekey.IdentityKey, bool, error)
+}
+
+// PreKeyStore holds one-time prekeys. LoadPreKey returns an error wrapping
+// ErrInvalidPreKey when the ID is unknown.
+type PreKeyStore interface {
+	LoadPreKey(ctx context.Context, id uint32) (*prekey.PreKeyRecord, error)
+	StorePreKey(ctx context.Context, r *prekey.PreKeyRecord) error
+	RemovePreKey(ctx context.Context, id uint32) error
+}
+
+// SignedPreKeyStore holds signed prekeys; unknown IDs wrap ErrInvalidPreKey.
+type SignedPreKeyStore interface {
+	LoadSignedPreKey(ctx context.Context, id uint32) (*prekey.SignedPreKeyRecord, error)
+	StoreSignedPreKey(ctx context.Context, r *prekey.SignedPreKeyRecord) error
+}
+
+// KyberPreKeyStore holds Kyber prekeys; unknown IDs wrap ErrInvalidPreKey.
+// MarkKyberPreKeyUsed removes a one-time Kyber prekey and keeps a last-resort
+// one.
+type KyberPreKeyStore interface {
+	LoadKyberPreKey(ctx context.Context, id uint32) (*prekey.KyberPreKeyRecord, error)
+	StoreKyberPreKey(ctx context.Context, r *prekey.KyberPreKeyRecord) error
+	MarkKyberPreKeyUsed(ctx context.Context, id uint32) error
+}
+
+// Store is everything a Cipher needs.
+type Store interface {
+	SessionStore
+	IdentityStore
+	PreKeyStore
+	SignedPreKeyStore
+	KyberPreKeyStore
+}
+
+// MemoryStore is an in-memory Store, safe for concurrent use. Records are
+// copied in and out, so callers never share state with it.
+type MemoryStore struct {
+	identity prekey.IdentityKeyPair
+	regID    uint32
+
+	mu         sync.Mutex
+	sessions   map[Address]*Record
+	identities map[Address]prekey.IdentityKey
+	preKeys    map[uint32]*prekey.PreKeyRecord
+	signed     map[uint32]*prekey.SignedPreKeyRecord
+	kyber      map[uint32]*prekey.KyberPreKeyRecord
+}
+
+var _ Store = (*MemoryStore)(nil)
+
+// NewMemoryStore returns an empty store for the given local identity.
+func NewMemoryStore(identity prekey.IdentityKeyPair, registrationID uint32) *MemoryStore {
+	return &MemoryStore{
+		identity:   identity,
+		regID:      registrationID,
+		sessions:   map[Address]*Record{},
+		identities: map[Address]prekey.IdentityKey{},
+		preKeys:    map[uint32]*prekey.PreKeyRecord{},
+		signed:     map[uint32]*prekey.SignedPreKeyRecord{},
+		kyber:      map[uint32]*prekey.KyberPreKeyRecord{},
+	}
+}
+
+// LoadSession implements SessionStore.
+func (m *MemoryStore) LoadSession(_ context.Context, addr Address) (*Record, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r, ok := m.sessions[addr]; ok {
+		return r.Clone(), nil
+	}
+	return nil, nil
+}
+
+// StoreSession implements SessionStore.
+func (m *MemoryStore) StoreSession(_ context.Context, addr Address, r *Record) error {
+	c := r.Clone()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sessions[addr] = c
+	return nil
+}
+
+// IdentityKeyPair implements IdentityStore.
+func (m *MemoryStore) IdentityKeyPair(context.Context) (prekey.IdentityKeyPair, error) {
+	return m.identity, nil
+}
+
+// LocalRegistrationID implements IdentityStore.
+func (m *MemoryStore) LocalRegistrationID(context.Context) (uint32, error) { return m.regID, nil }
+
+// SaveIdentity implements IdentityStore.
+func (m *MemoryStore) SaveIdentity(_ context.Context, addr Address, key prekey.IdentityKey) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old, ok := m.identities[addr]
+	m.identities[addr] = key
+	return ok && !old.Equal(key), nil
+}
+
+// IsTrustedIdentity implements IdentityStore (trust on first use).
+func (m *MemoryStore) IsTrustedIdentity(_ context.Context, addr Address, key prekey.IdentityKey, _ Direction) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old, ok := m.identities[addr]
+	return !ok || old.Equal(key), nil
+}
+
+// Identity implements IdentityStore.
+func (m *MemoryStore) Identity(_ context.Context, addr Address) (prekey.IdentityKey, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k, ok := m.identities[addr]
+	return k, ok, nil
+}
+
+// LoadPreKey implements PreKeyStore.
+func (m *MemoryStore) LoadPreKey(_ context.Context, id uint32) (*prekey.PreKeyRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.preKeys[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: one-time prekey %d", ErrInvalidPreKey, id)
+	}
+	c := *r
+	return &c, nil
+}
+
+// StorePreKey implements PreKeyStore.
+func (m *MemoryStore) StorePreKey(_ context.Context, r *prekey.PreKeyRecord) error {
+	c := *r
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.preKeys[r.ID] = &c
+	return nil
+}
+
+// RemovePreKey implements PreKeyStore.
+func (m *MemoryStore) RemovePreKey(_ context.Context, id uint32) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.preKeys, id)
+	return nil
+}
+
+// LoadSignedPreKey implements SignedPreKeyStore.
+func (m *MemoryStore) LoadSignedPreKey(_ context.Context, id uint32) (*prekey.SignedPreKeyRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.signed[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: signed prekey %d", ErrInvalidPreKey, id)
+	}
+	c := *r
+	return &c, nil
+}
+
+// StoreSignedPreKey implements SignedPreKeyStore.
+func (m *MemoryStore) StoreSignedPreKey(_ context.Context, r *prekey.SignedPreKeyRecord) error {
+	c := *r
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.signed[r.ID] = &c
+	return nil
+}
+
+// LoadKyberPreKey implements KyberPreKeyStore.
+func (m *MemoryStore) LoadKyberPreKey(_ context.Context, id uint32) (*prekey.KyberPreKeyRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.kyber[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: Kyber prekey %d", ErrInvalidPreKey, id)
+	}
+	c := *r
+	return &c, nil
+}
+
+// StoreKyberPreKey implements KyberPreKeyStore.
+func (m *MemoryStore) StoreKyberPreKey(_ context.Context, r *prekey.KyberPreKeyRecord) error {
+	c := *r
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.kyber[r.ID] = &c
+	return nil
+}
+
+// MarkKyberPreKeyUsed implements KyberPreKeyStore.
+func (m *MemoryStore) MarkKyberPreKeyUsed(_ context.Context, id uint32) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r, ok := m.kyber[id]; ok && !r.LastResort {
+		delete(m.kyber, id)
+	}
+	return nil
+}
