@@ -1,7 +1,6 @@
 package prekey
 
 import (
-	"crypto/subtle"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -180,6 +179,3 @@ func GenerateRegistrationID(rand io.Reader) (uint32, error) {
 	}
 	return binary.BigEndian.Uint32(b[:])%16380 + 1, nil
 }
-
-// equalBytes compares in constant time.
-func equalBytes(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }

@@ -17,21 +17,21 @@ import (
 // The conformance peer: ../shared/conformance/PEER-PROTOCOL.md, version 1.
 
 type peerRequest struct {
-	ID          int64           `json:"id"`
-	Op          string          `json:"op"`
-	Name        string          `json:"name"`
-	Device      uint32          `json:"device"`
-	RegID       *uint32         `json:"registration_id"`
-	Store       string          `json:"store"`
-	Flavour     string          `json:"flavour"`
-	OneTime     *bool           `json:"one_time"`
-	Kyber       *bool           `json:"kyber"`
-	Address     *peerAddress    `json:"address"`
-	Bundle      *peerBundle     `json:"bundle"`
-	Plaintext   []byte          `json:"plaintext"`
-	Type        int             `json:"type"`
-	Ciphertext  []byte          `json:"ciphertext"`
-	IdentityKey []byte          `json:"identity_key"`
+	ID          int64        `json:"id"`
+	Op          string       `json:"op"`
+	Name        string       `json:"name"`
+	Device      uint32       `json:"device"`
+	RegID       *uint32      `json:"registration_id"`
+	Store       string       `json:"store"`
+	Flavour     string       `json:"flavour"`
+	OneTime     *bool        `json:"one_time"`
+	Kyber       *bool        `json:"kyber"`
+	Address     *peerAddress `json:"address"`
+	Bundle      *peerBundle  `json:"bundle"`
+	Plaintext   []byte       `json:"plaintext"`
+	Type        int          `json:"type"`
+	Ciphertext  []byte       `json:"ciphertext"`
+	IdentityKey []byte       `json:"identity_key"`
 }
 
 type peerAddress struct {

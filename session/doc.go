@@ -1,0 +1,45 @@
+// Package session is the 1:1 layer of the Signal protocol: session records
+// (a current state and up to MaxArchivedStates archived ones), the builder
+// that starts a session from a prekey bundle, the cipher that encrypts and
+// decrypts SignalMessages and PreKeySignalMessages, identity trust checks,
+// the store interfaces and in-memory stores.
+//
+// Specifications:
+//   - X3DH §3.3–3.4 and PQXDH §3.3–3.4: Cipher.ProcessBundle (initiator) and
+//     Cipher.DecryptPreKeyMessage (responder), through package prekey.
+//   - The Double Ratchet Algorithm rev. 3 §3.4–3.5: Cipher.Encrypt and
+//     Cipher.DecryptSignalMessage, through package ratchet; the header and
+//     message encryption as libsignal does it (../shared/PROTOCOL.md, "Wire
+//     formats"): version byte ‖ protobuf ‖ HMAC-SHA256(MAC key, sender IK ‖
+//     receiver IK ‖ version ‖ protobuf)[:8], AES-256-CBC with PKCS#7.
+//   - Sesame (session management) §3: a record holds several states;
+//     a message that decrypts with an archived state promotes it, which is
+//     how simultaneous initiation converges.
+//
+// Two versions are spoken, by Policy: version 4 (PQXDH, libsignal's
+// `signal` flavour, the default RequirePQXDH) and version 3 (X3DH, the
+// `whatsapp` flavour of WhatsApp, Messenger and go.mau.fi/libsignal, with
+// AllowX3DH). Version 3 messages are written with the version byte 0x33 and
+// fields 1–4 in order, the exact bytes go.mau.fi/libsignal recomputes its MAC
+// over.
+//
+// # Concurrency
+//
+// A Cipher is safe for concurrent use. Operations on one Address are
+// serialised by a per-address lock held from loading the record to storing
+// it; operations on different addresses run in parallel. The store must be
+// safe for concurrent use (MemoryStore is).
+//
+// # Security considerations
+//
+// A failed decryption changes nothing: keys are derived tentatively and the
+// record, prekeys and identities are written only after the MAC verified and
+// the padding checked. Parsers bound every length, never panic and reject
+// messages over MaxMessageSize. MACs are compared with hmac.Equal. Identity
+// keys are trusted on first use and then pinned: a different key fails with
+// ErrUntrustedIdentity on both encryption and decryption until the
+// application trusts it through its IdentityStore. RequirePQXDH refuses to
+// start or accept a version 3 session, so neither a server withholding
+// Kyber prekeys nor a peer can downgrade a session to X3DH. Sessions that
+// the peer never answered stop encrypting after MaxUnacknowledgedSessionAge.
+package session
