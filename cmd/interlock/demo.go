@@ -155,9 +155,18 @@ func demo(w io.Writer, args []string) error {
 	}
 	_, err = alice.cipher.Decrypt(ctx, bob.addr, typ, ct)
 	say("Bob's message delivered twice: the second copy is refused (%v).", err)
+	typ, ct, err = bob.cipher.Encrypt(ctx, alice.addr, []byte("Still here."))
+	if err != nil {
+		return err
+	}
 	tampered := append([]byte(nil), ct...)
 	tampered[len(tampered)-1] ^= 1
 	_, err = alice.cipher.Decrypt(ctx, bob.addr, typ, tampered)
-	say("A tampered message is refused (%v) and the session goes on:", err)
-	return send(bob, alice, "Still here.")
+	say("Bob's next message arrives with one bit flipped: refused (%v), nothing stored changes.", err)
+	pt, err := alice.cipher.Decrypt(ctx, bob.addr, typ, ct)
+	if err != nil {
+		return err
+	}
+	say("The genuine message still decrypts: %q.", pt)
+	return nil
 }

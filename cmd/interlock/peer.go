@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/interlock-e2ee/interlock/prekey"
@@ -67,13 +68,21 @@ func kindErr(kind string, format string, args ...any) error {
 
 var peerOps = []string{"init", "bundle", "process_bundle", "encrypt", "decrypt", "session", "trust", "capabilities"}
 
+// peerStore is what the peer needs of a store; session.MemoryStore and the
+// SQL stores provide it.
+type peerStore interface {
+	session.Store
+}
+
 type peer struct {
 	ctx      context.Context
-	store    *session.MemoryStore
+	store    peerStore
 	cipher   *session.Cipher
 	identity prekey.IdentityKeyPair
 	regID    uint32
 	flavour  string
+	policy   session.Policy
+	name     string
 	device   uint32
 	nextID   uint32
 }
@@ -123,7 +132,7 @@ func (p *peer) handle(line []byte, stderr io.Writer) (resp map[string]any) {
 			resp = failure(id, kindErr("other", "internal error in %s", req.Op))
 		}
 	}()
-	fields, err := p.dispatch(&req)
+	fields, err := p.dispatch(&req, line)
 	if err != nil {
 		return failure(id, err)
 	}
@@ -138,38 +147,65 @@ func failure(id any, err error) map[string]any {
 	return map[string]any{"id": id, "ok": false, "error": map[string]any{"kind": errorKind(err), "message": err.Error()}}
 }
 
+// errorKinds maps library sentinels to the peer protocol's kinds, most
+// specific first. Files that add ops (groups, sealed sender, stores) add
+// their sentinels in init functions, before the generic ones are reached.
+var errorKinds = []struct {
+	err  error
+	kind string
+}{
+	{session.ErrTooFar, "too_far"},
+	{session.ErrDuplicateMessage, "duplicate_message"},
+	{session.ErrUntrustedIdentity, "untrusted_identity"},
+	{session.ErrInvalidPreKey, "invalid_prekey"},
+	{session.ErrInvalidSignature, "invalid_signature"},
+	{session.ErrInvalidMessage, "invalid_message"},
+	{session.ErrInvalidKey, "invalid_key"},
+	{session.ErrNoSession, "no_session"},
+	{session.ErrUnsupported, "unsupported"},
+}
+
+// addErrorKind registers a sentinel ahead of the generic ones.
+func addErrorKind(err error, kind string) {
+	errorKinds = append([]struct {
+		err  error
+		kind string
+	}{{err, kind}}, errorKinds...)
+}
+
 // errorKind maps library errors to the peer protocol's kinds.
 func errorKind(err error) string {
 	var pe *peerError
-	switch {
-	case errors.As(err, &pe):
+	if errors.As(err, &pe) {
 		return pe.kind
-	case errors.Is(err, session.ErrTooFar):
-		return "too_far"
-	case errors.Is(err, session.ErrDuplicateMessage):
-		return "duplicate_message"
-	case errors.Is(err, session.ErrUntrustedIdentity):
-		return "untrusted_identity"
-	case errors.Is(err, session.ErrInvalidPreKey):
-		return "invalid_prekey"
-	case errors.Is(err, session.ErrInvalidSignature):
-		return "invalid_signature"
-	case errors.Is(err, session.ErrInvalidMessage):
-		return "invalid_message"
-	case errors.Is(err, session.ErrInvalidKey):
-		return "invalid_key"
-	case errors.Is(err, session.ErrNoSession):
-		return "no_session"
-	case errors.Is(err, session.ErrUnsupported):
-		return "unsupported"
+	}
+	for _, k := range errorKinds {
+		if errors.Is(err, k.err) {
+			return k.kind
+		}
 	}
 	return "other"
 }
 
-func (p *peer) dispatch(r *peerRequest) (map[string]any, error) {
+// extraOps are ops implemented in other files of this package (groups,
+// sealed sender, fingerprints, restart). Each handler decodes its own fields
+// from the raw request line; init has run when it is called.
+var extraOps = map[string]func(p *peer, raw []byte) (map[string]any, error){}
+
+// peerOpsList returns every implemented op.
+func peerOpsList() []string {
+	ops := append([]string(nil), peerOps...)
+	for op := range extraOps {
+		ops = append(ops, op)
+	}
+	slices.Sort(ops)
+	return ops
+}
+
+func (p *peer) dispatch(r *peerRequest, raw []byte) (map[string]any, error) {
 	if r.Op == "capabilities" {
 		return map[string]any{
-			"ops":            peerOps,
+			"ops":            peerOpsList(),
 			"implementation": "interlock " + version,
 			"flavours":       []string{"signal", "whatsapp"},
 		}, nil
@@ -178,10 +214,10 @@ func (p *peer) dispatch(r *peerRequest) (map[string]any, error) {
 		return p.init(r)
 	}
 	if p.cipher == nil {
-		switch r.Op {
-		case "bundle", "process_bundle", "encrypt", "decrypt", "session", "trust":
-			return nil, kindErr("other", "%s before init", r.Op)
-		}
+		return nil, kindErr("other", "%s before init", r.Op)
+	}
+	if h, ok := extraOps[r.Op]; ok {
+		return h(p, raw)
 	}
 	switch r.Op {
 	case "bundle":
@@ -272,7 +308,8 @@ func (p *peer) init(r *peerRequest) (map[string]any, error) {
 	default:
 		return nil, kindErr("unsupported", "flavour %q", r.Flavour)
 	}
-	p.identity, p.regID, p.flavour, p.device = id, reg, r.Flavour, r.Device
+	p.identity, p.regID, p.flavour, p.device, p.name = id, reg, r.Flavour, r.Device, r.Name
+	p.policy = policy
 	p.store = session.NewMemoryStore(id, reg)
 	p.cipher = session.NewCipher(p.store, session.WithPolicy(policy))
 	return map[string]any{"identity_key": id.PublicKey().Bytes(), "registration_id": reg}, nil

@@ -2,8 +2,10 @@ package curve
 
 import (
 	"encoding/base64"
+
 	"encoding/json"
 	"errors"
+	"filippo.io/edwards25519"
 	"io/fs"
 	"os"
 	"testing"
@@ -70,9 +72,28 @@ func TestLibsignalXEdDSAVectors(t *testing.T) {
 				}
 				return
 			}
+			// Deliberate deviation: libsignal reduces s mod L (accepting
+			// L <= s < 2^253); VerifySignature rejects any s >= L.
+			if want && len(sig) == SignatureSize && !sIsCanonical(sig) {
+				if pk.VerifySignature(msg, sig) {
+					t.Errorf("%s: non-canonical s accepted", v.Comment)
+				}
+				t.Logf("%s: rejected on purpose (s >= L)", v.Comment)
+				return
+			}
 			if got := pk.VerifySignature(msg, sig); got != want {
 				t.Errorf("%s: VerifySignature = %v, want %v", v.Comment, got, want)
 			}
 		})
 	}
+}
+
+// sIsCanonical reports whether the s half of sig, with the sign bit cleared,
+// is below the group order L.
+func sIsCanonical(sig []byte) bool {
+	var s [32]byte
+	copy(s[:], sig[32:])
+	s[31] &= 0x7f
+	_, err := new(edwards25519.Scalar).SetCanonicalBytes(s[:])
+	return err == nil
 }

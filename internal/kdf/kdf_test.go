@@ -7,14 +7,6 @@ import (
 	"testing"
 )
 
-func h(s string) []byte {
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		panic(err)
-	}
-	return b
-}
-
 func seq(from, to int) []byte {
 	var b []byte
 	for i := from; i <= to; i++ {

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Live interop: runs the driver over every pairing of Interlock, libsignal
+# (0.90.0 and 0.103.0, Node binding) and go.mau.fi/libsignal v0.2.1.
+# Usage: scripts/interop.sh BIN_DIR "LIBSIGNAL_PEER_COMMAND"
+set -uo pipefail
+bin=${1:?bin dir}
+libsignal=${2:?libsignal peer command}
+interlock="$bin/interlock peer"
+mau="$bin/mau-peer"
+driver="$bin/interop-driver"
+total_pass=0 total_fail=0 bad=0
+
+# pairing NAME ARGS...: runs the driver and keeps its counts.
+pairing() {
+  local name=$1
+  shift
+  echo "=== $name"
+  local out
+  out=$("$driver" "$@" 2>&1)
+  local rc=$?
+  echo "$out"
+  local closing
+  closing=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1)
+  if [ -z "$closing" ]; then
+    echo "interop: $name printed no closing line"
+    bad=$((bad + 1))
+    return
+  fi
+  local p f
+  p=${closing%% passed*}
+  f=${closing#*, }
+  f=${f%% failed*}
+  total_pass=$((total_pass + p))
+  total_fail=$((total_fail + f))
+  if [ "$rc" -ne 0 ]; then
+    bad=$((bad + 1))
+  fi
+}
+
+# go.mau.fi/libsignal v0.2.1 corrupts its archived states when it promotes one
+# (session/SessionCipher.go DecryptWithRecord), so simultaneous initiation
+# fails whenever it is one side; mau<->mau fails the same way. Asserted as an
+# expected failure so the table flips if the peer is ever fixed.
+mau_xfail='^simultaneous-initiation$'
+
+pairing "interlock <-> interlock" -a "$interlock" -b "$interlock"
+pairing "interlock <-> libsignal 0.90.0" -a "$interlock" -b "$libsignal --lib 0.90"
+pairing "interlock <-> go.mau.fi/libsignal" -a "$interlock" -b "$mau" -xfail "$mau_xfail"
+pairing "libsignal 0.90.0 <-> libsignal 0.90.0 (driver fairness)" -a "$libsignal --lib 0.90"
+pairing "go.mau.fi <-> go.mau.fi (driver fairness)" -a "$mau" -xfail "$mau_xfail"
+# libsignal 0.92+ requires the SPQR triple ratchet, which Interlock does not
+# speak yet (issue 9): the set-up must be refused cleanly in both directions.
+pairing "interlock <-> libsignal 0.103.0 (refusal expected until SPQR)" -expect-refusal -a "$interlock" -b "$libsignal --lib 0.103"
+
+echo "interop: $total_pass passed, $total_fail failed"
+[ "$bad" -eq 0 ] && [ "$total_fail" -eq 0 ]
