@@ -93,12 +93,25 @@ func (c *Cipher) allows(version int) bool {
 	return version == prekey.Version4 || c.policy == AllowX3DH
 }
 
+// within runs fn as one unit of work: in a transaction when the store is a
+// Transactor, directly otherwise. The caller holds the address lock.
+func (c *Cipher) within(ctx context.Context, fn func(st Store) error) error {
+	if t, ok := c.store.(Transactor); ok {
+		return t.Transact(ctx, fn)
+	}
+	return fn(c.store)
+}
+
 // ProcessBundle starts a new session with addr from its prekey bundle (X3DH
 // §3.3 / PQXDH §3.3 as the initiator). The bundle's signatures and identity
 // are checked first; the new state becomes current and the old one is
 // archived. The next Encrypt produces a PreKeySignalMessage.
 func (c *Cipher) ProcessBundle(ctx context.Context, addr Address, b *prekey.Bundle) error {
 	defer c.lock(addr)()
+	return c.within(ctx, func(st Store) error { return c.processBundle(ctx, st, addr, b) })
+}
+
+func (c *Cipher) processBundle(ctx context.Context, store Store, addr Address, b *prekey.Bundle) error {
 	if err := b.Verify(); err != nil {
 		return err
 	}
@@ -108,18 +121,18 @@ func (c *Cipher) ProcessBundle(ctx context.Context, addr Address, b *prekey.Bund
 	} else if !c.allows(prekey.Version3) {
 		return fmt.Errorf("%w: bundle has no Kyber prekey and PQXDH is required", ErrUnsupported)
 	}
-	trusted, err := c.store.IsTrustedIdentity(ctx, addr, b.IdentityKey, Sending)
+	trusted, err := store.IsTrustedIdentity(ctx, addr, b.IdentityKey, Sending)
 	if err != nil {
 		return err
 	}
 	if !trusted {
 		return fmt.Errorf("%w: %s", ErrUntrustedIdentity, addr)
 	}
-	ours, err := c.store.IdentityKeyPair(ctx)
+	ours, err := store.IdentityKeyPair(ctx)
 	if err != nil {
 		return err
 	}
-	regID, err := c.store.LocalRegistrationID(ctx)
+	regID, err := store.LocalRegistrationID(ctx)
 	if err != nil {
 		return err
 	}
@@ -131,7 +144,7 @@ func (c *Cipher) ProcessBundle(ctx context.Context, addr Address, b *prekey.Bund
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidKey, err)
 	}
-	st := &State{
+	ns := &State{
 		version:        version,
 		localIdentity:  ours.PublicKey(),
 		remoteIdentity: b.IdentityKey,
@@ -150,25 +163,36 @@ func (c *Cipher) ProcessBundle(ctx context.Context, addr Address, b *prekey.Bund
 			timestamp:       c.now(),
 		},
 	}
-	rec, err := c.store.LoadSession(ctx, addr)
+	rec, err := store.LoadSession(ctx, addr)
 	if err != nil {
 		return err
 	}
 	if rec == nil {
 		rec = NewRecord()
 	}
-	rec.promote(st)
-	if _, err := c.store.SaveIdentity(ctx, addr, b.IdentityKey); err != nil {
+	rec.promote(ns)
+	if _, err := store.SaveIdentity(ctx, addr, b.IdentityKey); err != nil {
 		return err
 	}
-	return c.store.StoreSession(ctx, addr, rec)
+	return store.StoreSession(ctx, addr, rec)
 }
 
 // Encrypt encrypts plaintext for addr and returns the message type
 // (TypeSignal or TypePreKey) and the wire bytes (Double Ratchet §3.4).
-func (c *Cipher) Encrypt(ctx context.Context, addr Address, plaintext []byte) (int, []byte, error) {
+func (c *Cipher) Encrypt(ctx context.Context, addr Address, plaintext []byte) (typ int, msg []byte, err error) {
 	defer c.lock(addr)()
-	rec, err := c.store.LoadSession(ctx, addr)
+	err = c.within(ctx, func(st Store) error {
+		typ, msg, err = c.encrypt(ctx, st, addr, plaintext)
+		return err
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return typ, msg, nil
+}
+
+func (c *Cipher) encrypt(ctx context.Context, store Store, addr Address, plaintext []byte) (int, []byte, error) {
+	rec, err := store.LoadSession(ctx, addr)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -179,7 +203,7 @@ func (c *Cipher) Encrypt(ctx context.Context, addr Address, plaintext []byte) (i
 	if st.pending != nil && c.now().Sub(st.pending.timestamp) > MaxUnacknowledgedSessionAge {
 		return 0, nil, fmt.Errorf("%w: unanswered session with %s expired", ErrNoSession, addr)
 	}
-	trusted, err := c.store.IsTrustedIdentity(ctx, addr, st.remoteIdentity, Sending)
+	trusted, err := store.IsTrustedIdentity(ctx, addr, st.remoteIdentity, Sending)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -204,7 +228,7 @@ func (c *Cipher) Encrypt(ctx context.Context, addr Address, plaintext []byte) (i
 		typ = TypePreKey
 		msg = appendPreKeySignalMessage(make([]byte, 0, len(msg)+1700), st.version, st.localRegID, st.pending, st.localIdentity, msg)
 	}
-	if err := c.store.StoreSession(ctx, addr, rec); err != nil {
+	if err := store.StoreSession(ctx, addr, rec); err != nil {
 		return 0, nil, err
 	}
 	return typ, msg, nil
@@ -233,9 +257,20 @@ func (c *Cipher) Decrypt(ctx context.Context, addr Address, typ int, ciphertext 
 // DecryptSignalMessage decrypts a whisper message with the current or an
 // archived state; a state that decrypts becomes current (libsignal's
 // promotion). On any error no stored state changes.
-func (c *Cipher) DecryptSignalMessage(ctx context.Context, addr Address, m *SignalMessage) ([]byte, error) {
+func (c *Cipher) DecryptSignalMessage(ctx context.Context, addr Address, m *SignalMessage) (pt []byte, err error) {
 	defer c.lock(addr)()
-	rec, err := c.store.LoadSession(ctx, addr)
+	err = c.within(ctx, func(st Store) error {
+		pt, err = c.decryptSignal(ctx, st, addr, m)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return pt, nil
+}
+
+func (c *Cipher) decryptSignal(ctx context.Context, store Store, addr Address, m *SignalMessage) ([]byte, error) {
+	rec, err := store.LoadSession(ctx, addr)
 	if err != nil {
 		return nil, err
 	}
@@ -246,24 +281,24 @@ func (c *Cipher) DecryptSignalMessage(ctx context.Context, addr Address, m *Sign
 	if err != nil {
 		return nil, err
 	}
-	if err := c.checkAndSaveIdentity(ctx, addr, st.remoteIdentity); err != nil {
+	if err := c.checkAndSaveIdentity(ctx, store, addr, st.remoteIdentity); err != nil {
 		return nil, err
 	}
-	if err := c.store.StoreSession(ctx, addr, rec); err != nil {
+	if err := store.StoreSession(ctx, addr, rec); err != nil {
 		return nil, err
 	}
 	return pt, nil
 }
 
-func (c *Cipher) checkAndSaveIdentity(ctx context.Context, addr Address, k prekey.IdentityKey) error {
-	trusted, err := c.store.IsTrustedIdentity(ctx, addr, k, Receiving)
+func (c *Cipher) checkAndSaveIdentity(ctx context.Context, store Store, addr Address, k prekey.IdentityKey) error {
+	trusted, err := store.IsTrustedIdentity(ctx, addr, k, Receiving)
 	if err != nil {
 		return err
 	}
 	if !trusted {
 		return fmt.Errorf("%w: %s", ErrUntrustedIdentity, addr)
 	}
-	_, err = c.store.SaveIdentity(ctx, addr, k)
+	_, err = store.SaveIdentity(ctx, addr, k)
 	return err
 }
 
@@ -331,19 +366,30 @@ func (c *Cipher) decryptWithState(st *State, m *SignalMessage) ([]byte, error) {
 // / PQXDH §3.4 as the responder). A repeat of a message whose session exists
 // is decrypted with that session. The one-time prekey is removed and the
 // Kyber prekey marked used only after the message decrypts.
-func (c *Cipher) DecryptPreKeyMessage(ctx context.Context, addr Address, m *PreKeySignalMessage) ([]byte, error) {
+func (c *Cipher) DecryptPreKeyMessage(ctx context.Context, addr Address, m *PreKeySignalMessage) (pt []byte, err error) {
 	defer c.lock(addr)()
+	err = c.within(ctx, func(st Store) error {
+		pt, err = c.decryptPreKey(ctx, st, addr, m)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return pt, nil
+}
+
+func (c *Cipher) decryptPreKey(ctx context.Context, store Store, addr Address, m *PreKeySignalMessage) ([]byte, error) {
 	if !c.allows(m.Version) {
 		return nil, fmt.Errorf("%w: version %d prekey message and PQXDH is required", ErrInvalidMessage, m.Version)
 	}
-	trusted, err := c.store.IsTrustedIdentity(ctx, addr, m.IdentityKey, Receiving)
+	trusted, err := store.IsTrustedIdentity(ctx, addr, m.IdentityKey, Receiving)
 	if err != nil {
 		return nil, err
 	}
 	if !trusted {
 		return nil, fmt.Errorf("%w: %s", ErrUntrustedIdentity, addr)
 	}
-	rec, err := c.store.LoadSession(ctx, addr)
+	rec, err := store.LoadSession(ctx, addr)
 	if err != nil {
 		return nil, err
 	}
@@ -363,7 +409,7 @@ func (c *Cipher) DecryptPreKeyMessage(ctx context.Context, addr Address, m *PreK
 		}
 		rec.promotePrevious(i)
 	default:
-		st, err := c.respond(ctx, m)
+		st, err := c.respond(ctx, store, m)
 		if err != nil {
 			return nil, err
 		}
@@ -373,19 +419,19 @@ func (c *Cipher) DecryptPreKeyMessage(ctx context.Context, addr Address, m *PreK
 		rec.promote(st)
 		usedPreKey, usedKyber = m.HasPreKeyID, m.Version == prekey.Version4
 	}
-	if _, err := c.store.SaveIdentity(ctx, addr, m.IdentityKey); err != nil {
+	if _, err := store.SaveIdentity(ctx, addr, m.IdentityKey); err != nil {
 		return nil, err
 	}
-	if err := c.store.StoreSession(ctx, addr, rec); err != nil {
+	if err := store.StoreSession(ctx, addr, rec); err != nil {
 		return nil, err
 	}
 	if usedPreKey {
-		if err := c.store.RemovePreKey(ctx, m.PreKeyID); err != nil {
+		if err := store.RemovePreKey(ctx, m.PreKeyID); err != nil {
 			return nil, err
 		}
 	}
 	if usedKyber {
-		if err := c.store.MarkKyberPreKeyUsed(ctx, m.KyberPreKeyID); err != nil {
+		if err := store.MarkKyberPreKeyUsed(ctx, m.KyberPreKeyID); err != nil {
 			return nil, err
 		}
 	}
@@ -393,16 +439,16 @@ func (c *Cipher) DecryptPreKeyMessage(ctx context.Context, addr Address, m *PreK
 }
 
 // respond builds the responder's new state for m.
-func (c *Cipher) respond(ctx context.Context, m *PreKeySignalMessage) (*State, error) {
-	ours, err := c.store.IdentityKeyPair(ctx)
+func (c *Cipher) respond(ctx context.Context, store Store, m *PreKeySignalMessage) (*State, error) {
+	ours, err := store.IdentityKeyPair(ctx)
 	if err != nil {
 		return nil, err
 	}
-	regID, err := c.store.LocalRegistrationID(ctx)
+	regID, err := store.LocalRegistrationID(ctx)
 	if err != nil {
 		return nil, err
 	}
-	spk, err := c.store.LoadSignedPreKey(ctx, m.SignedPreKeyID)
+	spk, err := store.LoadSignedPreKey(ctx, m.SignedPreKeyID)
 	if err != nil {
 		return nil, err
 	}
@@ -414,14 +460,14 @@ func (c *Cipher) respond(ctx context.Context, m *PreKeySignalMessage) (*State, e
 		TheirBaseKey:  m.BaseKey,
 	}
 	if m.HasPreKeyID {
-		opk, err := c.store.LoadPreKey(ctx, m.PreKeyID)
+		opk, err := store.LoadPreKey(ctx, m.PreKeyID)
 		if err != nil {
 			return nil, err
 		}
 		r.OneTimePreKey = &opk.KeyPair
 	}
 	if m.Version == prekey.Version4 {
-		kpk, err := c.store.LoadKyberPreKey(ctx, m.KyberPreKeyID)
+		kpk, err := store.LoadKyberPreKey(ctx, m.KyberPreKeyID)
 		if err != nil {
 			return nil, err
 		}

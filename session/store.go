@@ -81,6 +81,18 @@ type Store interface {
 	KyberPreKeyStore
 }
 
+// Transactor is implemented by stores that can make a unit of work atomic.
+// The Cipher runs every operation — loading the record, consuming prekeys,
+// saving the identity and storing the new record — inside Transact, with
+// the Store it is given: all writes commit together when fn returns nil and
+// none do otherwise. Stores without it get the writes one after another:
+// the new record first, then the consumed prekeys, so a crash in between
+// leaves a prekey that a replay can no longer use (the record recognises the
+// base key) rather than a lost session.
+type Transactor interface {
+	Transact(ctx context.Context, fn func(tx Store) error) error
+}
+
 // MemoryStore is an in-memory Store, safe for concurrent use. Records are
 // copied in and out, so callers never share state with it.
 type MemoryStore struct {

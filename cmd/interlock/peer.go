@@ -85,6 +85,16 @@ type peer struct {
 	name     string
 	device   uint32
 	nextID   uint32
+
+	groups *groupPeer  // peer_group.go
+	sealed *sealedPeer // peer_sealed.go
+}
+
+// newPeerStore opens the peer's store: path is init's `store` field ("" =
+// in memory). peer_store.go replaces it with the durable stores; a durable
+// store that already holds an identity returns it instead of id/reg.
+var newPeerStore = func(_ context.Context, path string, id prekey.IdentityKeyPair, reg uint32) (peerStore, prekey.IdentityKeyPair, uint32, error) {
+	return session.NewMemoryStore(id, reg), id, reg, nil
 }
 
 func servePeer(stdin io.Reader, stdout, stderr io.Writer) error {
@@ -287,8 +297,6 @@ func (r *peerRequest) addr() session.Address {
 }
 
 func (p *peer) init(r *peerRequest) (map[string]any, error) {
-	// r.Store (a durable store path) is accepted; until store/sqlstore lands
-	// state lives in memory and `restart` answers unsupported.
 	id, err := prekey.GenerateIdentityKeyPair(rand.Reader)
 	if err != nil {
 		return nil, err
@@ -308,9 +316,13 @@ func (p *peer) init(r *peerRequest) (map[string]any, error) {
 	default:
 		return nil, kindErr("unsupported", "flavour %q", r.Flavour)
 	}
+	store, id, reg, err := newPeerStore(p.ctx, r.Store, id, reg)
+	if err != nil {
+		return nil, err
+	}
 	p.identity, p.regID, p.flavour, p.device, p.name = id, reg, r.Flavour, r.Device, r.Name
 	p.policy = policy
-	p.store = session.NewMemoryStore(id, reg)
+	p.store = store
 	p.cipher = session.NewCipher(p.store, session.WithPolicy(policy))
 	return map[string]any{"identity_key": id.PublicKey().Bytes(), "registration_id": reg}, nil
 }

@@ -1,0 +1,4 @@
+package main
+
+// groupPeer holds the peer's sender-key state (group_* ops).
+type groupPeer struct{}
