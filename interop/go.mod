@@ -1,0 +1,3 @@
+module github.com/interlock-e2ee/interlock/interop
+
+go 1.26
