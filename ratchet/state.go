@@ -295,11 +295,11 @@ func UnmarshalProto(pb *signalpb.SessionStructure) (*State, error) {
 	}
 	copy(s.RootKey[:], pb.GetRootKey())
 	if sc := pb.GetSenderChain(); sc != nil {
-		priv, err := curve.NewPrivateKey(sc.GetSenderRatchetKeyPrivate())
+		kp, err := curve.NewStoredKeyPair(sc.GetSenderRatchetKeyPrivate(), sc.GetSenderRatchetKey())
 		if err != nil {
 			return nil, fmt.Errorf("%w: sender ratchet key: %w", ErrCorruptState, err)
 		}
-		s.SenderRatchet = curve.NewKeyPair(priv)
+		s.SenderRatchet = kp
 		ck, err := chainFromProto(sc.GetChainKey())
 		if err != nil {
 			return nil, err

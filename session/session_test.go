@@ -182,11 +182,11 @@ func TestForwardJumpLimit(t *testing.T) {
 	for i := 0; i <= ratchet.MaxForwardJumps; i++ {
 		last = alice.send(t, bob, fmt.Sprint(i))
 	}
-	// The chain index at Bob is 0 on Alice's current chain? It is the chain
-	// Alice started after Bob's answer, so counters run from 0: the last is
-	// exactly MaxForwardJumps ahead and still acceptable.
+	// Alice's current chain began after Bob's answer, so its counters run
+	// from 0: the last is exactly MaxForwardJumps ahead and still accepted.
 	bob.recv(t, alice, last)
-	for i := 0; i <= ratchet.MaxForwardJumps; i++ {
+	// Bob's chain now expects counter MaxForwardJumps+1; this one is one further.
+	for i := 0; i <= ratchet.MaxForwardJumps+1; i++ {
 		last = alice.send(t, bob, fmt.Sprint(i))
 	}
 	before := bob.record(t, alice.addr)

@@ -170,6 +170,32 @@ func NewPrivateKey(b []byte) (PrivateKey, error) {
 	return PrivateKey{p: p}, nil
 }
 
+// NewStoredKeyPair loads a key pair from storage that recorded both halves
+// (session records, prekey records) without the base-point multiplication
+// that NewPrivateKey performs: the public key is taken as stored. Use it only
+// for bytes this process wrote itself; a mismatched pair cannot leak the
+// private key, it only makes the peer's MAC checks fail.
+func NewStoredKeyPair(private, public []byte) (KeyPair, error) {
+	if len(private) != PrivateKeySize {
+		return KeyPair{}, fmt.Errorf("%w: private key is %d bytes, want %d", ErrInvalidKey, len(private), PrivateKeySize)
+	}
+	pub, err := NewPublicKey(public)
+	if err != nil {
+		return KeyPair{}, err
+	}
+	var k [32]byte
+	copy(k[:], private)
+	k[0] &= 248
+	k[31] &= 127
+	k[31] |= 64
+	key, err := ecdh.X25519().NewPrivateKey(k[:])
+	clear(k[:])
+	if err != nil {
+		return KeyPair{}, fmt.Errorf("%w: %v", ErrInvalidKey, err)
+	}
+	return KeyPair{Private: PrivateKey{p: &privateKey{key: key, pub: pub}}, Public: pub}, nil
+}
+
 // GeneratePrivateKey reads 32 bytes from rand and loads them with
 // NewPrivateKey, so the result is deterministic given rand. A nil rand means
 // crypto/rand.Reader.

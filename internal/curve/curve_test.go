@@ -289,3 +289,29 @@ func TestIsCanonical(t *testing.T) {
 		t.Error("honest key not canonical")
 	}
 }
+
+func TestNewStoredKeyPair(t *testing.T) {
+	kp, err := GenerateKeyPair(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := NewStoredKeyPair(kp.Private.Bytes(), kp.Public.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Public.Equal(kp.Public) || !st.Private.PublicKey().Equal(kp.Public) {
+		t.Fatal("stored key pair differs")
+	}
+	other, _ := GenerateKeyPair(nil)
+	a, _ := st.Private.ECDH(other.Public)
+	b, _ := other.Private.ECDH(kp.Public)
+	if a != b {
+		t.Fatal("ECDH differs")
+	}
+	if _, err := NewStoredKeyPair(kp.Private.Bytes()[:31], kp.Public.Bytes()); err == nil {
+		t.Fatal("short private key accepted")
+	}
+	if _, err := NewStoredKeyPair(kp.Private.Bytes(), kp.Public.Bytes()[1:]); err == nil {
+		t.Fatal("raw public key accepted")
+	}
+}

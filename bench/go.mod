@@ -1,0 +1,22 @@
+module github.com/interlock-e2ee/interlock/bench
+
+go 1.26.0
+
+replace (
+	github.com/interlock-e2ee/interlock => ../
+	github.com/interlock-e2ee/interlock/interop/mau => ../interop/mau
+)
+
+require (
+	github.com/interlock-e2ee/interlock v0.0.0-00010101000000-000000000000
+	github.com/interlock-e2ee/interlock/interop/mau v0.0.0-00010101000000-000000000000
+	go.mau.fi/libsignal v0.2.1
+)
+
+require (
+	filippo.io/edwards25519 v1.2.0 // indirect
+	github.com/cloudflare/circl v1.6.5 // indirect
+	golang.org/x/crypto v0.54.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	google.golang.org/protobuf v1.36.12 // indirect
+)
