@@ -2,7 +2,7 @@ package bench
 
 import (
 	"context"
-		"testing"
+	"testing"
 
 	"github.com/interlock-e2ee/interlock/session"
 	"go.mau.fi/libsignal/state/record"
