@@ -56,6 +56,18 @@ func (c ChainKey) Next() ChainKey {
 	return ChainKey{Key: hmacSHA256(c.Key[:], seedChainKey), Index: c.Index + 1}
 }
 
+// Step returns Seed and Next with one HMAC key schedule.
+func (c ChainKey) Step() (seed [32]byte, next ChainKey) {
+	m := hmac.New(sha256.New, c.Key[:])
+	m.Write(seedMessageKey)
+	m.Sum(seed[:0])
+	m.Reset()
+	m.Write(seedChainKey)
+	m.Sum(next.Key[:0])
+	next.Index = c.Index + 1
+	return seed, next
+}
+
 // MessageKeys are the per-message AES-256 key, HMAC-SHA256 key and CBC IV.
 type MessageKeys struct {
 	CipherKey [32]byte

@@ -99,9 +99,10 @@ func (s *State) Send() (Header, MessageKeys, error) {
 	if ck.Index == ^uint32(0) {
 		return Header{}, MessageKeys{}, errors.New("ratchet: sending chain exhausted")
 	}
-	mk := DeriveMessageKeys(ck.Seed(), nil, ck.Index)
+	seed, next := ck.Step()
+	mk := DeriveMessageKeys(seed, nil, ck.Index)
 	h := Header{RatchetKey: s.SenderRatchet.Public, Counter: ck.Index, PreviousCounter: s.PreviousCounter}
-	s.SenderChain = ck.Next()
+	s.SenderChain = next
 	return h, mk, nil
 }
 
@@ -217,12 +218,15 @@ func advance(c ChainKey, counter uint32) (ChainKey, []skippedKey, MessageKeys, e
 	}
 	for c.Index < counter {
 		if counter-c.Index <= MaxMessageKeys {
-			skipped = append(skipped, skippedKey{seed: c.Seed(), counter: c.Index})
+			seed, next := c.Step()
+			skipped = append(skipped, skippedKey{seed: seed, counter: c.Index})
+			c = next
+		} else {
+			c = c.Next()
 		}
-		c = c.Next()
 	}
-	mk := DeriveMessageKeys(c.Seed(), nil, c.Index)
-	return c.Next(), skipped, mk, nil
+	seed, next := c.Step()
+	return next, skipped, DeriveMessageKeys(seed, nil, c.Index), nil
 }
 
 // appendSkipped adds keys (oldest first) and drops the oldest beyond MaxMessageKeys.

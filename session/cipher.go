@@ -68,25 +68,37 @@ func NewCipher(store Store, opts ...Option) *Cipher {
 	return c
 }
 
-// lock serialises work on one address and returns its unlock function.
-func (c *Cipher) lock(addr Address) func() {
+var addrLockPool = sync.Pool{New: func() any { return new(addrLock) }}
+
+// lock serialises work on one address; call the returned lock's unlock. A
+// lock lives in the map only while someone holds or waits for it.
+func (c *Cipher) lock(addr Address) unlocker {
 	c.mu.Lock()
 	l := c.locks[addr]
 	if l == nil {
-		l = &addrLock{}
+		l = addrLockPool.Get().(*addrLock)
 		c.locks[addr] = l
 	}
 	l.refs++
 	c.mu.Unlock()
 	l.Lock()
-	return func() {
-		l.Unlock()
-		c.mu.Lock()
-		if l.refs--; l.refs == 0 {
-			delete(c.locks, addr)
-		}
-		c.mu.Unlock()
+	return unlocker{c, addr, l}
+}
+
+type unlocker struct {
+	c    *Cipher
+	addr Address
+	l    *addrLock
+}
+
+func (u unlocker) unlock() {
+	u.l.Unlock()
+	u.c.mu.Lock()
+	if u.l.refs--; u.l.refs == 0 {
+		delete(u.c.locks, u.addr)
+		addrLockPool.Put(u.l)
 	}
+	u.c.mu.Unlock()
 }
 
 func (c *Cipher) allows(version int) bool {
@@ -107,7 +119,7 @@ func (c *Cipher) within(ctx context.Context, fn func(st Store) error) error {
 // are checked first; the new state becomes current and the old one is
 // archived. The next Encrypt produces a PreKeySignalMessage.
 func (c *Cipher) ProcessBundle(ctx context.Context, addr Address, b *prekey.Bundle) error {
-	defer c.lock(addr)()
+	defer c.lock(addr).unlock()
 	return c.within(ctx, func(st Store) error { return c.processBundle(ctx, st, addr, b) })
 }
 
@@ -180,7 +192,7 @@ func (c *Cipher) processBundle(ctx context.Context, store Store, addr Address, b
 // Encrypt encrypts plaintext for addr and returns the message type
 // (TypeSignal or TypePreKey) and the wire bytes (Double Ratchet §3.4).
 func (c *Cipher) Encrypt(ctx context.Context, addr Address, plaintext []byte) (typ int, msg []byte, err error) {
-	defer c.lock(addr)()
+	defer c.lock(addr).unlock()
 	err = c.within(ctx, func(st Store) error {
 		typ, msg, err = c.encrypt(ctx, st, addr, plaintext)
 		return err
@@ -258,7 +270,7 @@ func (c *Cipher) Decrypt(ctx context.Context, addr Address, typ int, ciphertext 
 // archived state; a state that decrypts becomes current (libsignal's
 // promotion). On any error no stored state changes.
 func (c *Cipher) DecryptSignalMessage(ctx context.Context, addr Address, m *SignalMessage) (pt []byte, err error) {
-	defer c.lock(addr)()
+	defer c.lock(addr).unlock()
 	err = c.within(ctx, func(st Store) error {
 		pt, err = c.decryptSignal(ctx, st, addr, m)
 		return err
@@ -367,7 +379,7 @@ func (c *Cipher) decryptWithState(st *State, m *SignalMessage) ([]byte, error) {
 // is decrypted with that session. The one-time prekey is removed and the
 // Kyber prekey marked used only after the message decrypts.
 func (c *Cipher) DecryptPreKeyMessage(ctx context.Context, addr Address, m *PreKeySignalMessage) (pt []byte, err error) {
-	defer c.lock(addr)()
+	defer c.lock(addr).unlock()
 	err = c.within(ctx, func(st Store) error {
 		pt, err = c.decryptPreKey(ctx, st, addr, m)
 		return err
@@ -495,7 +507,7 @@ func (c *Cipher) respond(ctx context.Context, store Store, m *PreKeySignalMessag
 // SessionVersion reports the message version of the current session with
 // addr, or 0 when there is none.
 func (c *Cipher) SessionVersion(ctx context.Context, addr Address) (int, error) {
-	defer c.lock(addr)()
+	defer c.lock(addr).unlock()
 	rec, err := c.store.LoadSession(ctx, addr)
 	if err != nil || rec == nil || rec.current == nil {
 		return 0, err

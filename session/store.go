@@ -28,7 +28,8 @@ const (
 
 // SessionStore keeps one Record per address. LoadSession returns (nil, nil)
 // when there is none. Implementations must return records the caller may
-// modify freely (a copy, or a freshly parsed one).
+// modify freely (a copy, or a freshly parsed one); StoreSession takes
+// ownership of r: the caller does not use it afterwards.
 type SessionStore interface {
 	LoadSession(ctx context.Context, addr Address) (*Record, error)
 	StoreSession(ctx context.Context, addr Address, r *Record) error
@@ -134,10 +135,9 @@ func (m *MemoryStore) LoadSession(_ context.Context, addr Address) (*Record, err
 
 // StoreSession implements SessionStore.
 func (m *MemoryStore) StoreSession(_ context.Context, addr Address, r *Record) error {
-	c := r.Clone()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.sessions[addr] = c
+	m.sessions[addr] = r
 	return nil
 }
 
