@@ -1,0 +1,46 @@
+// Package envelope frames the plaintexts that travel inside (and the
+// envelopes that travel around) Signal-protocol ciphertexts, for the three
+// clients Interlock talks to.
+//
+//   - Signal: Content (DataMessage with body, attachments, quote, reaction,
+//     delete, timer; ReceiptMessage; TypingMessage; NullMessage;
+//     decryptionErrorMessage 8; senderKeyDistributionMessage 7) padded with
+//     PadSignal (Content ‖ 0x80 ‖ zeros to 80·⌈(n+2)/80⌉ − 1 bytes;
+//     Signal-Android PushTransportDetails) and carried in an Envelope whose
+//     type says how to decrypt it (DOUBLE_RATCHET 1 ↔ session.TypeSignal,
+//     PREKEY_MESSAGE 3 ↔ session.TypePreKey, PLAINTEXT_CONTENT 8 ↔
+//     session.TypePlaintext; UNIDENTIFIED_SENDER 6 is package sealedsender's).
+//     Field numbers: Signal-Android's SignalService.proto
+//     (lib/libsignal-service/src/main/protowire), in ../proto/signalservice.proto.
+//     Seal and Open do a whole plain (non-sealed) message in one call.
+//   - WhatsApp (`<enc v="2">`): waE2E.Message ‖ N bytes of value N, N 1–15
+//     (whatsmeow message.go padMessage/unpadMessage). WhatsAppMessage is a
+//     minimal waE2E.Message: conversation 1 and imageMessage 3,
+//     documentMessage 7, audioMessage 8, videoMessage 9 with the fields that
+//     describe a blob (see package media), numbered as in whatsmeow's
+//     proto/waE2E/WAWebProtobufsE2E.proto. SealWhatsApp and OpenWhatsApp.
+//   - Messenger and Instagram (`<enc v="3">`): MessageTransport
+//     (whatsmeow proto/waMsgTransport), whose integral.padding holds the N
+//     bytes of N; no outer padding. SealMessenger and OpenMessenger.
+//
+// Message types map to WhatsApp's enc types with WhatsAppEncType ("msg",
+// "pkmsg", "skmsg").
+//
+// The Signal Content and Envelope types are the generated ones in
+// proto/signalpb; the WhatsApp and Messenger ones are encoded by hand with
+// protowire, keep only the fields listed and drop the rest.
+//
+// # Security considerations
+//
+// Every parser bounds its input to session.MaxMessageSize, never panics
+// (each has a fuzz target) and returns errors wrapping
+// session.ErrInvalidMessage. Unpadding is strict: Signal padding must be
+// zeros back to a 0x80 marker, WhatsApp padding exactly N bytes of value
+// N ≥ 1. Open decrypts with the address the envelope names: a plain envelope's
+// source is asserted by the server, and the session's identity-key check is
+// what authenticates the sender; the ciphertext's MAC is checked by the
+// session before any field of the Content is read. A Content that fails to
+// parse after a successful decryption has still advanced the ratchet, as in
+// libsignal. Padding lengths are drawn from the caller's rand (crypto/rand in
+// production) without modulo bias.
+package envelope

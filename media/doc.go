@@ -1,0 +1,61 @@
+// Package media encrypts and decrypts message attachments as streams, in the
+// two formats Interlock's peers use. Memory use does not depend on the size
+// of the attachment: one fixed buffer per call, plus the sidecar or
+// incremental MAC, which are part of the output.
+//
+// # WhatsApp media
+//
+// A random 32-byte media key expands with HKDF-SHA256 (RFC 5869; no salt,
+// info "WhatsApp Image Keys", "WhatsApp Video Keys", … per Kind) into
+// 112 bytes: IV 16 ‖ cipher key 32 ‖ MAC key 32 ‖ ref key 32. The blob is
+// AES-256-CBC with PKCS#7 padding ‖ HMAC-SHA256(MAC key, IV ‖ ciphertext)[:10];
+// the IV is not sent. A message carries the media key, SHA-256 of the
+// plaintext (fileSHA256), SHA-256 of the blob (fileEncSHA256) and the
+// plaintext length. Audio and video also carry a streaming sidecar: for each
+// 64 KiB chunk n of the blob, HMAC-SHA256(MAC key, the 16 bytes before the
+// chunk ‖ the chunk)[:10], with the IV before chunk 0 — WhatsApp Web's
+// calculateStreamingSidecar over IV ‖ blob with windows [n·64 KiB,
+// (n+1)·64 KiB + 16). Sources: whatsmeow (go.mau.fi/whatsmeow, download.go
+// and upload.go: the HKDF info strings and the blob), Baileys
+// (lib/Utils/messages-media.js: encryptedStream, MEDIA_HKDF_KEY_MAPPING) and
+// WhatsApp Web's media modules (the sidecar). Known-answer vectors made by
+// Baileys: ../testdata/vectors/whatsapp-media.json.
+//
+// # Signal attachments
+//
+// A random 64-byte key is AES-256 key ‖ HMAC-SHA256 key, with a random IV.
+// The plaintext is padded with zeros to PaddedSize (Signal-Android's
+// PaddingInputStream: max(541, ⌊1.05^⌈ln size / ln 1.05⌉⌋)); the blob is
+// IV 16 ‖ AES-256-CBC(PKCS#7) ‖ HMAC-SHA256(HMAC key, IV ‖ ciphertext) 32, and
+// the AttachmentPointer carries the key, the plaintext size, the digest
+// SHA-256(blob) and the incremental MAC: libsignal's IncrementalMac with
+// HMAC-SHA256 under the HMAC key over the whole blob, chunk size from
+// ChunkSize(blob length) (inferChunkSize), the running HMAC after every full
+// chunk, then the final HMAC, concatenated (Signal-Android
+// AttachmentCipherOutputStreamFactory.createIncrementalFor; libsignal
+// rust/protocol/src/incremental_mac.rs). Known-answer vectors from libsignal
+// 0.90.0: ../testdata/vectors/signal-attachment-incremental-mac.json.
+//
+// # Security considerations
+//
+// Decryption takes an io.ReaderAt and reads the blob twice. The first pass
+// checks the length, the digest (fileEncSHA256), the sidecar or incremental
+// MAC when given, the MAC (compared with hmac.Equal) and the padding of the
+// last block; nothing reaches dst unless all of them pass, so a failed
+// decryption writes no plaintext. The second pass decrypts and recomputes the
+// MAC: if src changed between the passes the call fails with ErrInvalidMAC,
+// but the bytes already written came from unauthenticated ciphertext, so
+// decrypt from storage nobody else can write, or write to a temporary file
+// and keep it only on success (as cmd/interlock does). WhatsApp's fileSHA256
+// can only be checked after writing (ErrInvalidPlaintextHash): discard the
+// output then too.
+//
+// The WhatsApp format is deterministic: the IV comes from the media key, so a
+// media key must encrypt one file only (EncryptWhatsApp draws a fresh one).
+// The MAC is truncated to 80 bits, as WhatsApp defines it. Signal's zero
+// padding hides the exact size only up to its 5 % buckets; it is covered by
+// the MAC and dropped on decryption without being checked, as Signal's
+// clients do. Keys and plaintext buffers are cleared after use where this
+// package owns them; the caller owns the keys it passes in and gets back.
+// Parsing and decryption never panic on untrusted bytes (fuzzed).
+package media
