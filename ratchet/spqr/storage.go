@@ -1,0 +1,491 @@
+package spqr
+
+import (
+	"fmt"
+
+	"github.com/interlock-e2ee/interlock/internal/erasure"
+	"github.com/interlock-e2ee/interlock/internal/mlkem768"
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// The stored form is SPQR's PqRatchetState protobuf (src/proto/pq_ratchet.proto,
+// package signal.proto.pq_ratchet), which libsignal keeps in
+// SessionStructure.pq_ratchet_state (field 15); a V0 state is empty. Fields
+// are written in field-number order and proto3 defaults are omitted, as prost
+// writes them.
+
+// Marshal serializes the state.
+func (s *State) Marshal() []byte {
+	if s.braid == nil {
+		return nil
+	}
+	var b []byte
+	if n := s.neg; n != nil {
+		var vn []byte
+		vn = putBytes(vn, 1, n.authKey)
+		vn = putVarint(vn, 2, uint64(n.dir))
+		vn = putVarint(vn, 3, uint64(n.minVersion))
+		vn = putMsg(vn, 4, chainParams(n.maxJump, n.maxOOO))
+		b = putMsg(b, 1, vn)
+	}
+	if c := s.chain; c != nil {
+		var cb []byte
+		cb = putVarint(cb, 1, uint64(c.dir))
+		cb = putVarint(cb, 2, c.currentEpoch)
+		for _, l := range c.links {
+			var lb []byte
+			lb = putMsg(lb, 1, dirBytes(&l.send))
+			lb = putMsg(lb, 2, dirBytes(&l.recv))
+			cb = putMsg(cb, 3, lb)
+		}
+		cb = putBytes(cb, 4, c.nextRoot)
+		cb = putVarint(cb, 5, c.sendEpoch)
+		cb = putMsg(cb, 6, chainParams(c.maxJump, c.maxOOO))
+		b = putMsg(b, 2, cb)
+	}
+	return putMsg(b, 3, s.braid.marshal())
+}
+
+func chainParams(jump, ooo uint32) []byte {
+	var p []byte
+	if jump != DefaultMaxJump {
+		p = putVarint(p, 1, uint64(jump))
+	}
+	if ooo != DefaultMaxOOOKeys {
+		p = putVarint(p, 2, uint64(ooo))
+	}
+	return p
+}
+
+func dirBytes(d *direction) []byte {
+	var b []byte
+	b = putVarint(b, 1, uint64(d.ctr))
+	b = putBytes(b, 2, d.next)
+	return putBytes(b, 3, d.prev)
+}
+
+// layout says which Unchunked fields (numbers 3, 4, 5, in order) a stage
+// stores and where its encoder and decoder go (0 = none).
+type layout struct {
+	fields   []string
+	enc, dec protowire.Number
+	decSize  int
+}
+
+var layouts = map[stage]layout{
+	keysUnsampled:        {nil, 0, 0, 0},
+	keysSampled:          {[]string{"ek", "dk"}, 2, 0, 0},
+	headerSent:           {[]string{"dk"}, 2, 3, ct1MsgSize},
+	ct1Received:          {[]string{"dk", "ct1"}, 2, 0, 0},
+	ekSentCt1Received:    {[]string{"dk", "ct1"}, 0, 3, ct2MsgSize},
+	noHeaderReceived:     {nil, 0, 2, hdrMsgSize},
+	headerReceived:       {[]string{"hdr"}, 0, 2, ekMsgSize},
+	ct1Sampled:           {[]string{"hdr", "es", "ct1"}, 2, 3, ekMsgSize},
+	ekReceivedCt1Sampled: {[]string{"es", "ek", "ct1"}, 2, 0, 0},
+	ct1Acknowledged:      {[]string{"hdr", "es", "ct1"}, 0, 2, ekMsgSize},
+	ct2Sampled:           {nil, 2, 0, 0},
+}
+
+var fieldSizes = map[string]int{
+	"ek": mlkem768.VectorSize, "dk": mlkem768.DecapsulationKeySize, "hdr": mlkem768.HeaderSize,
+	"es": mlkem768.EncapsulationStateSize, "ct1": mlkem768.Ciphertext1Size,
+}
+
+func (b *braid) field(name string) *[]byte {
+	switch name {
+	case "ek":
+		return &b.ek
+	case "dk":
+		return &b.dk
+	case "hdr":
+		return &b.hdr
+	case "es":
+		return &b.es
+	}
+	return &b.ct1
+}
+
+func (b *braid) marshal() []byte {
+	l := layouts[b.stage]
+	var uc, auth []byte
+	auth = putBytes(auth, 1, b.auth.root[:])
+	auth = putBytes(auth, 2, b.auth.mac[:])
+	uc = putVarint(uc, 1, b.epoch)
+	uc = putMsg(uc, 2, auth)
+	for i, f := range l.fields {
+		uc = putBytes(uc, protowire.Number(3+i), *b.field(f))
+	}
+	var st []byte
+	st = putMsg(st, 1, uc)
+	for n := protowire.Number(2); n <= 3; n++ {
+		switch n {
+		case l.enc:
+			idx, pts, polys := b.enc.State()
+			var e []byte
+			e = putVarint(e, 1, uint64(idx))
+			for _, p := range pts {
+				e = protowire.AppendTag(e, 2, protowire.BytesType)
+				e = protowire.AppendBytes(e, p)
+			}
+			for _, p := range polys {
+				e = protowire.AppendTag(e, 3, protowire.BytesType)
+				e = protowire.AppendBytes(e, p)
+			}
+			st = putMsg(st, n, e)
+		case l.dec:
+			need, pts, done := b.dec.State()
+			var d []byte
+			d = putVarint(d, 1, uint64(need))
+			d = putVarint(d, 2, erasure.Lanes)
+			for _, p := range pts {
+				d = protowire.AppendTag(d, 3, protowire.BytesType)
+				d = protowire.AppendBytes(d, p)
+			}
+			if done {
+				d = putVarint(d, 4, 1)
+			}
+			st = putMsg(st, n, d)
+		}
+	}
+	return putMsg(nil, protowire.Number(b.stage), st)
+}
+
+func putVarint(b []byte, n protowire.Number, v uint64) []byte {
+	if v == 0 {
+		return b
+	}
+	return protowire.AppendVarint(protowire.AppendTag(b, n, protowire.VarintType), v)
+}
+
+func putBytes(b []byte, n protowire.Number, v []byte) []byte {
+	if len(v) == 0 {
+		return b
+	}
+	return protowire.AppendBytes(protowire.AppendTag(b, n, protowire.BytesType), v)
+}
+
+func putMsg(b []byte, n protowire.Number, v []byte) []byte {
+	return protowire.AppendBytes(protowire.AppendTag(b, n, protowire.BytesType), v)
+}
+
+// fields is a parsed protobuf message: for each field number, its values in
+// order (varints as uint64, length-delimited as []byte).
+type fields map[protowire.Number][]any
+
+func parse(b []byte) (fields, error) {
+	f := fields{}
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return nil, corrupt("tag")
+		}
+		b = b[n:]
+		var v any
+		switch typ {
+		case protowire.VarintType:
+			x, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return nil, corrupt("varint")
+			}
+			v, b = x, b[n:]
+		case protowire.BytesType:
+			x, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return nil, corrupt("bytes")
+			}
+			v, b = x, b[n:]
+		default:
+			n := protowire.ConsumeFieldValue(num, typ, b)
+			if n < 0 {
+				return nil, corrupt("field")
+			}
+			b = b[n:]
+			continue // unknown wire types are skipped
+		}
+		f[num] = append(f[num], v)
+	}
+	return f, nil
+}
+
+func corrupt(what string) error { return fmt.Errorf("%w: stored state: %s", ErrState, what) }
+
+func (f fields) varint(n protowire.Number) (uint64, error) {
+	vs := f[n]
+	if len(vs) == 0 {
+		return 0, nil
+	}
+	v, ok := vs[len(vs)-1].(uint64)
+	if !ok {
+		return 0, corrupt("wire type")
+	}
+	return v, nil
+}
+
+func (f fields) bytes(n protowire.Number) ([]byte, error) {
+	vs := f[n]
+	if len(vs) == 0 {
+		return nil, nil
+	}
+	v, ok := vs[len(vs)-1].([]byte)
+	if !ok {
+		return nil, corrupt("wire type")
+	}
+	return append([]byte(nil), v...), nil
+}
+
+func (f fields) all(n protowire.Number) ([][]byte, error) {
+	var out [][]byte
+	for _, v := range f[n] {
+		x, ok := v.([]byte)
+		if !ok {
+			return nil, corrupt("wire type")
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}
+
+// msg returns a sub-message, and whether it was present.
+func (f fields) msg(n protowire.Number) (fields, bool, error) {
+	if len(f[n]) == 0 {
+		return nil, false, nil
+	}
+	b, err := f.bytes(n)
+	if err != nil {
+		return nil, false, err
+	}
+	m, err := parse(b)
+	return m, true, err
+}
+
+func u32(v uint64, err error) (uint32, error) {
+	if err == nil && v > 0xffffffff {
+		err = corrupt("uint32 out of range")
+	}
+	return uint32(v), err
+}
+
+func readParams(f fields) (uint32, uint32, error) {
+	p, _, err := f.msg(6)
+	if err != nil {
+		return 0, 0, err
+	}
+	return readChainParams(p)
+}
+
+func readChainParams(p fields) (uint32, uint32, error) {
+	j, err := u32(p.varint(1))
+	if err != nil {
+		return 0, 0, err
+	}
+	o, err := u32(p.varint(2))
+	if j == 0 {
+		j = DefaultMaxJump
+	}
+	if o == 0 {
+		o = DefaultMaxOOOKeys
+	}
+	return j, o, err
+}
+
+// Unmarshal parses a stored state (empty = V0). Stored bytes are checked as
+// strictly as messages: every size and stage invariant is verified.
+func Unmarshal(b []byte) (*State, error) {
+	if len(b) == 0 {
+		return &State{}, nil
+	}
+	f, err := parse(b)
+	if err != nil {
+		return nil, err
+	}
+	s := &State{}
+	if vn, ok, err := f.msg(1); err != nil {
+		return nil, err
+	} else if ok {
+		n := &negotiation{}
+		if n.authKey, err = vn.bytes(1); err != nil || len(n.authKey) != 32 {
+			return nil, corrupt("auth key")
+		}
+		d, err := vn.varint(2)
+		if err != nil || d > 1 {
+			return nil, corrupt("direction")
+		}
+		mv, err := vn.varint(3)
+		if err != nil || mv > 1 {
+			return nil, corrupt("min version")
+		}
+		n.dir, n.minVersion = Direction(d), Version(mv)
+		p, _, err := vn.msg(4)
+		if err != nil {
+			return nil, err
+		}
+		if n.maxJump, n.maxOOO, err = readChainParams(p); err != nil {
+			return nil, err
+		}
+		s.neg = n
+	}
+	if cf, ok, err := f.msg(2); err != nil {
+		return nil, err
+	} else if ok {
+		if s.chain, err = readChain(cf); err != nil {
+			return nil, err
+		}
+	}
+	v1, ok, err := f.msg(3)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		// A state without the V1 braid is V0.
+		return &State{}, nil
+	}
+	if s.braid, err = readBraid(v1); err != nil {
+		return nil, err
+	}
+	if s.chain == nil && s.neg == nil {
+		return nil, corrupt("neither chain nor negotiation")
+	}
+	return s, nil
+}
+
+func readChain(f fields) (*chain, error) {
+	c := &chain{}
+	d, err := f.varint(1)
+	if err != nil || d > 1 {
+		return nil, corrupt("chain direction")
+	}
+	c.dir = Direction(d)
+	if c.currentEpoch, err = f.varint(2); err != nil {
+		return nil, err
+	}
+	if c.sendEpoch, err = f.varint(5); err != nil {
+		return nil, err
+	}
+	if c.nextRoot, err = f.bytes(4); err != nil || len(c.nextRoot) != 32 {
+		return nil, corrupt("next root")
+	}
+	if c.maxJump, c.maxOOO, err = readParams(f); err != nil {
+		return nil, err
+	}
+	links, err := f.all(3)
+	if err != nil {
+		return nil, err
+	}
+	if len(links) == 0 || uint64(len(links)-1) > c.currentEpoch || c.sendEpoch > c.currentEpoch {
+		return nil, corrupt("chain epochs")
+	}
+	for _, lb := range links {
+		lf, err := parse(lb)
+		if err != nil {
+			return nil, err
+		}
+		var l epochLinks
+		for i, dst := range []*direction{&l.send, &l.recv} {
+			df, ok, err := lf.msg(protowire.Number(i + 1))
+			if err != nil || !ok {
+				return nil, corrupt("epoch link")
+			}
+			if dst.ctr, err = u32(df.varint(1)); err != nil {
+				return nil, err
+			}
+			if dst.next, err = df.bytes(2); err != nil || (len(dst.next) != 0 && len(dst.next) != 32) {
+				return nil, corrupt("chain key")
+			}
+			if dst.prev, err = df.bytes(3); err != nil || len(dst.prev)%historyEntry != 0 {
+				return nil, corrupt("key history")
+			}
+		}
+		c.links = append(c.links, l)
+	}
+	return c, nil
+}
+
+func readBraid(f fields) (*braid, error) {
+	var st stage
+	var sf fields
+	for n := range layouts {
+		if m, ok, err := f.msg(protowire.Number(n)); err != nil {
+			return nil, err
+		} else if ok {
+			if sf != nil {
+				return nil, corrupt("two braid states")
+			}
+			st, sf = n, m
+		}
+	}
+	if sf == nil {
+		return nil, corrupt("no braid state")
+	}
+	l := layouts[st]
+	b := &braid{stage: st}
+	uc, ok, err := sf.msg(1)
+	if err != nil || !ok {
+		return nil, corrupt("braid")
+	}
+	if b.epoch, err = uc.varint(1); err != nil || b.epoch == 0 || b.epoch == ^uint64(0) {
+		return nil, corrupt("epoch")
+	}
+	af, ok, err := uc.msg(2)
+	if err != nil || !ok {
+		return nil, corrupt("authenticator")
+	}
+	root, err1 := af.bytes(1)
+	mac, err2 := af.bytes(2)
+	if err1 != nil || err2 != nil || len(root) != 32 || len(mac) != 32 {
+		return nil, corrupt("authenticator keys")
+	}
+	copy(b.auth.root[:], root)
+	copy(b.auth.mac[:], mac)
+	for i, name := range l.fields {
+		v, err := uc.bytes(protowire.Number(3 + i))
+		if err != nil || len(v) != fieldSizes[name] {
+			return nil, corrupt(name)
+		}
+		if name == "es" {
+			if _, err := mlkem768.ParseEncapsulationState(v); err != nil {
+				return nil, corrupt("encapsulation state")
+			}
+		}
+		*b.field(name) = v
+	}
+	if l.enc != 0 {
+		ef, ok, err := sf.msg(l.enc)
+		if err != nil || !ok {
+			return nil, corrupt("encoder")
+		}
+		idx, err := u32(ef.varint(1))
+		if err != nil {
+			return nil, err
+		}
+		pts, err1 := ef.all(2)
+		polys, err2 := ef.all(3)
+		if err1 != nil || err2 != nil {
+			return nil, corrupt("encoder")
+		}
+		if b.enc, err = erasure.RestoreEncoder(idx, pts, polys); err != nil {
+			return nil, corrupt("encoder")
+		}
+	}
+	if l.dec != 0 {
+		df, ok, err := sf.msg(l.dec)
+		if err != nil || !ok {
+			return nil, corrupt("decoder")
+		}
+		need, err := df.varint(1)
+		if err != nil || need != uint64(l.decSize/2) {
+			return nil, corrupt("decoder size")
+		}
+		pts, err := df.all(3)
+		if err != nil {
+			return nil, err
+		}
+		done, err := df.varint(4)
+		if err != nil {
+			return nil, err
+		}
+		if b.dec, err = erasure.RestoreDecoder(uint32(need), pts, done != 0); err != nil {
+			return nil, corrupt("decoder")
+		}
+	}
+	return b, nil
+}
