@@ -91,7 +91,11 @@ func InitBob(rootKey, chainKey [32]byte, ourRatchet curve.KeyPair) *State {
 
 // Send returns the header and keys of the next outgoing message and advances
 // the sending chain (Double Ratchet §3.4 RatchetEncrypt).
-func (s *State) Send() (Header, MessageKeys, error) {
+func (s *State) Send() (Header, MessageKeys, error) { return s.SendSalted(nil) }
+
+// SendSalted is Send with a salt for the message keys: the triple ratchet's
+// SPQR message key (Double Ratchet rev. 3 §5), or nil.
+func (s *State) SendSalted(salt []byte) (Header, MessageKeys, error) {
 	if !s.hasSender {
 		return Header{}, MessageKeys{}, ErrNoSenderChain
 	}
@@ -100,7 +104,7 @@ func (s *State) Send() (Header, MessageKeys, error) {
 		return Header{}, MessageKeys{}, errors.New("ratchet: sending chain exhausted")
 	}
 	seed, next := ck.Step()
-	mk := DeriveMessageKeys(seed, nil, ck.Index)
+	mk := DeriveMessageKeys(seed, salt, ck.Index)
 	h := Header{RatchetKey: s.SenderRatchet.Public, Counter: ck.Index, PreviousCounter: s.PreviousCounter}
 	s.SenderChain = next
 	return h, mk, nil
@@ -129,30 +133,53 @@ func (s *State) findReceiver(k curve.PublicKey) int {
 // state exactly as it was. rand supplies the new ratchet key pair when h
 // carries a new ratchet key.
 func (s *State) Receive(rand io.Reader, h Header, open func(MessageKeys) error) error {
-	if i := s.findReceiver(h.RatchetKey); i >= 0 {
-		return s.receiveExisting(i, h, open)
-	}
-	return s.receiveNewChain(rand, h, open)
+	return s.ReceiveSalted(rand, h, nil, open)
 }
 
-func (s *State) receiveExisting(i int, h Header, open func(MessageKeys) error) error {
+func noSalt() ([]byte, error) { return nil, nil }
+
+// openWith derives the message keys from seed with the salt and calls open.
+func openWith(seed [32]byte, counter uint32, salt func() ([]byte, error), open func(MessageKeys) error) error {
+	sl, err := salt()
+	if err != nil {
+		return err
+	}
+	return open(DeriveMessageKeys(seed, sl, counter))
+}
+
+// ReceiveSalted is Receive with a salt for the message keys: salt is called
+// once the Double Ratchet has found the message's key (after its duplicate
+// and forward-jump checks, as libsignal orders them) and returns the SPQR key
+// that came with this message, or nil. Skipped keys are kept as seeds, so a
+// late message is salted with its own SPQR key when it arrives.
+func (s *State) ReceiveSalted(rand io.Reader, h Header, salt func() ([]byte, error), open func(MessageKeys) error) error {
+	if salt == nil {
+		salt = noSalt
+	}
+	if i := s.findReceiver(h.RatchetKey); i >= 0 {
+		return s.receiveExisting(i, h, salt, open)
+	}
+	return s.receiveNewChain(rand, h, salt, open)
+}
+
+func (s *State) receiveExisting(i int, h Header, salt func() ([]byte, error), open func(MessageKeys) error) error {
 	rc := &s.receivers[i]
 	if h.Counter < rc.chain.Index {
 		j := slices.IndexFunc(rc.skipped, func(k skippedKey) bool { return k.counter == h.Counter })
 		if j < 0 {
 			return ErrDuplicateMessage
 		}
-		if err := open(DeriveMessageKeys(rc.skipped[j].seed, nil, h.Counter)); err != nil {
+		if err := openWith(rc.skipped[j].seed, h.Counter, salt, open); err != nil {
 			return err
 		}
 		rc.skipped = slices.Delete(rc.skipped, j, j+1)
 		return nil
 	}
-	next, skipped, mk, err := advance(rc.chain, h.Counter)
+	next, skipped, seed, err := advance(rc.chain, h.Counter)
 	if err != nil {
 		return err
 	}
-	if err := open(mk); err != nil {
+	if err := openWith(seed, h.Counter, salt, open); err != nil {
 		return err
 	}
 	rc.chain = next
@@ -160,7 +187,7 @@ func (s *State) receiveExisting(i int, h Header, open func(MessageKeys) error) e
 	return nil
 }
 
-func (s *State) receiveNewChain(rand io.Reader, h Header, open func(MessageKeys) error) error {
+func (s *State) receiveNewChain(rand io.Reader, h Header, salt func() ([]byte, error), open func(MessageKeys) error) error {
 	if !s.hasSender {
 		return ErrNoSenderChain
 	}
@@ -171,11 +198,11 @@ func (s *State) receiveNewChain(rand io.Reader, h Header, open func(MessageKeys)
 	if err != nil {
 		return fmt.Errorf("ratchet: receiving chain: %w", err)
 	}
-	next, skipped, mk, err := advance(recvCK, h.Counter)
+	next, skipped, seed, err := advance(recvCK, h.Counter)
 	if err != nil {
 		return err
 	}
-	if err := open(mk); err != nil {
+	if err := openWith(seed, h.Counter, salt, open); err != nil {
 		return err
 	}
 	// Authenticated: take the DH ratchet step (Double Ratchet §3.5 DHRatchet).
@@ -202,15 +229,15 @@ func (s *State) receiveNewChain(rand io.Reader, h Header, open func(MessageKeys)
 	return nil
 }
 
-// advance derives the keys of message `counter` from chain position c and the
+// advance derives the seed of message `counter` from chain position c and the
 // skipped keys before it (at most the newest MaxMessageKeys of them).
-func advance(c ChainKey, counter uint32) (ChainKey, []skippedKey, MessageKeys, error) {
+func advance(c ChainKey, counter uint32) (ChainKey, []skippedKey, [32]byte, error) {
 	if counter < c.Index {
-		return c, nil, MessageKeys{}, ErrDuplicateMessage
+		return c, nil, [32]byte{}, ErrDuplicateMessage
 	}
 	jump := counter - c.Index
 	if jump > MaxForwardJumps {
-		return c, nil, MessageKeys{}, ErrTooFar
+		return c, nil, [32]byte{}, ErrTooFar
 	}
 	var skipped []skippedKey
 	if jump > 0 {
@@ -226,7 +253,7 @@ func advance(c ChainKey, counter uint32) (ChainKey, []skippedKey, MessageKeys, e
 		}
 	}
 	seed, next := c.Step()
-	return next, skipped, DeriveMessageKeys(seed, nil, c.Index), nil
+	return next, skipped, seed, nil
 }
 
 // appendSkipped adds keys (oldest first) and drops the oldest beyond MaxMessageKeys.

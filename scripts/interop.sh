@@ -50,9 +50,12 @@ pairing "interlock <-> libsignal 0.90.0" -a "$interlock" -b "$libsignal --lib 0.
 pairing "interlock <-> go.mau.fi/libsignal" -a "$interlock" -b "$mau" -xfail "$mau_xfail"
 pairing "libsignal 0.90.0 <-> libsignal 0.90.0 (driver fairness)" -a "$libsignal --lib 0.90"
 pairing "go.mau.fi <-> go.mau.fi (driver fairness)" -a "$mau" -xfail "$mau_xfail"
-# libsignal 0.92+ requires the SPQR triple ratchet, which Interlock does not
-# speak yet (issue 9): the set-up must be refused cleanly in both directions.
-pairing "interlock <-> libsignal 0.103.0 (refusal expected until SPQR)" -expect-refusal -a "$interlock" -b "$libsignal --lib 0.103"
+# libsignal 0.92+ requires the SPQR triple ratchet, which Interlock speaks.
+pairing "interlock <-> libsignal 0.103.0 (SPQR required)" -a "$interlock" -b "$libsignal --lib 0.103"
+pairing "libsignal 0.103.0 <-> libsignal 0.103.0 (driver fairness)" -a "$libsignal --lib 0.103"
+# A peer without SPQR is refused by 0.103 cleanly: Interlock with SPQR off
+# (--no-spqr) stands in for every pre-0.74 client.
+pairing "interlock without SPQR <-> libsignal 0.103.0 (refusal expected)" -expect-refusal -a "$interlock --no-spqr" -b "$libsignal --lib 0.103"
 
 echo "interop: $total_pass passed, $total_fail failed"
 [ "$bad" -eq 0 ] && [ "$total_fail" -eq 0 ]

@@ -12,6 +12,7 @@ import (
 	"github.com/interlock-e2ee/interlock/internal/aescbc"
 	"github.com/interlock-e2ee/interlock/prekey"
 	"github.com/interlock-e2ee/interlock/ratchet"
+	"github.com/interlock-e2ee/interlock/ratchet/spqr"
 )
 
 // Policy chooses which key agreements a Cipher accepts.
@@ -28,8 +29,26 @@ const (
 	AllowX3DH
 )
 
+// SPQRPolicy chooses whether version 4 sessions run the triple ratchet
+// (SPQR, Double Ratchet rev. 3 §5) and whether a peer may decline it.
+type SPQRPolicy int
+
+const (
+	// PreferSPQR (the default) offers SPQR on every new version 4 session
+	// and accepts a peer that never sends it (libsignal 0.74–0.91): the
+	// session then continues as a plain Double Ratchet, as libsignal does.
+	PreferSPQR SPQRPolicy = iota
+	// RequireSPQR refuses a peer that does not speak SPQR (libsignal 0.92+).
+	RequireSPQR
+	// NoSPQR never offers it: new sessions are plain Double Ratchet.
+	NoSPQR
+)
+
 // Option configures a Cipher.
 type Option func(*Cipher)
+
+// WithSPQR sets the triple-ratchet policy (default PreferSPQR).
+func WithSPQR(p SPQRPolicy) Option { return func(c *Cipher) { c.spqr = p } }
 
 // WithPolicy sets the version policy (default RequirePQXDH).
 func WithPolicy(p Policy) Option { return func(c *Cipher) { c.policy = p } }
@@ -47,6 +66,7 @@ func WithClock(now func() time.Time) Option { return func(c *Cipher) { c.now = n
 type Cipher struct {
 	store  Store
 	policy Policy
+	spqr   SPQRPolicy
 	rand   io.Reader
 	now    func() time.Time
 
@@ -105,6 +125,18 @@ func (c *Cipher) allows(version int) bool {
 	return version == prekey.Version4 || c.policy == AllowX3DH
 }
 
+// newSPQR returns the SPQR state of a new version 4 session, or nil.
+func (c *Cipher) newSPQR(version int, dir spqr.Direction, key [32]byte) (*spqr.State, error) {
+	if version != prekey.Version4 || c.spqr == NoSPQR {
+		return nil, nil
+	}
+	min := spqr.V0
+	if c.spqr == RequireSPQR {
+		min = spqr.V1
+	}
+	return spqr.NewState(spqr.Params{Direction: dir, Version: spqr.V1, MinVersion: min, AuthKey: key[:]})
+}
+
 // within runs fn as one unit of work: in a transaction when the store is a
 // Transactor, directly otherwise. The caller holds the address lock.
 func (c *Cipher) within(ctx context.Context, fn func(st Store) error) error {
@@ -156,6 +188,10 @@ func (c *Cipher) processBundle(ctx context.Context, store Store, addr Address, b
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidKey, err)
 	}
+	pq, err := c.newSPQR(version, spqr.A2B, init.PQRatchetKey)
+	if err != nil {
+		return err
+	}
 	ns := &State{
 		version:        version,
 		localIdentity:  ours.PublicKey(),
@@ -165,6 +201,7 @@ func (c *Cipher) processBundle(ctx context.Context, store Store, addr Address, b
 		ratchet:        rs,
 		aliceBaseKey:   init.BaseKey.Public.Bytes(),
 		isAlice:        true,
+		pq:             pq,
 		pending: &pendingPreKey{
 			preKeyID:        b.PreKeyID,
 			hasPreKeyID:     b.HasPreKey(),
@@ -222,17 +259,27 @@ func (c *Cipher) encrypt(ctx context.Context, store Store, addr Address, plainte
 	if !trusted {
 		return 0, nil, fmt.Errorf("%w: %s", ErrUntrustedIdentity, addr)
 	}
-	h, mk, err := st.ratchet.Send()
+	var pqNext *spqr.State
+	var pqMsg, pqKey []byte
+	if st.pq != nil {
+		if pqNext, pqMsg, pqKey, err = st.pq.Send(c.rand); err != nil {
+			return 0, nil, err
+		}
+	}
+	h, mk, err := st.ratchet.SendSalted(pqKey)
 	if err != nil {
 		return 0, nil, fmt.Errorf("%w: %w", ErrNoSession, err)
+	}
+	if pqNext != nil {
+		st.pq = pqNext
 	}
 	ct, err := aescbc.Encrypt(mk.CipherKey[:], mk.IV[:], plaintext)
 	if err != nil {
 		return 0, nil, err
 	}
-	msg := make([]byte, 0, 1+45+len(ct)+8+MACSize)
+	msg := make([]byte, 0, 1+45+len(ct)+len(pqMsg)+12+MACSize)
 	msg = append(msg, versionByte(st.version))
-	msg = appendSignalMessageBody(msg, h.RatchetKey, h.Counter, h.PreviousCounter, ct, nil)
+	msg = appendSignalMessageBody(msg, h.RatchetKey, h.Counter, h.PreviousCounter, ct, pqMsg)
 	mac := computeMAC(mk.MACKey[:], st.localIdentity, st.remoteIdentity, msg)
 	msg = append(msg, mac[:]...)
 	typ := TypeSignal
@@ -324,7 +371,7 @@ func (c *Cipher) decryptWithRecord(rec *Record, m *SignalMessage) ([]byte, *Stat
 		if err == nil {
 			return pt, rec.current, nil
 		}
-		if errors.Is(err, ErrDuplicateMessage) || errors.Is(err, ErrTooFar) {
+		if errors.Is(err, ErrDuplicateMessage) {
 			return nil, nil, err
 		}
 		firstErr = err
@@ -351,9 +398,24 @@ func (c *Cipher) decryptWithState(st *State, m *SignalMessage) ([]byte, error) {
 	if m.Version != st.version {
 		return nil, invalid("message version %d, session version %d", m.Version, st.version)
 	}
+	var pqNext *spqr.State
+	salt := func() ([]byte, error) {
+		if st.pq == nil {
+			return nil, nil
+		}
+		next, key, err := st.pq.Recv(m.PQRatchet)
+		switch {
+		case errors.Is(err, spqr.ErrTooFar):
+			return nil, fmt.Errorf("%w: post-quantum ratchet: %w", ErrTooFar, err)
+		case err != nil:
+			return nil, invalid("post-quantum ratchet: %v", err)
+		}
+		pqNext = next
+		return key, nil
+	}
 	var pt []byte
 	h := ratchet.Header{RatchetKey: m.RatchetKey, Counter: m.Counter, PreviousCounter: m.PreviousCounter}
-	err := st.ratchet.Receive(c.rand, h, func(mk ratchet.MessageKeys) error {
+	err := st.ratchet.ReceiveSalted(c.rand, h, salt, func(mk ratchet.MessageKeys) error {
 		if !m.verifyMAC(mk.MACKey[:], st.remoteIdentity, st.localIdentity) {
 			return invalid("bad MAC")
 		}
@@ -371,6 +433,9 @@ func (c *Cipher) decryptWithState(st *State, m *SignalMessage) ([]byte, error) {
 		return nil, err
 	}
 	st.pending = nil // the peer has answered: stop sending PreKeySignalMessages
+	if pqNext != nil {
+		st.pq = pqNext
+	}
 	return pt, nil
 }
 
@@ -493,6 +558,10 @@ func (c *Cipher) respond(ctx context.Context, store Store, m *PreKeySignalMessag
 		}
 		return nil, err
 	}
+	pq, err := c.newSPQR(m.Version, spqr.B2A, secrets.PQRatchetKey)
+	if err != nil {
+		return nil, err
+	}
 	return &State{
 		version:        m.Version,
 		localIdentity:  ours.PublicKey(),
@@ -501,6 +570,7 @@ func (c *Cipher) respond(ctx context.Context, store Store, m *PreKeySignalMessag
 		remoteRegID:    m.RegistrationID,
 		ratchet:        ratchet.InitBob(secrets.RootKey, secrets.ChainKey, spk.KeyPair),
 		aliceBaseKey:   m.BaseKey.Bytes(),
+		pq:             pq,
 	}, nil
 }
 

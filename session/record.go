@@ -9,6 +9,7 @@ import (
 	"github.com/interlock-e2ee/interlock/prekey"
 	"github.com/interlock-e2ee/interlock/proto/signalpb"
 	"github.com/interlock-e2ee/interlock/ratchet"
+	"github.com/interlock-e2ee/interlock/ratchet/spqr"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -48,6 +49,20 @@ type State struct {
 	pending        *pendingPreKey
 	aliceBaseKey   []byte // 33 bytes: the base key that started this state
 	isAlice        bool
+	// pq is the SPQR state of the triple ratchet; nil for sessions without
+	// it (version 3, NoSPQR, or records written before it). It is immutable:
+	// Send and Recv return the next state.
+	pq *spqr.State
+}
+
+// SPQR reports whether the state runs the triple ratchet, and whether the
+// peer has yet to show which SPQR version it speaks.
+func (s *State) SPQR() (enabled, negotiating bool) {
+	if s.pq == nil {
+		return false, false
+	}
+	v, neg := s.pq.Version()
+	return v > spqr.V0, neg
 }
 
 // Version returns the message version (3 or 4).
@@ -200,6 +215,9 @@ func (s *State) toProto() *signalpb.SessionStructure {
 		AliceBaseKey:         s.aliceBaseKey,
 		IsAlice:              s.isAlice,
 	}
+	if s.pq != nil {
+		pb.PqRatchetState = s.pq.Marshal()
+	}
 	s.ratchet.MarshalProto(pb)
 	if p := s.pending; p != nil {
 		pb.PendingPreKey = &signalpb.SessionStructure_PendingPreKey{
@@ -248,6 +266,11 @@ func stateFromProto(pb *signalpb.SessionStructure) (*State, error) {
 	}
 	if s.ratchet, err = ratchet.UnmarshalProto(pb); err != nil {
 		return nil, corrupt("ratchet", err)
+	}
+	if b := pb.GetPqRatchetState(); len(b) > 0 {
+		if s.pq, err = spqr.Unmarshal(b); err != nil {
+			return nil, corrupt("SPQR state", err)
+		}
 	}
 	if pp := pb.GetPendingPreKey(); pp != nil {
 		p := &pendingPreKey{

@@ -177,7 +177,8 @@ func TestForwardJumpLimit(t *testing.T) {
 		t.Skip("derives 25,000 keys")
 	}
 	ctx := context.Background()
-	alice, bob := established(t)
+	// The Double Ratchet's own limit, exactly: without SPQR.
+	alice, bob := established(t, session.WithSPQR(session.NoSPQR))
 	var last wire
 	for i := 0; i <= ratchet.MaxForwardJumps; i++ {
 		last = alice.send(t, bob, fmt.Sprint(i))
@@ -195,6 +196,21 @@ func TestForwardJumpLimit(t *testing.T) {
 	}
 	if !bytes.Equal(before, bob.record(t, alice.addr)) {
 		t.Fatal("rejected message changed the record")
+	}
+
+	// With the triple ratchet, SPQR's chain (whose indexes start at 1) has the
+	// same 25,000 bound, so a Double Ratchet jump of exactly MaxForwardJumps
+	// is refused by SPQR: libsignal 0.103 behaves the same (measured live).
+	alice, bob = established(t)
+	for i := 0; i < ratchet.MaxForwardJumps; i++ {
+		last = alice.send(t, bob, fmt.Sprint(i))
+	}
+	bob.recv(t, alice, last) // a jump of MaxForwardJumps-1
+	for i := 0; i <= ratchet.MaxForwardJumps; i++ {
+		last = alice.send(t, bob, fmt.Sprint(i))
+	}
+	if _, err := bob.cipher.Decrypt(ctx, alice.addr, last.typ, last.ct); !errors.Is(err, session.ErrTooFar) {
+		t.Fatalf("SPQR jump: %v", err)
 	}
 }
 

@@ -91,18 +91,14 @@ func TestRecordedSessions(t *testing.T) {
 		// underflow; libsignal and Interlock write 0), so for it the ratchet
 		// key, counter and AES ciphertext are compared instead.
 		exactReplies bool
-		// spqr: two libsignal 0.90 parties negotiate the SPQR triple ratchet,
-		// whose message keys salt every message from the responder's first
-		// reply on (pq_ratchet 01 01 01 00). Until Interlock speaks SPQR
-		// (issue 9) only the PreKeySignalMessages before that are checked;
-		// live interop proves libsignal falls back to plain Double Ratchet
-		// with a peer that sends no SPQR.
-		spqr bool
 	}{
-		{"libsignal-pqxdh-session.json", session.RequirePQXDH, true, true},
-		{"libsignal-pqxdh-session-noopk.json", session.RequirePQXDH, true, true},
-		{"mau-x3dh-session.json", session.AllowX3DH, false, false},
-		{"mau-x3dh-session-noopk.json", session.AllowX3DH, false, false},
+		// Two libsignal 0.90 parties run the SPQR triple ratchet: the
+		// responder's replies carry pq_ratchet and salted message keys, and
+		// Interlock reproduces them byte for byte.
+		{"libsignal-pqxdh-session.json", session.RequirePQXDH, true},
+		{"libsignal-pqxdh-session-noopk.json", session.RequirePQXDH, true},
+		{"mau-x3dh-session.json", session.AllowX3DH, false},
+		{"mau-x3dh-session-noopk.json", session.AllowX3DH, false},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			var v sessionVector
@@ -151,9 +147,6 @@ func TestRecordedSessions(t *testing.T) {
 			replies := 0
 			checked := 0
 			for i, m := range v.Transcript {
-				if tc.spqr && m.From == "responder" {
-					break
-				}
 				checked++
 				switch m.From {
 				case "initiator":
@@ -195,7 +188,7 @@ func TestRecordedSessions(t *testing.T) {
 					}
 				}
 			}
-			if checked < 2 || (!tc.spqr && r.RatchetPrivate != nil && replies == 0) {
+			if checked < len(v.Transcript) || (r.RatchetPrivate != nil && replies == 0) {
 				t.Fatal("no replies checked")
 			}
 			// Every recorded initiator message was consumed: replays are duplicates.

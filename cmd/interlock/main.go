@@ -31,7 +31,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return 0
 	case "peer":
-		if err := servePeer(stdin, stdout, stderr); err != nil {
+		if err := servePeer(args[1:], stdin, stdout, stderr); err != nil {
 			fmt.Fprintln(stderr, "interlock peer:", err)
 			return 1
 		}
@@ -40,6 +40,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runMedia(args[1:], stdout, stderr)
 	case "inspect":
 		return runInspect(args[1:], stdin, stdout, stderr)
+	case "conformance":
+		return conformanceCmd(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		usage(stdout)
 		return 0
@@ -54,6 +56,8 @@ func usage(w io.Writer) {
 
 commands:
   demo    two parties establish a PQXDH session and exchange messages, step by step
-  peer    run the conformance peer (JSON lines on stdin/stdout)
+  peer    run the conformance peer (JSON lines on stdin/stdout); --no-spqr turns
+          the SPQR triple ratchet off (a stand-in for clients without it)
+  conformance  prove which security guarantees hold (vectors and live peers); -h for flags
 `)
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"slices"
@@ -82,6 +83,7 @@ type peer struct {
 	regID    uint32
 	flavour  string
 	policy   session.Policy
+	spqr     session.SPQRPolicy
 	name     string
 	device   uint32
 	nextID   uint32
@@ -97,8 +99,17 @@ var newPeerStore = func(_ context.Context, path string, id prekey.IdentityKeyPai
 	return session.NewMemoryStore(id, reg), id, reg, nil
 }
 
-func servePeer(stdin io.Reader, stdout, stderr io.Writer) error {
+func servePeer(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("peer", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	noSPQR := fs.Bool("no-spqr", false, "never offer the SPQR triple ratchet")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
 	p := &peer{ctx: context.Background(), nextID: 1}
+	if *noSPQR {
+		p.spqr = session.NoSPQR
+	}
 	in := bufio.NewReader(stdin)
 	out := bufio.NewWriter(stdout)
 	for {
@@ -323,8 +334,13 @@ func (p *peer) init(r *peerRequest) (map[string]any, error) {
 	p.identity, p.regID, p.flavour, p.device, p.name = id, reg, r.Flavour, r.Device, r.Name
 	p.policy = policy
 	p.store = store
-	p.cipher = session.NewCipher(p.store, session.WithPolicy(policy))
+	p.cipher = p.newCipher()
 	return map[string]any{"identity_key": id.PublicKey().Bytes(), "registration_id": reg}, nil
+}
+
+// newCipher builds the session cipher over p.store with the peer's policies.
+func (p *peer) newCipher() *session.Cipher {
+	return session.NewCipher(p.store, session.WithPolicy(p.policy), session.WithSPQR(p.spqr))
 }
 
 func (p *peer) bundle(r *peerRequest) (map[string]any, error) {

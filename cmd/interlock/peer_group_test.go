@@ -14,7 +14,7 @@ import (
 func runPeer(t *testing.T, reqs ...string) []map[string]any {
 	t.Helper()
 	var out bytes.Buffer
-	if err := servePeer(strings.NewReader(strings.Join(reqs, "\n")+"\n"), &out, io.Discard); err != nil {
+	if err := servePeer(nil, strings.NewReader(strings.Join(reqs, "\n")+"\n"), &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	var resps []map[string]any
