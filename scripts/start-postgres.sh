@@ -95,8 +95,12 @@ fi
 if ! pgctl status >/dev/null 2>&1; then
   log "starting PostgreSQL on 127.0.0.1:$port"
   # fsync stays on: the tests check durability.
-  pgctl start -w -t 60 -l "$dir/postgres.log" \
-    -o "-h 127.0.0.1 -p $port -k $dir -c max_connections=200" >/dev/null
+  # The server must not inherit the lock (fd 9) or our stdout/stderr.
+  if ! pgctl start -w -t 60 -l "$dir/postgres.log" \
+    -o "-h 127.0.0.1 -p $port -k $dir -c max_connections=200" </dev/null >"$dir/pg_ctl.out" 2>&1 9>&-; then
+    cat "$dir/pg_ctl.out" "$dir/postgres.log" >&2 || true
+    exit 1
+  fi
 fi
 
 psql=("${as_owner[@]}" "$bindir/psql" -h 127.0.0.1 -p "$port" -U "$user" -d postgres -qtA)

@@ -4,13 +4,17 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
+	"os"
 	"time"
 
 	"github.com/interlock-e2ee/interlock/prekey"
 	"github.com/interlock-e2ee/interlock/session"
+	"github.com/interlock-e2ee/interlock/store/sqlstore"
 )
 
 // party is one side of the demo: an identity, its store and its cipher.
@@ -19,11 +23,13 @@ type party struct {
 	addr   session.Address
 	id     prekey.IdentityKeyPair
 	regID  uint32
-	store  *session.MemoryStore
+	store  *sqlstore.Store
 	cipher *session.Cipher
 }
 
-func newParty(name string, device uint32) (*party, error) {
+// newParty creates the account "demo-<name>" in db, replacing one left by an
+// earlier run.
+func newParty(ctx context.Context, db *sqlstore.DB, name string, device uint32) (*party, error) {
 	id, err := prekey.GenerateIdentityKeyPair(rand.Reader)
 	if err != nil {
 		return nil, err
@@ -32,7 +38,14 @@ func newParty(name string, device uint32) (*party, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := session.NewMemoryStore(id, reg)
+	account := "demo-" + name
+	if err := db.DeleteAccount(ctx, account); err != nil && !errors.Is(err, sqlstore.ErrNoAccount) {
+		return nil, err
+	}
+	st, err := db.CreateAccount(ctx, account, id, reg)
+	if err != nil {
+		return nil, err
+	}
 	return &party{
 		name: name, addr: session.Address{Name: name, DeviceID: device},
 		id: id, regID: reg, store: st, cipher: session.NewCipher(st),
@@ -85,6 +98,8 @@ func typeName(t int) string {
 func demo(w io.Writer, args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(w)
+	dbPath := fs.String("db", "", "SQLite `file` for both parties' state (default: a new file in "+os.TempDir()+"); accounts demo-alice and demo-bob in it are replaced")
+	pgURL := fs.String("postgres", "", "keep the state in the PostgreSQL database at `URL` instead of SQLite")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -95,11 +110,22 @@ func demo(w io.Writer, args []string) error {
 		fmt.Fprintf(w, "%2d. "+format+"\n", append([]any{step}, a...)...)
 	}
 
-	alice, err := newParty("alice", 1)
+	open, where, err := demoStore(*dbPath, *pgURL)
 	if err != nil {
 		return err
 	}
-	bob, err := newParty("bob", 1)
+	db, err := open(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { db.Close() }()
+	fmt.Fprintf(w, "State is kept in %s.\n", where)
+
+	alice, err := newParty(ctx, db, "alice", 1)
+	if err != nil {
+		return err
+	}
+	bob, err := newParty(ctx, db, "bob", 1)
 	if err != nil {
 		return err
 	}
@@ -168,5 +194,43 @@ func demo(w io.Writer, args []string) error {
 		return err
 	}
 	say("The genuine message still decrypts: %q.", pt)
-	return nil
+
+	// Everything above is in the database: close it, reopen it, go on.
+	if err := db.Close(); err != nil {
+		return err
+	}
+	if db, err = open(ctx); err != nil {
+		return err
+	}
+	for _, p := range []*party{alice, bob} {
+		if p.store, err = db.Account(ctx, p.store.Account()); err != nil {
+			return err
+		}
+		p.cipher = session.NewCipher(p.store)
+	}
+	say("The database is closed and reopened; Alice and Bob load their accounts (%s, %s) from it.", alice.store.Account(), bob.store.Account())
+	return send(alice, bob, "Still talking after a restart.")
+}
+
+// demoStore returns how to open the demo's database and a description of it.
+func demoStore(path, pgURL string) (func(context.Context) (*sqlstore.DB, error), string, error) {
+	if pgURL != "" {
+		shown := "PostgreSQL"
+		if u, err := url.Parse(pgURL); err == nil && u.Host != "" {
+			shown += " at " + u.Redacted()
+		}
+		return func(ctx context.Context) (*sqlstore.DB, error) { return sqlstore.OpenPostgres(ctx, pgURL) }, shown, nil
+	}
+	if path == "" {
+		f, err := os.CreateTemp("", "interlock-demo-*.db")
+		if err != nil {
+			return nil, "", err
+		}
+		path = f.Name()
+		if err := f.Close(); err != nil {
+			return nil, "", err
+		}
+	}
+	return func(ctx context.Context) (*sqlstore.DB, error) { return sqlstore.Open(ctx, path) },
+		"the SQLite database " + path + " (WAL, synchronous=FULL)", nil
 }

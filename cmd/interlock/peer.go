@@ -334,6 +334,9 @@ func (p *peer) init(r *peerRequest) (map[string]any, error) {
 	p.identity, p.regID, p.flavour, p.device, p.name = id, reg, r.Flavour, r.Device, r.Name
 	p.policy = policy
 	p.store = store
+	if p.nextID, err = nextPreKeyID(p.ctx, store); err != nil { // peer_store.go
+		return nil, err
+	}
 	p.cipher = p.newCipher()
 	return map[string]any{"identity_key": id.PublicKey().Bytes(), "registration_id": reg}, nil
 }

@@ -1,0 +1,164 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// dialect isolates what differs between SQLite and PostgreSQL. Every
+// statement is written once, in PostgreSQL's syntax with $n placeholders and
+// the type names below; q rewrites it for the dialect.
+type dialect struct {
+	name string
+	// placeholder is the prefix of numbered parameters: "$" or "?" (SQLite
+	// reads ?NNN as parameter NNN).
+	placeholder string
+	// blob is the type of a byte string column.
+	blob string
+	// forUpdate is appended to a SELECT inside a transaction to lock the
+	// rows it reads until commit ("" where the transaction already holds
+	// the database's write lock).
+	forUpdate string
+	// lockMigrations serialises concurrent migrations inside their
+	// transaction ("" for SQLite, where BEGIN IMMEDIATE does it).
+	lockMigrations string
+}
+
+var (
+	sqliteDialect = dialect{name: "sqlite", placeholder: "?", blob: "BLOB"}
+	// 0x696e746c ("intl") keys the advisory lock that serialises migrations.
+	postgresDialect = dialect{name: "postgres", placeholder: "$", blob: "BYTEA", forUpdate: " FOR UPDATE",
+		lockMigrations: "SELECT pg_advisory_xact_lock(1768846444)"}
+)
+
+// q rewrites a statement for the dialect.
+func (d dialect) q(stmt string) string {
+	stmt = strings.ReplaceAll(stmt, "{BLOB}", d.blob)
+	if d.placeholder != "$" {
+		stmt = strings.ReplaceAll(stmt, "$", d.placeholder)
+	}
+	return stmt
+}
+
+// migration is one schema version: statements applied together in one
+// transaction, {BLOB} standing for the dialect's byte string type.
+type migration struct {
+	version int
+	stmts   []string
+}
+
+// migrations are applied in order on open; a version once released never
+// changes: later changes are new versions.
+var migrations = []migration{{
+	version: 1,
+	stmts: []string{
+		`CREATE TABLE interlock_accounts (
+			account TEXT NOT NULL PRIMARY KEY,
+			identity_key_pair {BLOB} NOT NULL,
+			registration_id BIGINT NOT NULL
+		)`,
+		`CREATE TABLE interlock_sessions (
+			account TEXT NOT NULL REFERENCES interlock_accounts (account) ON DELETE CASCADE,
+			name TEXT NOT NULL,
+			device_id BIGINT NOT NULL,
+			record {BLOB} NOT NULL,
+			PRIMARY KEY (account, name, device_id)
+		)`,
+		`CREATE TABLE interlock_identities (
+			account TEXT NOT NULL REFERENCES interlock_accounts (account) ON DELETE CASCADE,
+			name TEXT NOT NULL,
+			device_id BIGINT NOT NULL,
+			identity_key {BLOB} NOT NULL,
+			PRIMARY KEY (account, name, device_id)
+		)`,
+		`CREATE TABLE interlock_prekeys (
+			account TEXT NOT NULL REFERENCES interlock_accounts (account) ON DELETE CASCADE,
+			id BIGINT NOT NULL,
+			record {BLOB} NOT NULL,
+			PRIMARY KEY (account, id)
+		)`,
+		`CREATE TABLE interlock_signed_prekeys (
+			account TEXT NOT NULL REFERENCES interlock_accounts (account) ON DELETE CASCADE,
+			id BIGINT NOT NULL,
+			record {BLOB} NOT NULL,
+			PRIMARY KEY (account, id)
+		)`,
+		`CREATE TABLE interlock_kyber_prekeys (
+			account TEXT NOT NULL REFERENCES interlock_accounts (account) ON DELETE CASCADE,
+			id BIGINT NOT NULL,
+			last_resort BOOLEAN NOT NULL,
+			record {BLOB} NOT NULL,
+			PRIMARY KEY (account, id)
+		)`,
+		`CREATE TABLE interlock_sender_keys (
+			account TEXT NOT NULL REFERENCES interlock_accounts (account) ON DELETE CASCADE,
+			sender TEXT NOT NULL,
+			device_id BIGINT NOT NULL,
+			distribution_id TEXT NOT NULL,
+			record {BLOB} NOT NULL,
+			PRIMARY KEY (account, sender, device_id, distribution_id)
+		)`,
+	},
+}}
+
+// SchemaVersion is the schema version this package writes.
+var SchemaVersion = migrations[len(migrations)-1].version
+
+// migrate brings the schema up to SchemaVersion in one transaction.
+// Concurrent openers of one database are serialised (SQLite's write lock,
+// a PostgreSQL advisory lock), so each migration is applied exactly once.
+func (db *DB) migrate(ctx context.Context) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlstore: migrating: %w", err)
+	}
+	defer tx.Rollback()
+	if db.d.lockMigrations != "" {
+		if _, err := tx.ExecContext(ctx, db.d.lockMigrations); err != nil {
+			return fmt.Errorf("sqlstore: migrating: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS interlock_schema_version (
+		version INTEGER NOT NULL PRIMARY KEY,
+		applied_at TEXT NOT NULL
+	)`); err != nil {
+		return fmt.Errorf("sqlstore: migrating: %w", err)
+	}
+	var current sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT MAX(version) FROM interlock_schema_version`).Scan(&current); err != nil {
+		return fmt.Errorf("sqlstore: migrating: %w", err)
+	}
+	if int(current.Int64) > SchemaVersion {
+		return fmt.Errorf("%w: version %d, this package knows up to %d", ErrSchemaTooNew, current.Int64, SchemaVersion)
+	}
+	applied := false
+	for _, m := range migrations {
+		if m.version <= int(current.Int64) {
+			continue
+		}
+		for _, s := range m.stmts {
+			if _, err := tx.ExecContext(ctx, db.d.q(s)); err != nil {
+				return fmt.Errorf("sqlstore: migration %d: %w", m.version, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, db.d.q(`INSERT INTO interlock_schema_version (version, applied_at) VALUES ($1, $2)`),
+			m.version, time.Now().UTC().Format(time.RFC3339)); err != nil {
+			return fmt.Errorf("sqlstore: migration %d: %w", m.version, err)
+		}
+		applied = true
+	}
+	if !applied {
+		return nil // the deferred rollback ends the read-only transaction
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlstore: migrating: %w", err)
+	}
+	return nil
+}
+
+// isNoRows reports whether err is sql.ErrNoRows.
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

@@ -1,0 +1,412 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/interlock-e2ee/interlock/prekey"
+	"github.com/interlock-e2ee/interlock/session"
+)
+
+// Store is the session.Store of one account in a DB. It is safe for
+// concurrent use. Outside Transact every method is its own transaction.
+type Store struct {
+	db       *DB
+	account  string
+	identity prekey.IdentityKeyPair
+	regID    uint32
+	tx       *sql.Tx // non-nil for the store handed to a Transact function
+}
+
+var (
+	_ session.Store      = (*Store)(nil)
+	_ session.Transactor = (*Store)(nil)
+)
+
+// Account returns the account name.
+func (s *Store) Account() string { return s.account }
+
+// Transact implements session.Transactor: fn runs inside one SQL
+// transaction and gets a Store bound to it; everything fn writes through that
+// Store commits when fn returns nil and is rolled back otherwise (also when
+// fn panics). Calling Transact on the transaction's own Store just runs fn
+// in the same transaction.
+//
+// Inside fn use only the Store fn is given: on SQLite the transaction holds
+// the database's only write connection, so writing through another Store of
+// the same DB would wait for fn forever.
+func (s *Store) Transact(ctx context.Context, fn func(tx session.Store) error) (err error) {
+	if s.tx != nil {
+		return fn(s)
+	}
+	tx, err := s.db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlstore: begin: %w", err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			tx.Rollback()
+		}
+	}()
+	txs := *s
+	txs.tx = tx
+	if err := fn(&txs); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlstore: commit: %w", err)
+	}
+	committed = true
+	return nil
+}
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// reader returns where reads go.
+func (s *Store) reader() querier {
+	if s.tx != nil {
+		return s.tx
+	}
+	return s.db.r
+}
+
+// writer returns where writes go.
+func (s *Store) writer() querier {
+	if s.tx != nil {
+		return s.tx
+	}
+	return s.db.w
+}
+
+// lockSuffix makes a SELECT inside a transaction lock the row it reads
+// (PostgreSQL), so two processes cannot both consume one prekey or advance
+// one session from the same state.
+func (s *Store) lockSuffix() string {
+	if s.tx != nil {
+		return s.db.d.forUpdate
+	}
+	return ""
+}
+
+func (s *Store) exec(ctx context.Context, stmt string, args ...any) (sql.Result, error) {
+	return s.writer().ExecContext(ctx, s.db.d.q(stmt), args...)
+}
+
+// loadBlob reads one byte string; ok is false when there is no row.
+func (s *Store) loadBlob(ctx context.Context, stmt string, args ...any) (b []byte, ok bool, err error) {
+	err = s.reader().QueryRowContext(ctx, s.db.d.q(stmt)+s.lockSuffix(), args...).Scan(&b)
+	if isNoRows(err) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return b, true, nil
+}
+
+func wrap(what string, err error) error {
+	return fmt.Errorf("sqlstore: %s: %w", what, err)
+}
+
+// LoadSession implements session.SessionStore.
+func (s *Store) LoadSession(ctx context.Context, addr session.Address) (*session.Record, error) {
+	b, ok, err := s.loadBlob(ctx, `SELECT record FROM interlock_sessions WHERE account = $1 AND name = $2 AND device_id = $3`,
+		s.account, addr.Name, int64(addr.DeviceID))
+	if err != nil {
+		return nil, wrap("loading session "+addr.String(), err)
+	}
+	if !ok {
+		return nil, nil
+	}
+	r, err := session.UnmarshalRecord(b)
+	if err != nil {
+		return nil, wrap("session "+addr.String(), err)
+	}
+	return r, nil
+}
+
+// StoreSession implements session.SessionStore.
+func (s *Store) StoreSession(ctx context.Context, addr session.Address, r *session.Record) error {
+	b, err := r.Marshal()
+	if err != nil {
+		return wrap("session "+addr.String(), err)
+	}
+	_, err = s.exec(ctx, `INSERT INTO interlock_sessions (account, name, device_id, record) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (account, name, device_id) DO UPDATE SET record = excluded.record`,
+		s.account, addr.Name, int64(addr.DeviceID), b)
+	if err != nil {
+		return wrap("storing session "+addr.String(), err)
+	}
+	return nil
+}
+
+// DeleteSession removes the session with addr, if any.
+func (s *Store) DeleteSession(ctx context.Context, addr session.Address) error {
+	_, err := s.exec(ctx, `DELETE FROM interlock_sessions WHERE account = $1 AND name = $2 AND device_id = $3`,
+		s.account, addr.Name, int64(addr.DeviceID))
+	if err != nil {
+		return wrap("deleting session "+addr.String(), err)
+	}
+	return nil
+}
+
+// IdentityKeyPair implements session.IdentityStore.
+func (s *Store) IdentityKeyPair(context.Context) (prekey.IdentityKeyPair, error) {
+	return s.identity, nil
+}
+
+// LocalRegistrationID implements session.IdentityStore.
+func (s *Store) LocalRegistrationID(context.Context) (uint32, error) { return s.regID, nil }
+
+// SaveIdentity implements session.IdentityStore: it stores key for addr and
+// reports whether it replaced a different key. Each of its two statements is
+// atomic, so concurrent callers see a consistent sequence of replacements.
+func (s *Store) SaveIdentity(ctx context.Context, addr session.Address, key prekey.IdentityKey) (bool, error) {
+	kb := key.Bytes()
+	res, err := s.exec(ctx, `INSERT INTO interlock_identities (account, name, device_id, identity_key) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (account, name, device_id) DO NOTHING`, s.account, addr.Name, int64(addr.DeviceID), kb)
+	if err != nil {
+		return false, wrap("saving identity "+addr.String(), err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return false, wrap("saving identity "+addr.String(), err)
+	} else if n == 1 {
+		return false, nil // first identity for addr
+	}
+	res, err = s.exec(ctx, `UPDATE interlock_identities SET identity_key = $4
+		WHERE account = $1 AND name = $2 AND device_id = $3 AND identity_key <> $4`,
+		s.account, addr.Name, int64(addr.DeviceID), kb)
+	if err != nil {
+		return false, wrap("saving identity "+addr.String(), err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, wrap("saving identity "+addr.String(), err)
+	}
+	return n == 1, nil
+}
+
+// IsTrustedIdentity implements session.IdentityStore: trust on first use,
+// then only the stored key.
+func (s *Store) IsTrustedIdentity(ctx context.Context, addr session.Address, key prekey.IdentityKey, _ session.Direction) (bool, error) {
+	old, ok, err := s.Identity(ctx, addr)
+	if err != nil {
+		return false, err
+	}
+	return !ok || old.Equal(key), nil
+}
+
+// Identity implements session.IdentityStore.
+func (s *Store) Identity(ctx context.Context, addr session.Address) (prekey.IdentityKey, bool, error) {
+	var b []byte
+	err := s.reader().QueryRowContext(ctx, s.db.d.q(`SELECT identity_key FROM interlock_identities WHERE account = $1 AND name = $2 AND device_id = $3`),
+		s.account, addr.Name, int64(addr.DeviceID)).Scan(&b)
+	if isNoRows(err) {
+		return prekey.IdentityKey{}, false, nil
+	}
+	if err != nil {
+		return prekey.IdentityKey{}, false, wrap("loading identity "+addr.String(), err)
+	}
+	k, err := prekey.NewIdentityKey(b)
+	if err != nil {
+		return prekey.IdentityKey{}, false, wrap("identity "+addr.String(), err)
+	}
+	return k, true, nil
+}
+
+// RemoveIdentity forgets the identity stored for addr, so the next one is
+// trusted on first use again.
+func (s *Store) RemoveIdentity(ctx context.Context, addr session.Address) error {
+	_, err := s.exec(ctx, `DELETE FROM interlock_identities WHERE account = $1 AND name = $2 AND device_id = $3`,
+		s.account, addr.Name, int64(addr.DeviceID))
+	if err != nil {
+		return wrap("removing identity "+addr.String(), err)
+	}
+	return nil
+}
+
+// LoadPreKey implements session.PreKeyStore; an unknown ID wraps
+// session.ErrInvalidPreKey.
+func (s *Store) LoadPreKey(ctx context.Context, id uint32) (*prekey.PreKeyRecord, error) {
+	b, ok, err := s.loadBlob(ctx, `SELECT record FROM interlock_prekeys WHERE account = $1 AND id = $2`, s.account, int64(id))
+	if err != nil {
+		return nil, wrap(fmt.Sprintf("loading one-time prekey %d", id), err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: one-time prekey %d", session.ErrInvalidPreKey, id)
+	}
+	r, err := prekey.UnmarshalPreKeyRecord(b)
+	if err != nil {
+		return nil, wrap(fmt.Sprintf("one-time prekey %d", id), err)
+	}
+	return r, nil
+}
+
+// StorePreKey implements session.PreKeyStore.
+func (s *Store) StorePreKey(ctx context.Context, r *prekey.PreKeyRecord) error {
+	b, err := r.Marshal()
+	if err != nil {
+		return wrap("one-time prekey", err)
+	}
+	_, err = s.exec(ctx, `INSERT INTO interlock_prekeys (account, id, record) VALUES ($1, $2, $3)
+		ON CONFLICT (account, id) DO UPDATE SET record = excluded.record`, s.account, int64(r.ID), b)
+	if err != nil {
+		return wrap(fmt.Sprintf("storing one-time prekey %d", r.ID), err)
+	}
+	return nil
+}
+
+// RemovePreKey implements session.PreKeyStore.
+func (s *Store) RemovePreKey(ctx context.Context, id uint32) error {
+	_, err := s.exec(ctx, `DELETE FROM interlock_prekeys WHERE account = $1 AND id = $2`, s.account, int64(id))
+	if err != nil {
+		return wrap(fmt.Sprintf("removing one-time prekey %d", id), err)
+	}
+	return nil
+}
+
+// LoadSignedPreKey implements session.SignedPreKeyStore; an unknown ID wraps
+// session.ErrInvalidPreKey.
+func (s *Store) LoadSignedPreKey(ctx context.Context, id uint32) (*prekey.SignedPreKeyRecord, error) {
+	// Signed prekeys are never consumed: no row lock needed.
+	var b []byte
+	err := s.reader().QueryRowContext(ctx, s.db.d.q(`SELECT record FROM interlock_signed_prekeys WHERE account = $1 AND id = $2`),
+		s.account, int64(id)).Scan(&b)
+	if isNoRows(err) {
+		return nil, fmt.Errorf("%w: signed prekey %d", session.ErrInvalidPreKey, id)
+	}
+	if err != nil {
+		return nil, wrap(fmt.Sprintf("loading signed prekey %d", id), err)
+	}
+	r, err := prekey.UnmarshalSignedPreKeyRecord(b)
+	if err != nil {
+		return nil, wrap(fmt.Sprintf("signed prekey %d", id), err)
+	}
+	return r, nil
+}
+
+// StoreSignedPreKey implements session.SignedPreKeyStore.
+func (s *Store) StoreSignedPreKey(ctx context.Context, r *prekey.SignedPreKeyRecord) error {
+	b, err := r.Marshal()
+	if err != nil {
+		return wrap("signed prekey", err)
+	}
+	_, err = s.exec(ctx, `INSERT INTO interlock_signed_prekeys (account, id, record) VALUES ($1, $2, $3)
+		ON CONFLICT (account, id) DO UPDATE SET record = excluded.record`, s.account, int64(r.ID), b)
+	if err != nil {
+		return wrap(fmt.Sprintf("storing signed prekey %d", r.ID), err)
+	}
+	return nil
+}
+
+// RemoveSignedPreKey removes a signed prekey (after rotation, once no
+// in-flight message can still name it).
+func (s *Store) RemoveSignedPreKey(ctx context.Context, id uint32) error {
+	_, err := s.exec(ctx, `DELETE FROM interlock_signed_prekeys WHERE account = $1 AND id = $2`, s.account, int64(id))
+	if err != nil {
+		return wrap(fmt.Sprintf("removing signed prekey %d", id), err)
+	}
+	return nil
+}
+
+// LoadKyberPreKey implements session.KyberPreKeyStore; an unknown ID wraps
+// session.ErrInvalidPreKey.
+func (s *Store) LoadKyberPreKey(ctx context.Context, id uint32) (*prekey.KyberPreKeyRecord, error) {
+	b, ok, err := s.loadBlob(ctx, `SELECT record FROM interlock_kyber_prekeys WHERE account = $1 AND id = $2`, s.account, int64(id))
+	if err != nil {
+		return nil, wrap(fmt.Sprintf("loading Kyber prekey %d", id), err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: Kyber prekey %d", session.ErrInvalidPreKey, id)
+	}
+	r, err := prekey.UnmarshalKyberPreKeyRecord(b)
+	if err != nil {
+		return nil, wrap(fmt.Sprintf("Kyber prekey %d", id), err)
+	}
+	return r, nil
+}
+
+// StoreKyberPreKey implements session.KyberPreKeyStore.
+func (s *Store) StoreKyberPreKey(ctx context.Context, r *prekey.KyberPreKeyRecord) error {
+	b, err := r.Marshal()
+	if err != nil {
+		return wrap("Kyber prekey", err)
+	}
+	_, err = s.exec(ctx, `INSERT INTO interlock_kyber_prekeys (account, id, last_resort, record) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (account, id) DO UPDATE SET last_resort = excluded.last_resort, record = excluded.record`,
+		s.account, int64(r.ID), r.LastResort, b)
+	if err != nil {
+		return wrap(fmt.Sprintf("storing Kyber prekey %d", r.ID), err)
+	}
+	return nil
+}
+
+// MarkKyberPreKeyUsed implements session.KyberPreKeyStore: a one-time Kyber
+// prekey is removed, a last-resort one kept.
+func (s *Store) MarkKyberPreKeyUsed(ctx context.Context, id uint32) error {
+	_, err := s.exec(ctx, `DELETE FROM interlock_kyber_prekeys WHERE account = $1 AND id = $2 AND last_resort = $3`,
+		s.account, int64(id), false)
+	if err != nil {
+		return wrap(fmt.Sprintf("marking Kyber prekey %d used", id), err)
+	}
+	return nil
+}
+
+// RemoveKyberPreKey removes a Kyber prekey, last-resort or not.
+func (s *Store) RemoveKyberPreKey(ctx context.Context, id uint32) error {
+	_, err := s.exec(ctx, `DELETE FROM interlock_kyber_prekeys WHERE account = $1 AND id = $2`, s.account, int64(id))
+	if err != nil {
+		return wrap(fmt.Sprintf("removing Kyber prekey %d", id), err)
+	}
+	return nil
+}
+
+// PreKeyIDs lists the stored one-time prekey IDs in ascending order (to
+// decide when to upload more).
+func (s *Store) PreKeyIDs(ctx context.Context) ([]uint32, error) {
+	return s.ids(ctx, "interlock_prekeys")
+}
+
+// SignedPreKeyIDs lists the stored signed prekey IDs in ascending order.
+func (s *Store) SignedPreKeyIDs(ctx context.Context) ([]uint32, error) {
+	return s.ids(ctx, "interlock_signed_prekeys")
+}
+
+// KyberPreKeyIDs lists the stored Kyber prekey IDs, last-resort ones
+// included, in ascending order.
+func (s *Store) KyberPreKeyIDs(ctx context.Context) ([]uint32, error) {
+	return s.ids(ctx, "interlock_kyber_prekeys")
+}
+
+func (s *Store) ids(ctx context.Context, table string) ([]uint32, error) {
+	rows, err := s.reader().QueryContext(ctx, s.db.d.q(`SELECT id FROM `+table+` WHERE account = $1 ORDER BY id`), s.account)
+	if err != nil {
+		return nil, wrap("listing "+table, err)
+	}
+	defer rows.Close()
+	var out []uint32
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, wrap("listing "+table, err)
+		}
+		if id < 0 || id > 0xFFFFFFFF {
+			return nil, wrap("listing "+table, errors.New("ID out of range"))
+		}
+		out = append(out, uint32(id))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("listing "+table, err)
+	}
+	slices.Sort(out)
+	return out, nil
+}
