@@ -174,7 +174,7 @@ func computeMAC(macKey []byte, sender, receiver prekey.IdentityKey, msg []byte) 
 func (m *SignalMessage) verifyMAC(macKey []byte, sender, receiver prekey.IdentityKey) bool {
 	n := len(m.raw) - MACSize
 	want := computeMAC(macKey, sender, receiver, m.raw[:n])
-	return hmac.Equal(want[:], m.raw[n:])
+	return macEqual(want[:], m.raw[n:])
 }
 
 // PreKeySignalMessage is a parsed message that starts a session:

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/interlock-e2ee/interlock/interop/driver"
+	"github.com/interlock-e2ee/interlock/conformance/live"
 )
 
 type argList []string
@@ -31,7 +31,7 @@ func main() {
 		verbose       = flag.Bool("v", false, "print notes for every result and the negotiated flavour")
 		trace         = flag.Bool("trace", false, "print every request and response line to standard error")
 		big           = flag.Bool("big", false, "also run long checks (forward jump beyond 25,000)")
-		timeout       = flag.Duration("timeout", driver.DefaultTimeout, "time allowed for one response")
+		timeout       = flag.Duration("timeout", live.DefaultTimeout, "time allowed for one response")
 		seed          = flag.Uint64("seed", 0, "seed for the random choices (0 = random; printed with -v)")
 		list          = flag.Bool("list", false, "list the scenarios and exit")
 		xfail         = flag.String("xfail", "", "scenarios (regular expression on IDs) expected to fail: known peer defects")
@@ -44,7 +44,7 @@ func main() {
 	flag.StringVar(&bDir, "b-dir", "", "working directory for B")
 	flag.Parse()
 
-	scenarios := driver.All()
+	scenarios := live.All()
 	if *list {
 		for _, s := range scenarios {
 			big := ""
@@ -58,13 +58,13 @@ func main() {
 	if bCmd == "" && len(bArgs) == 0 {
 		bCmd, bArgs, bDir = aCmd, aArgs, aDir
 	}
-	a := driver.Spec{Argv: append(strings.Fields(aCmd), aArgs...), Dir: aDir}
-	b := driver.Spec{Argv: append(strings.Fields(bCmd), bArgs...), Dir: bDir}
+	a := live.Spec{Argv: append(strings.Fields(aCmd), aArgs...), Dir: aDir}
+	b := live.Spec{Argv: append(strings.Fields(bCmd), bArgs...), Dir: bDir}
 	if len(a.Argv) == 0 || len(b.Argv) == 0 {
 		fmt.Fprintln(os.Stderr, "interop-driver: -a is required (see -h)")
 		os.Exit(2)
 	}
-	opts := driver.Options{A: a, B: b, ExpectRefusal: *expectRefusal, Big: *big, Timeout: *timeout, Seed: *seed}
+	opts := live.Options{A: a, B: b, ExpectRefusal: *expectRefusal, Big: *big, Timeout: *timeout, Seed: *seed}
 	if *run != "" {
 		re, err := regexp.Compile(*run)
 		if err != nil {
@@ -88,7 +88,7 @@ func main() {
 		opts.Trace = os.Stderr
 	}
 	start := time.Now()
-	sum, err := driver.Run(opts, scenarios, func(r driver.Result) {
+	sum, err := live.Run(opts, scenarios, func(r live.Result) {
 		line := r.Line()
 		if *verbose {
 			line += fmt.Sprintf("  [%.1fs]", r.Duration.Seconds())

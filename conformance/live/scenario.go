@@ -1,4 +1,4 @@
-package driver
+package live
 
 import (
 	"bytes"
@@ -45,7 +45,10 @@ type Result struct {
 	Status   Status
 	Reason   string   // why it failed or does not apply
 	Notes    []string // observations (rejection kinds, tolerated mutations)
-	Duration time.Duration
+	// Tolerated lists the lenient mutations the receiver accepted with the
+	// plaintext unchanged (tamper scenarios): bytes it does not authenticate.
+	Tolerated []string
+	Duration  time.Duration
 }
 
 // Line formats a result as the driver prints it.
@@ -65,6 +68,11 @@ type Scenario struct {
 	Run  func(x *X)
 	Big  bool // long-running: only with Options.Big
 	Core bool // a set-up scenario, also run in ExpectRefusal mode
+	// Guarantees names the security guarantees the scenario demonstrates
+	// (IDs of the conformance report, e.g. "integrity"); Spec the sections
+	// of the specifications it traces to.
+	Guarantees []string
+	Spec       []string
 }
 
 // Options configure a run.
@@ -89,6 +97,8 @@ type Summary struct {
 	Seed                          uint64
 	// Pairing is set when the whole pairing does not apply.
 	PairingNA string
+	// Flavour is the negotiated flavour ("" if none).
+	Flavour string
 }
 
 // Pairing is what the driver learnt about two implementations.
@@ -150,11 +160,12 @@ func Run(opts Options, scenarios []Scenario, report func(Result)) (Summary, erro
 	for i, s := range pr.Specs {
 		c, err := probe(s, opts.Timeout)
 		if err != nil {
-			return sum, fmt.Errorf("driver: capabilities of %s: %w", s, err)
+			return sum, fmt.Errorf("live: capabilities of %s: %w", s, err)
 		}
 		pr.Caps[i] = c
 	}
 	pr.Flavour = Negotiate(pr.Caps[0], pr.Caps[1])
+	sum.Flavour = pr.Flavour
 	if pr.Flavour == "" {
 		sum.PairingNA = fmt.Sprintf("no common flavour: %s offers %v, %s offers %v",
 			pr.Caps[0].Implementation, offered(pr.Caps[0]), pr.Caps[1].Implementation, offered(pr.Caps[1]))
@@ -222,15 +233,16 @@ type abort struct {
 
 // X is the context a scenario runs in.
 type X struct {
-	pairing *Pairing
-	opts    Options
-	roles   [2]int // implementation index for role A and role B
-	rng     *rng
-	peers   []*Peer
-	clients []*Client
-	notes   []string
-	tmp     string
-	counter int
+	pairing   *Pairing
+	opts      Options
+	roles     [2]int // implementation index for role A and role B
+	rng       *rng
+	peers     []*Peer
+	clients   []*Client
+	notes     []string
+	tolerated []string
+	tmp       string
+	counter   int
 }
 
 // Flavour is the negotiated flavour.
@@ -353,7 +365,7 @@ func (x *X) Start(role Role, tag string, o ClientOptions) *Client {
 		if x.tmp == "" {
 			d, err := os.MkdirTemp("", "interop-driver-")
 			if err != nil {
-				x.Failf("driver: %v", err)
+				x.Failf("live: %v", err)
 			}
 			x.tmp = d
 		}
@@ -410,6 +422,7 @@ func runOne(pr *Pairing, opts Options, sc Scenario, roles [2]int, seed uint64) (
 	if x.tmp != "" {
 		os.RemoveAll(x.tmp)
 	}
+	res.Tolerated = x.tolerated
 	if len(x.notes) > 0 {
 		res.Notes = x.notes
 		if res.Status == Pass || opts.Log != nil {

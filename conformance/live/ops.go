@@ -1,4 +1,4 @@
-package driver
+package live
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package driver
+package live
 
 import (
 	"bytes"
@@ -8,7 +8,7 @@ import (
 
 // All returns every scenario in running order.
 func All() []Scenario {
-	return []Scenario{
+	s := []Scenario{
 		{ID: "setup/one-time+kyber", Core: true, Doc: "session from a bundle with one-time and Kyber prekeys", Run: setupScenario(true, true)},
 		{ID: "setup/one-time", Core: true, Doc: "bundle with a one-time prekey, no Kyber prekey", Run: setupScenario(true, false)},
 		{ID: "setup/kyber", Core: true, Doc: "bundle with a Kyber prekey, no one-time prekey", Run: setupScenario(false, true)},
@@ -32,7 +32,9 @@ func All() []Scenario {
 		{ID: "group", Doc: "sender keys: three members, reordering, duplicates, late joiner", Run: groupScenario},
 		{ID: "sealed-sender", Doc: "sealed sender v1 with certificates issued by B", Run: sealedSender},
 		{ID: "fingerprint", Doc: "safety numbers, versions 1 and 2", Run: fingerprintScenario},
+		{ID: "ratchet/key-rotation", Doc: "every reply starts a new sending chain with a fresh ratchet key", Run: keyRotation},
 	}
+	return tagged(s)
 }
 
 // ---- set-up ---------------------------------------------------------------
@@ -350,6 +352,7 @@ func tamperNotes(x *X, n int, ks kinds, tolerated, odd []string) {
 	}
 	if len(tolerated) > 0 {
 		x.Notef("accepted unchanged: %s", strings.Join(tolerated, ", "))
+		x.tolerated = append(x.tolerated, tolerated...)
 	}
 }
 

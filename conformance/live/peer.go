@@ -1,4 +1,4 @@
-package driver
+package live
 
 import (
 	"bufio"
@@ -33,7 +33,7 @@ type Error struct {
 	Message string `json:"message"`
 }
 
-func (e *Error) Error() string { return "driver: peer error " + e.Kind + ": " + e.Message }
+func (e *Error) Error() string { return "live: peer error " + e.Kind + ": " + e.Message }
 
 // KindOf returns the kind of a peer error, or "" if err is not one.
 func KindOf(err error) string {
@@ -53,7 +53,7 @@ type PeerFailure struct {
 }
 
 func (e *PeerFailure) Error() string {
-	s := "driver: peer " + e.Peer + ": " + e.Reason
+	s := "live: peer " + e.Peer + ": " + e.Reason
 	if t := strings.TrimSpace(e.Stderr); t != "" {
 		s += " [stderr tail: " + oneLine(t) + "]"
 	}
@@ -109,7 +109,7 @@ type Peer struct {
 // Start launches a peer process.
 func Start(spec Spec, label string) (*Peer, error) {
 	if len(spec.Argv) == 0 {
-		return nil, errors.New("driver: empty peer command line")
+		return nil, errors.New("live: empty peer command line")
 	}
 	cmd := exec.Command(spec.Argv[0], spec.Argv[1:]...)
 	cmd.Dir = spec.Dir
@@ -126,14 +126,14 @@ func Start(spec Spec, label string) (*Peer, error) {
 	cmd.Stderr = p.stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		return nil, fmt.Errorf("driver: %w", err)
+		return nil, fmt.Errorf("live: %w", err)
 	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, fmt.Errorf("driver: %w", err)
+		return nil, fmt.Errorf("live: %w", err)
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("driver: starting %s: %w", spec, err)
+		return nil, fmt.Errorf("live: starting %s: %w", spec, err)
 	}
 	p.stdin = stdin
 	go p.readLoop(stdout)
@@ -210,7 +210,7 @@ func (p *Peer) CallRaw(op string, fields map[string]any) (json.RawMessage, error
 	req["op"] = op
 	line, err := json.Marshal(req)
 	if err != nil {
-		return nil, fmt.Errorf("driver: encoding %s request: %w", op, err)
+		return nil, fmt.Errorf("live: encoding %s request: %w", op, err)
 	}
 	if p.Trace != nil {
 		p.Trace(p.Label, ">", abbreviate(line))

@@ -1,4 +1,4 @@
-package driver
+package live
 
 // A fake peer for the driver's own tests: it speaks the peer protocol with a
 // deliberately trivial, insecure "cipher" (SHA-256 keystream and an 8-byte
@@ -290,7 +290,13 @@ func fakeSignalMessage(st *fakeState, me, them, pt []byte) []byte {
 	ctr := st.sendChain<<20 | st.sendIdx
 	st.sendIdx++
 	var body []byte
-	body = pbBytes(body, 1, st.base)
+	rk := st.base
+	if os.Getenv("FAKE_MODE") != "static-ratchet" {
+		h := sha256.Sum256(append(append(append([]byte(nil), st.base...), me...), byte(st.sendChain)))
+		rk = append([]byte{0x05}, h[:]...)
+	}
+	body = pbBytes(body, 1, rk)
+	body = pbBytes(body, 7, st.base) // the fake's session lookup
 	body = pbVarint(body, 2, ctr)
 	body = pbVarint(body, 3, 0)
 	body = pbBytes(body, 4, fakeStream(st.key, ctr, pt))
@@ -361,7 +367,7 @@ func (f *fakePeer) decrypt(addr Address, typ int, ct []byte) ([]byte, *fakeErr) 
 		if len(ct) < 10 {
 			return nil, ferr("invalid_message", "too short")
 		}
-		base, ok := fieldBytes(ct[1:len(ct)-8], 1)
+		base, ok := fieldBytes(ct[1:len(ct)-8], 7)
 		if !ok {
 			return nil, ferr("invalid_message", "malformed")
 		}
@@ -398,7 +404,7 @@ func (f *fakePeer) decrypt(addr Address, typ int, ct []byte) ([]byte, *fakeErr) 
 		if t, ok := f.trusted[addr.Name]; ok && !bytes.Equal(t, ik) {
 			return nil, ferr("untrusted_identity", "identity changed")
 		}
-		if inner, ok := fieldBytes(sm[1:max(1, len(sm)-8)], 1); len(sm) < 10 || !ok || !bytes.Equal(inner, base) {
+		if inner, ok := fieldBytes(sm[1:max(1, len(sm)-8)], 7); len(sm) < 10 || !ok || !bytes.Equal(inner, base) {
 			return nil, ferr("invalid_message", "inner message does not match")
 		}
 		for _, st := range f.sessions[k] {

@@ -1,4 +1,4 @@
-package driver
+package live
 
 import (
 	"errors"
@@ -19,6 +19,8 @@ func TestMain(m *testing.M) {
 func fakeSpec(flavours, mode string) Spec {
 	return Spec{Argv: []string{os.Args[0]}, Env: []string{
 		"INTEROP_FAKE_PEER=1", "FAKE_FLAVOURS=" + flavours, "FAKE_MODE=" + mode,
+		// A -race binary sleeps 1 s at exit by default; the fake is one.
+		"GORACE=atexit_sleep_ms=0",
 	}}
 }
 

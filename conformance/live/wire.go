@@ -1,4 +1,4 @@
-package driver
+package live
 
 import (
 	"crypto/rand"
@@ -16,7 +16,7 @@ type pbField struct {
 	Varint          uint64
 }
 
-var errProto = errors.New("driver: malformed protobuf")
+var errProto = errors.New("live: malformed protobuf")
 
 func readVarint(b []byte, off int) (uint64, int, error) {
 	var v uint64
@@ -140,11 +140,11 @@ func valueMutations(name string, start, end int, lenient bool) []mutation {
 // (version ‖ protobuf ‖ MAC(8)) found at base within a larger buffer.
 func signalMessageMutations(msg []byte, base int, prefix string) ([]mutation, error) {
 	if len(msg) < 1+8+1 {
-		return nil, fmt.Errorf("driver: SignalMessage of %d bytes is too short", len(msg))
+		return nil, fmt.Errorf("live: SignalMessage of %d bytes is too short", len(msg))
 	}
 	fs, err := parseProto(msg[1 : len(msg)-8])
 	if err != nil {
-		return nil, fmt.Errorf("driver: SignalMessage body does not parse as protobuf")
+		return nil, fmt.Errorf("live: SignalMessage body does not parse as protobuf")
 	}
 	ms := []mutation{
 		{Name: prefix + "version(high nibble)", Off: base, Mask: 0xF0},
@@ -166,11 +166,11 @@ func signalMessageMutations(msg []byte, base int, prefix string) ([]mutation, er
 // including the SignalMessage it carries.
 func preKeyMessageMutations(msg []byte) ([]mutation, error) {
 	if len(msg) < 2 {
-		return nil, fmt.Errorf("driver: PreKeySignalMessage of %d bytes is too short", len(msg))
+		return nil, fmt.Errorf("live: PreKeySignalMessage of %d bytes is too short", len(msg))
 	}
 	fs, err := parseProto(msg[1:])
 	if err != nil {
-		return nil, fmt.Errorf("driver: PreKeySignalMessage body does not parse as protobuf")
+		return nil, fmt.Errorf("live: PreKeySignalMessage body does not parse as protobuf")
 	}
 	ms := []mutation{{Name: "version(high nibble)", Off: 0, Mask: 0xF0}}
 	// Lenient mutations go last, those a receiver most likely accepts at the
@@ -209,12 +209,12 @@ func scannableSides(b []byte) (version uint64, local, remote []byte, err error) 
 	l, ok2 := fieldBytes(b, 2)
 	r, ok3 := fieldBytes(b, 3)
 	if !ok || !ok2 || !ok3 {
-		return 0, nil, nil, errors.New("driver: scannable fingerprint is not a CombinedFingerprints message")
+		return 0, nil, nil, errors.New("live: scannable fingerprint is not a CombinedFingerprints message")
 	}
 	lc, ok := fieldBytes(l, 1)
 	rc, ok2 := fieldBytes(r, 1)
 	if !ok || !ok2 {
-		return 0, nil, nil, errors.New("driver: scannable fingerprint lacks content")
+		return 0, nil, nil, errors.New("live: scannable fingerprint lacks content")
 	}
 	return v, lc, rc, nil
 }

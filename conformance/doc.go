@@ -1,0 +1,32 @@
+// Package conformance shows which security guarantees of the Signal
+// protocol an implementation provides, with evidence anyone can rerun.
+//
+// It combines two kinds of checks:
+//
+//   - The vector corpus (testdata/vectors, schema in its README.md): XEdDSA,
+//     Kyber decapsulation, X3DH/PQXDH secrets from fixed keys, ratchet
+//     transcripts from fixed randomness with negative entries, safety
+//     numbers. [RunCorpus] runs it against any [Implementation]; [Interlock]
+//     is this module's. [GenerateVectors] (conformance/cmd/genvectors)
+//     writes Interlock's deterministic vectors.
+//   - The live scenarios of package live, between two processes speaking
+//     shared/conformance/PEER-PROTOCOL.md, so an implementation in any
+//     language can be tested through a thin peer wrapper.
+//
+// [Run] runs both and builds a [Report]: per guarantee (confidentiality,
+// integrity and authentication, forward secrecy, post-compromise security,
+// PQXDH, SPQR, replay protection, identity binding, sender anonymity, safe
+// failure, interop with libsignal and with WhatsApp-flavour peers) the
+// checks that demonstrate it, their results, the spec sections they trace
+// to, and what a black-box test cannot observe. [Report.Render] writes it
+// as text, JSON, Markdown or one self-contained HTML page. The JSON form is
+// described by testdata/conformance-report.schema.json and validated
+// against it in the tests. `interlock conformance` is the command line.
+//
+// # Security considerations
+//
+// [DeterministicReader] exists only for generators and tests: it must never
+// feed real keys. A passing report is evidence, not proof: it covers the
+// guarantees' observable consequences and the known-answer vectors; see
+// SECURITY.md for what Interlock does not protect.
+package conformance
