@@ -132,7 +132,7 @@ func GenerateKey(seed []byte) (*KeyPair, error) {
 	dk = append(dk, ek...)
 	h := sha3.Sum256(ek)
 	dk = append(dk, h[:]...)
-	dk = append(dk, z...)
+	copy(kp.DecapsulationKey[len(dk):], z) // the last 32 bytes: z
 	clear(g[:])
 	return kp, nil
 }

@@ -22,7 +22,6 @@ const (
 	B2A Direction = 1 // the responder
 )
 
-func (d Direction) other() Direction { return 1 - d }
 
 // Errors. Every error from Send, Recv and Unmarshal wraps one of these.
 var (

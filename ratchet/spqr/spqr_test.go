@@ -8,10 +8,6 @@ import (
 	"testing"
 )
 
-type party struct {
-	st *State
-}
-
 type inflight struct {
 	msg []byte
 	key []byte
