@@ -22,7 +22,6 @@ const (
 	B2A Direction = 1 // the responder
 )
 
-
 // Errors. Every error from Send, Recv and Unmarshal wraps one of these.
 var (
 	ErrMessage   = errors.New("spqr: malformed message")
