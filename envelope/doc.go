@@ -9,7 +9,8 @@
 //     Signal-Android PushTransportDetails) and carried in an Envelope whose
 //     type says how to decrypt it (DOUBLE_RATCHET 1 ↔ session.TypeSignal,
 //     PREKEY_MESSAGE 3 ↔ session.TypePreKey, PLAINTEXT_CONTENT 8 ↔
-//     session.TypePlaintext; UNIDENTIFIED_SENDER 6 is package sealedsender's).
+//     session.TypePlaintext; UNIDENTIFIED_SENDER 6 is package
+//     sealedsender's; EnvelopeTypeOf and CiphertextType).
 //     Field numbers: Signal-Android's SignalService.proto
 //     (lib/libsignal-service/src/main/protowire), in ../proto/signalservice.proto.
 //     Seal and Open do a whole plain (non-sealed) message in one call.
@@ -26,9 +27,23 @@
 // Message types map to WhatsApp's enc types with WhatsAppEncType ("msg",
 // "pkmsg", "skmsg").
 //
-// The Signal Content and Envelope types are the generated ones in
-// proto/signalpb; the WhatsApp and Messenger ones are encoded by hand with
-// protowire, keep only the fields listed and drop the rest.
+// Envelope, Content, DataMessage, AttachmentPointer and their parts are this
+// package's own Go types: empty strings, zero numbers and nil slices are
+// absent on the wire (Envelope.Urgent, true by default, is written only when
+// false). They are encoded through the generated code in proto/signalpb, so
+// the bytes are those the generated code writes, in field-number order;
+// fields they do not model (sync, call, story and edit messages, group
+// context, …) are kept as raw protobuf in the Unknown fields of Envelope,
+// Content and DataMessage, and re-encoded after the known ones. The WhatsApp
+// and Messenger messages are encoded by hand with protowire, keep only the
+// fields listed and drop the rest.
+//
+// The media helpers connect this package to package media:
+// NewAttachmentPointer turns what media.EncryptSignal returns into an
+// AttachmentPointer and AttachmentPointer.SignalCheck gives
+// media.DecryptSignal what to verify; NewWhatsAppMediaMessage and
+// WhatsAppMedia.WhatsAppCheck do the same for media.EncryptWhatsApp and
+// media.DecryptWhatsApp.
 //
 // # Security considerations
 //

@@ -1,51 +1,140 @@
 package envelope_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
 	"time"
 
 	"github.com/interlock-e2ee/interlock/envelope"
+	"github.com/interlock-e2ee/interlock/media"
 	"github.com/interlock-e2ee/interlock/prekey"
-	"github.com/interlock-e2ee/interlock/proto/signalpb"
 	"github.com/interlock-e2ee/interlock/session"
-	"google.golang.org/protobuf/proto"
 )
+
+// exampleSessions gives Alice a session with Bob: PQXDH (version 4) for
+// Signal, or X3DH (version 3, a bundle without a Kyber prekey) for the
+// WhatsApp flavour.
+func exampleSessions(whatsapp bool) (alice, bob *session.Cipher, aliceAddr, bobAddr session.Address) {
+	ctx := context.Background()
+	aliceID, _ := prekey.GenerateIdentityKeyPair(rand.Reader)
+	bobID, _ := prekey.GenerateIdentityKeyPair(rand.Reader)
+	bobStore := session.NewMemoryStore(bobID, 2)
+	var opts []session.Option
+	if whatsapp {
+		opts = append(opts, session.WithPolicy(session.AllowX3DH))
+	}
+	alice = session.NewCipher(session.NewMemoryStore(aliceID, 1), opts...)
+	bob = session.NewCipher(bobStore, opts...)
+	aliceAddr = session.Address{Name: "9d0652a3-dcc3-4d11-975f-74d61598733f", DeviceID: 1}
+	bobAddr = session.Address{Name: "0f3f2c0c-6e4b-4e2a-9b7a-0c5f2b2d7e11", DeviceID: 1}
+
+	spk, _ := prekey.GenerateSignedPreKey(rand.Reader, bobID, 1, time.Now())
+	bobStore.StoreSignedPreKey(ctx, &spk)
+	bundle := &prekey.Bundle{
+		RegistrationID: 2, DeviceID: 1, IdentityKey: bobID.PublicKey(),
+		SignedPreKeyID: spk.ID, SignedPreKey: spk.KeyPair.Public, SignedPreKeySignature: spk.Signature,
+	}
+	if !whatsapp {
+		kyber, _ := prekey.GenerateKyberPreKey(rand.Reader, bobID, 1, true, time.Now())
+		bobStore.StoreKyberPreKey(ctx, &kyber)
+		bundle.KyberPreKeyID, bundle.KyberPreKey, bundle.KyberPreKeySignature = kyber.ID, kyber.KeyPair.Public, kyber.Signature
+	}
+	if err := alice.ProcessBundle(ctx, bobAddr, bundle); err != nil {
+		panic(err)
+	}
+	return alice, bob, aliceAddr, bobAddr
+}
 
 // Alice sends Bob a Signal DataMessage inside an Envelope; Bob opens it.
 func Example() {
 	ctx := context.Background()
-	aliceID, _ := prekey.GenerateIdentityKeyPair(rand.Reader)
-	bobID, _ := prekey.GenerateIdentityKeyPair(rand.Reader)
-	aliceStore, bobStore := session.NewMemoryStore(aliceID, 1), session.NewMemoryStore(bobID, 2)
-	alice, bob := session.NewCipher(aliceStore), session.NewCipher(bobStore)
-	aliceAddr := session.Address{Name: "9d0652a3-dcc3-4d11-975f-74d61598733f", DeviceID: 1}
-	bobAddr := session.Address{Name: "0f3f2c0c-6e4b-4e2a-9b7a-0c5f2b2d7e11", DeviceID: 1}
+	alice, bob, aliceAddr, bobAddr := exampleSessions(false)
 
-	spk, _ := prekey.GenerateSignedPreKey(rand.Reader, bobID, 1, time.Now())
-	kyber, _ := prekey.GenerateKyberPreKey(rand.Reader, bobID, 1, true, time.Now())
-	bobStore.StoreSignedPreKey(ctx, &spk)
-	bobStore.StoreKyberPreKey(ctx, &kyber)
-	alice.ProcessBundle(ctx, bobAddr, &prekey.Bundle{
-		RegistrationID: 2, DeviceID: 1, IdentityKey: bobID.PublicKey(),
-		SignedPreKeyID: spk.ID, SignedPreKey: spk.KeyPair.Public, SignedPreKeySignature: spk.Signature,
-		KyberPreKeyID: kyber.ID, KyberPreKey: kyber.KeyPair.Public, KyberPreKeySignature: kyber.Signature,
-	})
-
-	content := &signalpb.Content{Content: &signalpb.Content_DataMessage{DataMessage: &signalpb.DataMessage{
-		Body: proto.String("hello"), Timestamp: proto.Uint64(1700000000000),
-	}}}
+	content := &envelope.Content{DataMessage: &envelope.DataMessage{Body: "hello", Timestamp: 1700000000000}}
 	env, err := envelope.Seal(ctx, alice, aliceAddr, bobAddr, content, 1700000000000)
 	if err != nil {
 		panic(err)
 	}
 	e, _ := envelope.ParseEnvelope(env)
-	fmt.Println(e.GetType())
+	fmt.Println(e.Type)
 
 	from, got, err := envelope.Open(ctx, bob, env)
-	fmt.Println(err, from == aliceAddr, got.GetDataMessage().GetBody())
+	fmt.Println(err, from == aliceAddr, got.DataMessage.Body)
 	// Output:
 	// PREKEY_MESSAGE
 	// <nil> true hello
+}
+
+// Signal: a text with an image. The image is encrypted as a Signal
+// attachment (package media), the blob goes to the CDN, and the pointer
+// (key, size, digest, incremental MAC) travels in the DataMessage.
+func ExampleSeal_signal() {
+	ctx := context.Background()
+	alice, bob, aliceAddr, bobAddr := exampleSessions(false)
+
+	// Alice encrypts the image and sends the pointer with a caption.
+	image := bytes.Repeat([]byte("\x89PNG pixels "), 1000)
+	var blob bytes.Buffer // uploaded to the CDN in real life
+	info, err := media.EncryptSignal(&blob, bytes.NewReader(image), int64(len(image)), rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	pointer, _ := envelope.NewAttachmentPointer(info)
+	pointer.CDNKey, pointer.CDNNumber, pointer.ContentType = "cdn-key-from-upload", 3, "image/png"
+	content := &envelope.Content{DataMessage: &envelope.DataMessage{
+		Body: "the view from here", Timestamp: 1700000000000, Attachments: []envelope.AttachmentPointer{pointer},
+	}}
+	env, err := envelope.Seal(ctx, alice, aliceAddr, bobAddr, content, 1700000000000)
+	if err != nil {
+		panic(err)
+	}
+
+	// Bob opens the envelope, fetches the blob and decrypts it with the
+	// pointer: digest, MAC and incremental MAC are checked before any output.
+	_, got, err := envelope.Open(ctx, bob, env)
+	if err != nil {
+		panic(err)
+	}
+	p := got.DataMessage.Attachments[0]
+	var out bytes.Buffer
+	err = media.DecryptSignal(&out, bytes.NewReader(blob.Bytes()), int64(blob.Len()), p.Key, int64(p.Size), p.SignalCheck())
+	fmt.Println(got.DataMessage.Body, p.ContentType, p.Size, blob.Len())
+	fmt.Println(err, bytes.Equal(out.Bytes(), image))
+	// Output:
+	// the view from here image/png 12000 12352
+	// <nil> true
+}
+
+// WhatsApp: a version 3 (X3DH) session, WhatsApp's plaintext padding, and an
+// image message whose media key, hashes and length come from package media.
+func ExampleSealWhatsApp() {
+	ctx := context.Background()
+	alice, bob, aliceAddr, bobAddr := exampleSessions(true)
+
+	image := bytes.Repeat([]byte("\x89PNG pixels "), 1000)
+	var blob bytes.Buffer // uploaded to WhatsApp's media servers in real life
+	info, err := media.EncryptWhatsApp(&blob, bytes.NewReader(image), media.Image, rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	msg, _ := envelope.NewWhatsAppMediaMessage(media.Image, info)
+	msg.Media.MimeType, msg.Media.Caption, msg.Media.DirectPath = "image/png", "the view from here", "/v/t62.7118-24/example"
+	encType, ciphertext, err := envelope.SealWhatsApp(ctx, alice, bobAddr, msg, rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+
+	got, err := envelope.OpenWhatsApp(ctx, bob, aliceAddr, encType, ciphertext)
+	if err != nil {
+		panic(err)
+	}
+	var out bytes.Buffer
+	err = media.DecryptWhatsApp(&out, bytes.NewReader(blob.Bytes()), int64(blob.Len()), got.Kind.Kind(), got.Media.MediaKey, got.Media.WhatsAppCheck())
+	fmt.Println(encType, got.Kind.Kind(), got.Media.Caption, got.Media.FileLength, blob.Len())
+	fmt.Println(err, bytes.Equal(out.Bytes(), image))
+	// Output:
+	// pkmsg image the view from here 12000 12026
+	// <nil> true
 }

@@ -4,11 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"reflect"
 	"testing"
 
 	"github.com/interlock-e2ee/interlock/envelope"
-	"github.com/interlock-e2ee/interlock/proto/signalpb"
-	"google.golang.org/protobuf/proto"
 )
 
 func FuzzUnpadSignal(f *testing.F) {
@@ -34,26 +33,60 @@ func FuzzUnpadWhatsApp(f *testing.F) {
 }
 
 func FuzzParseEnvelope(f *testing.F) {
-	env, _ := envelope.SealPlaintextContent(aliceAddr, bobAddr, &signalpb.Content{Content: &signalpb.Content_DecryptionErrorMessage{DecryptionErrorMessage: []byte{1}}}, 1)
+	env, _ := envelope.SealPlaintextContent(aliceAddr, bobAddr, &envelope.Content{DecryptionErrorMessage: []byte{1}}, 1)
 	f.Add(env)
+	full, _ := (&envelope.Envelope{Type: envelope.TypeDoubleRatchet, SourceServiceIDBinary: make([]byte, 16), SourceDevice: 2,
+		ServerGUID: "g", ServerTimestamp: 3, Content: []byte{4}, Story: true, ReportSpamToken: []byte{5}}).Marshal()
+	f.Add(full)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e, err := envelope.ParseEnvelope(b)
-		if err == nil {
-			envelope.Sender(e)
-			envelope.CiphertextType(e.GetType())
+		if err != nil {
+			if e != nil {
+				t.Fatal("envelope and error")
+			}
+			return
+		}
+		envelope.Sender(e)
+		envelope.CiphertextType(e.Type)
+		// What parses re-encodes, and parses to the same envelope.
+		again, err := e.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		e2, err := envelope.ParseEnvelope(again)
+		if err != nil || !reflect.DeepEqual(e, e2) {
+			t.Fatalf("re-parse: %v\n%+v\n%+v", err, e, e2)
+		}
+		if again2, _ := e2.Marshal(); !bytes.Equal(again, again2) {
+			t.Fatal("encoding not stable")
 		}
 	})
 }
 
 func FuzzParseContent(f *testing.F) {
-	body, _ := proto.Marshal(&signalpb.Content{Content: &signalpb.Content_DataMessage{DataMessage: &signalpb.DataMessage{Body: proto.String("x")}}})
+	c, _ := photoContent()
+	body, _ := c.Marshal()
+	f.Add(envelope.PadSignal(body))
+	body, _ = (&envelope.Content{Receipt: &envelope.ReceiptMessage{Type: envelope.ReceiptRead, Timestamps: []uint64{1, 2}}}).Marshal()
 	f.Add(envelope.PadSignal(body))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := envelope.ParseContent(b)
-		if err == nil {
-			if _, err := proto.Marshal(c); err != nil {
-				t.Fatal(err)
+		if err != nil {
+			if c != nil {
+				t.Fatal("content and error")
 			}
+			return
+		}
+		again, err := c.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c2, err := envelope.ParseContent(envelope.PadSignal(again))
+		if err != nil || !reflect.DeepEqual(c, c2) {
+			t.Fatalf("re-parse: %v\n%+v\n%+v", err, c, c2)
+		}
+		if again2, _ := c2.Marshal(); !bytes.Equal(again, again2) {
+			t.Fatal("encoding not stable")
 		}
 	})
 }
@@ -97,7 +130,7 @@ func FuzzParseMessageTransport(f *testing.F) {
 func FuzzOpen(f *testing.F) {
 	ctx := context.Background()
 	alice, bob := pair(f, false)
-	env, _ := envelope.Seal(ctx, alice, aliceAddr, bobAddr, &signalpb.Content{Content: &signalpb.Content_DataMessage{DataMessage: &signalpb.DataMessage{Body: proto.String("x")}}}, 1)
+	env, _ := envelope.Seal(ctx, alice, aliceAddr, bobAddr, &envelope.Content{DataMessage: &envelope.DataMessage{Body: "x"}}, 1)
 	f.Add(env)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		envelope.Open(ctx, bob, b)

@@ -6,82 +6,79 @@ import (
 
 	"github.com/interlock-e2ee/interlock/proto/signalpb"
 	"github.com/interlock-e2ee/interlock/session"
-	"google.golang.org/protobuf/proto"
 )
 
 // PlaintextContentMarker starts a PLAINTEXT_CONTENT body (libsignal's
 // PlaintextContent): 0xC0 ‖ Content ‖ 0x80.
 const PlaintextContentMarker = 0xC0
 
-// EnvelopeType maps a session message type to the Signal Envelope type that
-// carries it: TypeSignal → DOUBLE_RATCHET, TypePreKey → PREKEY_MESSAGE,
-// TypePlaintext → PLAINTEXT_CONTENT. Sender-key messages travel sealed
-// (UNIDENTIFIED_SENDER) and have no plain envelope type.
-func EnvelopeType(ciphertextType int) (signalpb.Envelope_Type, error) {
+// EnvelopeTypeOf maps a session message type to the Signal Envelope type
+// that carries it: TypeSignal → TypeDoubleRatchet, TypePreKey →
+// TypePreKeyMessage, TypePlaintext → TypePlaintextContent. Sender-key
+// messages travel sealed (TypeUnidentifiedSender) and have no plain envelope
+// type.
+func EnvelopeTypeOf(ciphertextType int) (EnvelopeType, error) {
 	switch ciphertextType {
 	case session.TypeSignal:
-		return signalpb.Envelope_DOUBLE_RATCHET, nil
+		return TypeDoubleRatchet, nil
 	case session.TypePreKey:
-		return signalpb.Envelope_PREKEY_MESSAGE, nil
+		return TypePreKeyMessage, nil
 	case session.TypePlaintext:
-		return signalpb.Envelope_PLAINTEXT_CONTENT, nil
+		return TypePlaintextContent, nil
 	}
 	return 0, invalid("no plain envelope type for message type %d", ciphertextType)
 }
 
-// CiphertextType is the inverse of EnvelopeType. UNIDENTIFIED_SENDER,
-// SERVER_DELIVERY_RECEIPT and unknown types have no session message type.
-func CiphertextType(t signalpb.Envelope_Type) (int, error) {
+// CiphertextType is the inverse of EnvelopeTypeOf. TypeUnidentifiedSender,
+// TypeServerDeliveryReceipt and unknown types have no session message type.
+func CiphertextType(t EnvelopeType) (int, error) {
 	switch t {
-	case signalpb.Envelope_DOUBLE_RATCHET:
+	case TypeDoubleRatchet:
 		return session.TypeSignal, nil
-	case signalpb.Envelope_PREKEY_MESSAGE:
+	case TypePreKeyMessage:
 		return session.TypePreKey, nil
-	case signalpb.Envelope_PLAINTEXT_CONTENT:
+	case TypePlaintextContent:
 		return session.TypePlaintext, nil
 	}
 	return 0, invalid("envelope type %v carries no session message", t)
 }
 
 // ParseEnvelope parses a serialized Envelope.
-func ParseEnvelope(b []byte) (*signalpb.Envelope, error) {
-	if len(b) > session.MaxMessageSize {
-		return nil, invalid("envelope of %d bytes", len(b))
+func ParseEnvelope(b []byte) (*Envelope, error) {
+	pb := new(signalpb.Envelope)
+	if err := unmarshal("envelope", b, pb); err != nil {
+		return nil, err
 	}
-	e := new(signalpb.Envelope)
-	if err := proto.Unmarshal(b, e); err != nil {
-		return nil, invalid("envelope: %v", err)
-	}
-	return e, nil
+	return envelopeFromPB(pb), nil
 }
 
 // ParseContent unpads (UnpadSignal) and parses a decrypted Content.
-func ParseContent(padded []byte) (*signalpb.Content, error) {
+func ParseContent(padded []byte) (*Content, error) {
 	b, err := UnpadSignal(padded)
 	if err != nil {
 		return nil, err
 	}
-	c := new(signalpb.Content)
-	if err := proto.Unmarshal(b, c); err != nil {
-		return nil, invalid("content: %v", err)
+	pb := new(signalpb.Content)
+	if err := unmarshal("content", b, pb); err != nil {
+		return nil, err
 	}
-	return c, nil
+	return contentFromPB(pb), nil
 }
 
 // Sender returns the address an envelope names as its source: the service ID
 // string (or its binary form: 16 bytes ACI, 0x01 ‖ 16 bytes PNI) and device.
-func Sender(e *signalpb.Envelope) (session.Address, error) {
-	name := e.GetSourceServiceId()
-	if name == "" && e.SourceServiceIdBinary != nil {
+func Sender(e *Envelope) (session.Address, error) {
+	name := e.SourceServiceID
+	if name == "" && e.SourceServiceIDBinary != nil {
 		var err error
-		if name, err = ServiceIDString(e.SourceServiceIdBinary); err != nil {
+		if name, err = ServiceIDString(e.SourceServiceIDBinary); err != nil {
 			return session.Address{}, err
 		}
 	}
-	if name == "" || e.GetSourceDeviceId() == 0 {
+	if name == "" || e.SourceDevice == 0 {
 		return session.Address{}, invalid("envelope has no source")
 	}
-	return session.Address{Name: name, DeviceID: e.GetSourceDeviceId()}, nil
+	return session.Address{Name: name, DeviceID: e.SourceDevice}, nil
 }
 
 // ServiceIDString turns a binary service ID into its string form: an ACI is
@@ -101,14 +98,14 @@ func ServiceIDString(b []byte) (string, error) {
 	return fmt.Sprintf("%s%x-%x-%x-%x-%x", prefix, b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
 }
 
-// Seal pads content, encrypts it for to with c and wraps the ciphertext in
-// the Envelope the server would deliver to to: type DOUBLE_RATCHET or
-// PREKEY_MESSAGE, source from, destination to.Name, clientTimestamp
-// timestamp (ms).
-func Seal(ctx context.Context, c *session.Cipher, from, to session.Address, content *signalpb.Content, timestamp uint64) ([]byte, error) {
-	body, err := proto.Marshal(content)
+// Seal pads content (PadSignal), encrypts it for to with c and wraps the
+// ciphertext in the Envelope the server would deliver to to: type
+// TypeDoubleRatchet or TypePreKeyMessage, source from, destination to.Name,
+// clientTimestamp timestamp (ms; the DataMessage's Timestamp), urgent.
+func Seal(ctx context.Context, c *session.Cipher, from, to session.Address, content *Content, timestamp uint64) ([]byte, error) {
+	body, err := content.Marshal()
 	if err != nil {
-		return nil, fmt.Errorf("envelope: marshal content: %w", err)
+		return nil, err
 	}
 	typ, ct, err := c.Encrypt(ctx, to, PadSignal(body))
 	if err != nil {
@@ -118,39 +115,40 @@ func Seal(ctx context.Context, c *session.Cipher, from, to session.Address, cont
 }
 
 // SealPlaintextContent wraps an unencrypted Content (only a
-// decryptionErrorMessage is meant to travel this way) in a PLAINTEXT_CONTENT
-// envelope: 0xC0 ‖ Content ‖ 0x80.
-func SealPlaintextContent(from, to session.Address, content *signalpb.Content, timestamp uint64) ([]byte, error) {
-	body, err := proto.Marshal(content)
+// DecryptionErrorMessage is meant to travel this way) in a
+// TypePlaintextContent envelope: 0xC0 ‖ Content ‖ 0x80.
+func SealPlaintextContent(from, to session.Address, content *Content, timestamp uint64) ([]byte, error) {
+	body, err := content.Marshal()
 	if err != nil {
-		return nil, fmt.Errorf("envelope: marshal content: %w", err)
+		return nil, err
 	}
 	pc := append(append([]byte{PlaintextContentMarker}, body...), 0x80)
 	return wrap(session.TypePlaintext, pc, from, to, timestamp)
 }
 
 func wrap(typ int, content []byte, from, to session.Address, timestamp uint64) ([]byte, error) {
-	et, err := EnvelopeType(typ)
+	et, err := EnvelopeTypeOf(typ)
 	if err != nil {
 		return nil, err
 	}
-	e := &signalpb.Envelope{
-		Type:                 et.Enum(),
-		SourceServiceId:      proto.String(from.Name),
-		SourceDeviceId:       proto.Uint32(from.DeviceID),
-		DestinationServiceId: proto.String(to.Name),
-		ClientTimestamp:      proto.Uint64(timestamp),
-		Content:              content,
+	e := &Envelope{
+		Type:                 et,
+		SourceServiceID:      from.Name,
+		SourceDevice:         from.DeviceID,
+		DestinationServiceID: to.Name,
+		ClientTimestamp:      timestamp,
+		Content:              nonNil(content),
+		Urgent:               true,
 	}
-	return proto.Marshal(e)
+	return e.Marshal()
 }
 
 // Open parses a plain (non-sealed) envelope, decrypts its content with c
 // from the envelope's source, and returns the source and the unpadded
-// Content. PLAINTEXT_CONTENT envelopes are returned without decryption.
+// Content. TypePlaintextContent envelopes are returned without decryption.
 // Errors from the session (ErrDuplicateMessage, ErrUntrustedIdentity, …) are
 // returned as they are; malformed bytes wrap session.ErrInvalidMessage.
-func Open(ctx context.Context, c *session.Cipher, envelope []byte) (session.Address, *signalpb.Content, error) {
+func Open(ctx context.Context, c *session.Cipher, envelope []byte) (session.Address, *Content, error) {
 	e, err := ParseEnvelope(envelope)
 	if err != nil {
 		return session.Address{}, nil, err
@@ -159,19 +157,22 @@ func Open(ctx context.Context, c *session.Cipher, envelope []byte) (session.Addr
 	if err != nil {
 		return session.Address{}, nil, err
 	}
-	typ, err := CiphertextType(e.GetType())
+	typ, err := CiphertextType(e.Type)
 	if err != nil {
 		return from, nil, err
 	}
 	if typ == session.TypePlaintext {
-		body := e.GetContent()
+		body := e.Content
 		if len(body) == 0 || body[0] != PlaintextContentMarker {
 			return from, nil, invalid("plaintext content without the 0xC0 marker")
 		}
 		content, err := ParseContent(body[1:])
 		return from, content, err
 	}
-	pt, err := c.Decrypt(ctx, from, typ, e.GetContent())
+	if c == nil {
+		return from, nil, fmt.Errorf("envelope: a %v envelope needs a cipher", e.Type)
+	}
+	pt, err := c.Decrypt(ctx, from, typ, e.Content)
 	if err != nil {
 		return from, nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/interlock-e2ee/interlock/media"
 	"github.com/interlock-e2ee/interlock/session"
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -52,6 +53,70 @@ const (
 	AudioMessage    MediaKind = 8
 	VideoMessage    MediaKind = 9
 )
+
+// MediaKindFor returns the media message that carries a blob encrypted with
+// kind's keys: media.Image → ImageMessage, Video → VideoMessage, Audio →
+// AudioMessage, Document → DocumentMessage. Other kinds (history, app state,
+// thumbnails, …) travel in other messages and are refused.
+func MediaKindFor(kind media.Kind) (MediaKind, error) {
+	switch kind {
+	case media.Image:
+		return ImageMessage, nil
+	case media.Video:
+		return VideoMessage, nil
+	case media.Audio:
+		return AudioMessage, nil
+	case media.Document:
+		return DocumentMessage, nil
+	}
+	return 0, fmt.Errorf("envelope: no media message for media kind %v", kind)
+}
+
+// Kind returns the media.Kind whose keys (HKDF info) encrypt this message's
+// blob; 0 for an unknown MediaKind.
+func (k MediaKind) Kind() media.Kind {
+	switch k {
+	case ImageMessage:
+		return media.Image
+	case VideoMessage:
+		return media.Video
+	case AudioMessage:
+		return media.Audio
+	case DocumentMessage:
+		return media.Document
+	}
+	return 0
+}
+
+// NewWhatsAppMediaMessage builds the message that points at a blob
+// media.EncryptWhatsApp made with kind: its media key, fileSHA256,
+// fileEncSHA256, fileLength and, for audio and video, the streaming sidecar.
+// The caller adds where the blob was uploaded (URL, DirectPath,
+// MediaKeyTimestamp) and what it is (MimeType, Caption, Width, Height, …).
+func NewWhatsAppMediaMessage(kind media.Kind, info *media.WhatsAppInfo) (*WhatsAppMessage, error) {
+	k, err := MediaKindFor(kind)
+	if err != nil {
+		return nil, err
+	}
+	if info == nil || len(info.MediaKey) != media.MediaKeySize {
+		return nil, fmt.Errorf("envelope: media metadata without a %d-byte media key", media.MediaKeySize)
+	}
+	return &WhatsAppMessage{Kind: k, Media: &WhatsAppMedia{
+		MediaKey:         clone(info.MediaKey),
+		FileSHA256:       clone(info.FileSHA256),
+		FileEncSHA256:    clone(info.FileEncSHA256),
+		FileLength:       info.FileLength,
+		StreamingSidecar: clone(info.StreamingSidecar),
+	}}, nil
+}
+
+// WhatsAppCheck returns what media.DecryptWhatsApp must verify for this
+// message (fileEncSHA256, sidecar, fileSHA256):
+//
+//	media.DecryptWhatsApp(dst, blob, blobSize, msg.Kind.Kind(), msg.Media.MediaKey, msg.Media.WhatsAppCheck())
+func (m *WhatsAppMedia) WhatsAppCheck() *media.WhatsAppCheck {
+	return &media.WhatsAppCheck{FileEncSHA256: m.FileEncSHA256, StreamingSidecar: m.StreamingSidecar, FileSHA256: m.FileSHA256}
+}
 
 // WhatsAppMedia is the subset of waE2E's ImageMessage, VideoMessage,
 // AudioMessage and DocumentMessage that describes the blob (see package media).

@@ -1,6 +1,6 @@
 // Package media encrypts and decrypts message attachments as streams, in the
 // two formats Interlock's peers use. Memory use does not depend on the size
-// of the attachment: one fixed buffer per call, plus the sidecar or
+// of the attachment: one fixed buffer per call (128 KiB), plus the sidecar or
 // incremental MAC, which are part of the output.
 //
 // # WhatsApp media
@@ -38,17 +38,21 @@
 //
 // # Security considerations
 //
-// Decryption takes an io.ReaderAt and reads the blob twice. The first pass
-// checks the length, the digest (fileEncSHA256), the sidecar or incremental
+// Decryption takes an io.ReaderAt. The first pass reads the whole blob and
+// checks its length, the digest (fileEncSHA256), the sidecar or incremental
 // MAC when given, the MAC (compared with hmac.Equal) and the padding of the
 // last block; nothing reaches dst unless all of them pass, so a failed
-// decryption writes no plaintext. The second pass decrypts and recomputes the
-// MAC: if src changed between the passes the call fails with ErrInvalidMAC,
-// but the bytes already written came from unauthenticated ciphertext, so
-// decrypt from storage nobody else can write, or write to a temporary file
-// and keep it only on success (as cmd/interlock does). WhatsApp's fileSHA256
-// can only be checked after writing (ErrInvalidPlaintextHash): discard the
-// output then too.
+// decryption writes no plaintext. A ciphertext that fits the one 128 KiB
+// buffer is then decrypted from memory. A larger one is read a second time
+// to decrypt it; both reads fold a GMAC of every chunk, under a key drawn
+// from crypto/rand for the call, into one digest, and if src changed between
+// the passes the call fails with ErrInvalidMAC, but the bytes already
+// written came from unauthenticated ciphertext, so decrypt from storage
+// nobody else can write, or write to a temporary file and keep it only on
+// success (as cmd/interlock does). One HMAC computes both a Signal blob's
+// MAC and its incremental MAC (same key, one input a prefix of the other).
+// WhatsApp's fileSHA256 can only be checked after writing
+// (ErrInvalidPlaintextHash): discard the output then too.
 //
 // The WhatsApp format is deterministic: the IV comes from the media key, so a
 // media key must encrypt one file only (EncryptWhatsApp draws a fresh one).

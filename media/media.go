@@ -3,7 +3,10 @@ package media
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash"
@@ -221,49 +224,134 @@ func lastBlockPadding(block cipher.Block, prev, last []byte) (int, error) {
 	return int(pad), nil
 }
 
-// decryptCBC decrypts the ciphertext at [off, off+ctLen) of src (ctLen a
-// positive multiple of the block size, its padding already checked) and
-// writes the first limit bytes of the unpadded plaintext to dst (all of it if
-// limit < 0). mac, if not nil, is fed every ciphertext byte so that the caller
-// can confirm src did not change since it was authenticated. onPlain sees the
-// bytes written.
-func decryptCBC(dst io.Writer, src io.ReaderAt, off, ctLen int64, block cipher.Block, iv []byte, pad int, limit int64, buf []byte, mac hash.Hash, onPlain func([]byte)) error {
-	mode := cipher.NewCBCDecrypter(block, iv)
-	remainingPT := ctLen - int64(pad)
-	if limit >= 0 && limit < remainingPT {
-		remainingPT = limit
+// ctReader reads the ciphertext region [off, off+n) of a blob twice: once to
+// authenticate it (scan), once to decrypt it (replay). A region that fits
+// the one bufSize buffer is read once and replayed from memory. A larger one
+// is read again from src chunk by chunk; to notice a src that changed between
+// the two reads, scan and replay both fold a GMAC of every chunk (AES-128-GCM
+// with no plaintext and the chunk as additional data, nonce = chunk index)
+// into a SHA-256, under a key drawn from crypto/rand for this call only, and
+// replay compares the two digests at the end. The key and the tags never
+// leave the call, so whoever rewrites src cannot aim for a collision; GHASH
+// costs a small fraction of re-running the HMAC-SHA256.
+type ctReader struct {
+	src   io.ReaderAt
+	off   int64
+	n     int64
+	buf   []byte
+	whole bool // buf holds the whole region after scan
+
+	gmac       cipher.AEAD
+	scanned    [sha256.Size]byte
+	nonce, tag [16]byte // scratch, kept here so that fold does not allocate
+}
+
+// singleReadMax is the largest ciphertext read only once: one buffer.
+// Holding more in memory (measured up to 2 MiB) was no faster than reading
+// it twice, because of the allocation, and would make memory use grow with
+// the attachment.
+const singleReadMax = bufSize
+
+func newCTReader(src io.ReaderAt, off, n int64) (*ctReader, error) {
+	r := &ctReader{src: src, off: off, n: n}
+	if n <= singleReadMax {
+		r.buf, r.whole = make([]byte, n), true
+		return r, nil
 	}
-	for done := int64(0); done < ctLen; {
-		n := int64(len(buf))
-		if ctLen-done < n {
-			n = ctLen - done
-		}
-		chunk := buf[:n]
-		if err := readFullAt(src, chunk, off+done); err != nil {
+	r.buf = make([]byte, bufSize)
+	var key [16]byte
+	if _, err := rand.Read(key[:]); err != nil {
+		return nil, fmt.Errorf("media: reading a random key: %w", err)
+	}
+	block, err := aes.NewCipher(key[:])
+	clear(key[:])
+	if err != nil {
+		return nil, err
+	}
+	if r.gmac, err = cipher.NewGCM(block); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// fold adds the GMAC of chunk i to h.
+func (r *ctReader) fold(h hash.Hash, i uint64, chunk []byte) {
+	binary.BigEndian.PutUint64(r.nonce[4:12], i)
+	h.Write(r.gmac.Seal(r.tag[:0], r.nonce[:12], nil, chunk))
+}
+
+// scan reads the region once and hands it to fn in order, in chunks of whole
+// blocks.
+func (r *ctReader) scan(fn func([]byte)) error {
+	if r.whole {
+		if err := readFullAt(r.src, r.buf, r.off); err != nil {
 			return err
 		}
-		if mac != nil {
-			mac.Write(chunk)
+		fn(r.buf)
+		return nil
+	}
+	h := sha256.New()
+	for i, done := uint64(0), int64(0); done < r.n; i++ {
+		chunk := r.buf[:min(int64(len(r.buf)), r.n-done)]
+		if err := readFullAt(r.src, chunk, r.off+done); err != nil {
+			return err
 		}
+		r.fold(h, i, chunk)
+		fn(chunk)
+		done += int64(len(chunk))
+	}
+	h.Sum(r.scanned[:0])
+	return nil
+}
+
+// replay hands the region to fn again, from memory or read anew from src;
+// fn may overwrite the chunk. If src changed since scan, replay returns an
+// error wrapping ErrInvalidMAC after the last chunk.
+func (r *ctReader) replay(fn func([]byte) error) error {
+	if r.whole {
+		return fn(r.buf)
+	}
+	h := sha256.New()
+	for i, done := uint64(0), int64(0); done < r.n; i++ {
+		chunk := r.buf[:min(int64(len(r.buf)), r.n-done)]
+		if err := readFullAt(r.src, chunk, r.off+done); err != nil {
+			return err
+		}
+		r.fold(h, i, chunk)
+		if err := fn(chunk); err != nil {
+			return err
+		}
+		done += int64(len(chunk))
+	}
+	var sum [sha256.Size]byte
+	if subtle.ConstantTimeCompare(h.Sum(sum[:0]), r.scanned[:]) != 1 {
+		return fmt.Errorf("%w: source changed between passes", ErrInvalidMAC)
+	}
+	return nil
+}
+
+// close clears the buffer (it held plaintext).
+func (r *ctReader) close() { clear(r.buf) }
+
+// writePlaintext replays r's ciphertext (authenticated, padding checked),
+// decrypts it and writes its first n bytes to dst; onPlain, if not nil, sees
+// the bytes written.
+func writePlaintext(dst io.Writer, r *ctReader, block cipher.Block, iv []byte, n int64, onPlain func([]byte)) error {
+	mode := cipher.NewCBCDecrypter(block, iv)
+	return r.replay(func(chunk []byte) error {
 		mode.CryptBlocks(chunk, chunk)
-		done += n
-		w := n
-		if w > remainingPT {
-			w = remainingPT
-		}
+		w := min(int64(len(chunk)), n)
+		n -= w
+		var err error
 		if w > 0 {
 			if onPlain != nil {
 				onPlain(chunk[:w])
 			}
-			if _, err := dst.Write(chunk[:w]); err != nil {
-				clear(chunk)
-				return err
-			}
-			remainingPT -= w
+			_, err = dst.Write(chunk[:w])
 		}
 		clear(chunk)
-	}
-	return nil
+		return err
+	})
 }
 
 // countingReader counts the bytes read through it.

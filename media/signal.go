@@ -97,19 +97,20 @@ func EncryptSignalWithKey(dst io.Writer, src io.Reader, size int64, key, iv []by
 	}
 	blobSize := SignalBlobSize(size)
 	chunk := ChunkSize(blobSize)
+	// One HMAC serves both the blob's MAC and the incremental MAC: same key,
+	// and the MAC's input IV ‖ ciphertext is a prefix of the incremental
+	// MAC's IV ‖ ciphertext ‖ MAC.
 	blobHash := sha256.New()
 	inc := newIncrementalMAC(key[32:], chunk)
-	mac := hmac.New(sha256.New, key[32:])
 	blob := io.MultiWriter(dst, blobHash, inc)
 	if _, err := blob.Write(iv); err != nil {
 		return nil, err
 	}
-	mac.Write(iv)
 
 	counted := &countingReader{r: io.LimitReader(src, size)}
 	plain := io.MultiReader(counted, io.LimitReader(zeros{}, PaddedSize(size)-size))
 	buf := make([]byte, bufSize)
-	_, err = encryptCBC(io.MultiWriter(blob, mac), plain, block, iv, buf, nil)
+	_, err = encryptCBC(blob, plain, block, iv, buf, nil)
 	clear(buf)
 	if err != nil {
 		return nil, err
@@ -121,7 +122,7 @@ func EncryptSignalWithKey(dst io.Writer, src io.Reader, size int64, key, iv []by
 	if n, _ := io.ReadFull(src, extra[:]); n != 0 {
 		return nil, fmt.Errorf("%w: source longer than %d bytes", ErrInvalidSize, size)
 	}
-	if _, err := blob.Write(mac.Sum(nil)); err != nil {
+	if _, err := blob.Write(inc.sum()); err != nil {
 		return nil, err
 	}
 	return &SignalInfo{
@@ -147,9 +148,10 @@ type SignalCheck struct {
 // the padded plaintext to dst (size < 0: all of it, padding included). The
 // first pass reads the whole blob and checks its length, digest and
 // incremental MAC when given, the MAC, the padding and size, before writing
-// anything; the second pass decrypts. src must not change between the passes
-// (the second pass recomputes the MAC and returns ErrInvalidMAC if it did,
-// after writing). The zero bytes Signal pads with are not checked: they are
+// anything; the second pass decrypts (from memory if the ciphertext fits the
+// buffer, else read again from src). src must not change between the passes
+// (the second read is checked against the first, and ErrInvalidMAC returned,
+// after writing, if it did). The zero bytes Signal pads with are not checked: they are
 // covered by the MAC and dropped.
 func DecryptSignal(dst io.Writer, src io.ReaderAt, blobSize int64, key []byte, size int64, check *SignalCheck) error {
 	if len(key) != SignalKeySize {
@@ -172,16 +174,17 @@ func DecryptSignal(dst io.Writer, src io.ReaderAt, blobSize int64, key []byte, s
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalidKey, err)
 	}
-	var inc *incrementalMAC
+	// As in EncryptSignal, one HMAC computes the MAC and, when one is to be
+	// checked, the incremental MAC (chunk 0: no intermediate values).
+	incChunk := 0
 	if check.IncrementalMAC != nil {
-		chunk := check.ChunkSize
-		if chunk == 0 {
-			chunk = ChunkSize(blobSize)
+		incChunk = check.ChunkSize
+		if incChunk == 0 {
+			incChunk = ChunkSize(blobSize)
 		}
-		if chunk <= 0 || int64(len(check.IncrementalMAC)) != sha256.Size*(blobSize/int64(chunk)+1) {
-			return fmt.Errorf("%w: %d bytes for a %d-byte blob in %d-byte chunks", ErrInvalidIncrementalMAC, len(check.IncrementalMAC), blobSize, chunk)
+		if incChunk <= 0 || int64(len(check.IncrementalMAC)) != sha256.Size*(blobSize/int64(incChunk)+1) {
+			return fmt.Errorf("%w: %d bytes for a %d-byte blob in %d-byte chunks", ErrInvalidIncrementalMAC, len(check.IncrementalMAC), blobSize, incChunk)
 		}
-		inc = newIncrementalMAC(key[32:], chunk)
 	}
 
 	// Pass 1: authenticate.
@@ -189,45 +192,48 @@ func DecryptSignal(dst io.Writer, src io.ReaderAt, blobSize int64, key []byte, s
 	if err := readFullAt(src, iv[:], 0); err != nil {
 		return err
 	}
-	mac := hmac.New(sha256.New, key[32:])
-	blobHash := sha256.New()
+	mac := newIncrementalMAC(key[32:], incChunk)
 	mac.Write(iv[:])
-	blobHash.Write(iv[:])
-	if inc != nil {
-		inc.Write(iv[:])
+	var blobHash hash.Hash
+	if check.Digest != nil {
+		blobHash = sha256.New()
+		blobHash.Write(iv[:])
 	}
-	buf := make([]byte, bufSize)
-	defer clear(buf)
+	r, err := newCTReader(src, aes.BlockSize, ctLen)
+	if err != nil {
+		return err
+	}
+	defer r.close()
 	var lb lastBlocks
 	copy(lb.last[:], iv[:])
-	for off := int64(0); off < ctLen; {
-		chunk := buf[:min(int64(len(buf)), ctLen-off)]
-		if err := readFullAt(src, chunk, aes.BlockSize+off); err != nil {
-			return err
-		}
+	err = r.scan(func(chunk []byte) {
 		mac.Write(chunk)
-		blobHash.Write(chunk)
-		if inc != nil {
-			inc.Write(chunk)
+		if blobHash != nil {
+			blobHash.Write(chunk)
 		}
 		lb.see(chunk)
-		off += int64(len(chunk))
+	})
+	if err != nil {
+		return err
 	}
 	var tag [SignalMACLen]byte
 	if err := readFullAt(src, tag[:], aes.BlockSize+ctLen); err != nil {
 		return err
 	}
-	blobHash.Write(tag[:])
-	if check.Digest != nil && !hmac.Equal(blobHash.Sum(nil), check.Digest) {
-		return ErrInvalidDigest
+	if blobHash != nil {
+		blobHash.Write(tag[:])
+		if !hmac.Equal(blobHash.Sum(nil), check.Digest) {
+			return ErrInvalidDigest
+		}
 	}
-	if inc != nil {
-		inc.Write(tag[:])
-		if !hmac.Equal(inc.finish(), check.IncrementalMAC) {
+	want := mac.sum()
+	if check.IncrementalMAC != nil {
+		mac.Write(tag[:])
+		if !hmac.Equal(mac.finish(), check.IncrementalMAC) {
 			return ErrInvalidIncrementalMAC
 		}
 	}
-	if !hmac.Equal(mac.Sum(nil), tag[:]) {
+	if !hmac.Equal(want, tag[:]) {
 		return ErrInvalidMAC
 	}
 	pad, err := lastBlockPadding(block, lb.prev[:], lb.last[:])
@@ -239,21 +245,17 @@ func DecryptSignal(dst io.Writer, src io.ReaderAt, blobSize int64, key []byte, s
 	}
 
 	// Pass 2: decrypt.
-	mac.Reset()
-	mac.Write(iv[:])
-	if err := decryptCBC(dst, src, aes.BlockSize, ctLen, block, iv[:], pad, size, buf, mac, nil); err != nil {
-		return err
+	if size < 0 {
+		size = ctLen - int64(pad)
 	}
-	if !hmac.Equal(mac.Sum(nil), tag[:]) {
-		return fmt.Errorf("%w: source changed between passes", ErrInvalidMAC)
-	}
-	return nil
+	return writePlaintext(dst, r, block, iv[:], size, nil)
 }
 
 // incrementalMAC is libsignal's Incremental<Hmac<Sha256>>: one running HMAC
 // over the blob, never reset; after every full chunk the HMAC of everything so
 // far is appended, and finish appends the HMAC of the whole blob (so a blob
-// that ends on a chunk boundary repeats its last value).
+// that ends on a chunk boundary repeats its last value). With chunk 0 it is a
+// plain HMAC. sum returns the HMAC of what was written so far.
 type incrementalMAC struct {
 	h       hash.Hash
 	chunk   int
@@ -268,6 +270,10 @@ func newIncrementalMAC(key []byte, chunk int) *incrementalMAC {
 
 func (m *incrementalMAC) Write(p []byte) (int, error) {
 	n := len(p)
+	if m.chunk <= 0 {
+		m.h.Write(p)
+		return n, nil
+	}
 	for len(p) > 0 {
 		k := min(len(p), m.chunk-m.filled)
 		m.h.Write(p[:k])
@@ -282,6 +288,8 @@ func (m *incrementalMAC) Write(p []byte) (int, error) {
 }
 
 func (m *incrementalMAC) finish() []byte { return m.h.Sum(m.out) }
+
+func (m *incrementalMAC) sum() []byte { return m.h.Sum(nil) }
 
 // zeros is an endless source of zero bytes (Signal's padding).
 type zeros struct{}

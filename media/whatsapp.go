@@ -5,7 +5,6 @@ import (
 	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha256"
-	"crypto/subtle"
 	"fmt"
 	"hash"
 	"io"
@@ -131,8 +130,8 @@ type WhatsAppCheck struct {
 // fileEncSHA256 and sidecar when given, the MAC and the padding, before
 // writing anything to dst; the second pass decrypts. Only FileSHA256 is
 // checked after writing: on ErrInvalidPlaintextHash, discard the output.
-// src must not change between the passes (the second pass recomputes the MAC
-// and returns ErrInvalidMAC if it did, after writing).
+// src must not change between the passes (a second read is checked against
+// the first, and ErrInvalidMAC returned, after writing, if it did).
 func DecryptWhatsApp(dst io.Writer, src io.ReaderAt, size int64, kind Kind, mediaKey []byte, check *WhatsAppCheck) error {
 	keys, err := DeriveWhatsAppKeys(mediaKey, kind)
 	if err != nil {
@@ -156,36 +155,44 @@ func DecryptWhatsApp(dst io.Writer, src io.ReaderAt, size int64, kind Kind, medi
 	// Pass 1: authenticate.
 	mac := hmac.New(sha256.New, keys.MACKey[:])
 	mac.Write(keys.IV[:])
-	blobHash := sha256.New()
+	var blobHash hash.Hash
+	if check.FileEncSHA256 != nil {
+		blobHash = sha256.New()
+	}
 	var side *sidecar
 	if check.StreamingSidecar != nil {
 		side = newSidecar(keys.MACKey[:], keys.IV[:])
 		side.out = make([]byte, 0, (size+SidecarChunk-1)/SidecarChunk*SidecarMACLen)
 	}
-	buf := make([]byte, bufSize)
-	defer clear(buf)
+	r, err := newCTReader(src, 0, ctLen)
+	if err != nil {
+		return err
+	}
+	defer r.close()
 	var lb lastBlocks
 	copy(lb.last[:], keys.IV[:])
-	for off := int64(0); off < ctLen; {
-		chunk := buf[:min(int64(len(buf)), ctLen-off)]
-		if err := readFullAt(src, chunk, off); err != nil {
-			return err
-		}
+	err = r.scan(func(chunk []byte) {
 		mac.Write(chunk)
-		blobHash.Write(chunk)
+		if blobHash != nil {
+			blobHash.Write(chunk)
+		}
 		if side != nil {
 			side.Write(chunk)
 		}
-		off += int64(len(chunk))
 		lb.see(chunk)
+	})
+	if err != nil {
+		return err
 	}
 	var tag [WhatsAppMACLen]byte
 	if err := readFullAt(src, tag[:], ctLen); err != nil {
 		return err
 	}
-	blobHash.Write(tag[:])
-	if check.FileEncSHA256 != nil && !hmac.Equal(blobHash.Sum(nil), check.FileEncSHA256) {
-		return fmt.Errorf("%w: fileEncSHA256 mismatch", ErrInvalidDigest)
+	if blobHash != nil {
+		blobHash.Write(tag[:])
+		if !hmac.Equal(blobHash.Sum(nil), check.FileEncSHA256) {
+			return fmt.Errorf("%w: fileEncSHA256 mismatch", ErrInvalidDigest)
+		}
 	}
 	want := mac.Sum(nil)[:WhatsAppMACLen]
 	if !hmac.Equal(want, tag[:]) {
@@ -203,14 +210,13 @@ func DecryptWhatsApp(dst io.Writer, src io.ReaderAt, size int64, kind Kind, medi
 	}
 
 	// Pass 2: decrypt.
-	mac.Reset()
-	mac.Write(keys.IV[:])
+	var onPlain func([]byte)
 	plainHash := sha256.New()
-	if err := decryptCBC(dst, src, 0, ctLen, block, keys.IV[:], pad, -1, buf, mac, func(p []byte) { plainHash.Write(p) }); err != nil {
-		return err
+	if check.FileSHA256 != nil {
+		onPlain = func(p []byte) { plainHash.Write(p) }
 	}
-	if subtle.ConstantTimeCompare(mac.Sum(nil)[:WhatsAppMACLen], tag[:]) != 1 {
-		return fmt.Errorf("%w: source changed between passes", ErrInvalidMAC)
+	if err := writePlaintext(dst, r, block, keys.IV[:], ctLen-int64(pad), onPlain); err != nil {
+		return err
 	}
 	if check.FileSHA256 != nil && !hmac.Equal(plainHash.Sum(nil), check.FileSHA256) {
 		return ErrInvalidPlaintextHash

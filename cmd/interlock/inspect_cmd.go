@@ -447,7 +447,7 @@ func inspectPlaintextContent(r *report, b []byte) bool {
 	if b[0] != envelope.PlaintextContentMarker {
 		return false
 	}
-	c, err := envelope.ParseContent(b[1:])
+	c, err := parseContentPB(b[1:])
 	if err != nil {
 		return false
 	}
@@ -479,7 +479,7 @@ func inspectEnvelope(r *report, b []byte) bool {
 	}
 	r.Kind = "Signal Envelope"
 	r.add("envelope", protoJSON(&e))
-	if typ, err := envelope.CiphertextType(e.GetType()); err == nil && e.Content != nil {
+	if typ, err := envelope.CiphertextType(envelope.EnvelopeType(e.GetType())); err == nil && e.Content != nil {
 		sub := &report{}
 		switch typ {
 		case session.TypePreKey:
@@ -507,8 +507,23 @@ func prefixed(p string, fs []field) []field {
 	return out
 }
 
+// parseContentPB unpads and parses a Content with the generated type, which
+// prints every field the schema declares (envelope.ParseContent keeps only
+// the ones Interlock models).
+func parseContentPB(padded []byte) (*signalpb.Content, error) {
+	b, err := envelope.UnpadSignal(padded)
+	if err != nil {
+		return nil, err
+	}
+	c := new(signalpb.Content)
+	if err := proto.Unmarshal(b, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
 func inspectContent(r *report, b []byte) bool {
-	c, err := envelope.ParseContent(b)
+	c, err := parseContentPB(b)
 	if err != nil || !known(c) || (c.Content == nil && c.SenderKeyDistributionMessage == nil) {
 		return false
 	}

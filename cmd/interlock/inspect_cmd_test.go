@@ -11,9 +11,7 @@ import (
 	"testing"
 
 	"github.com/interlock-e2ee/interlock/envelope"
-	"github.com/interlock-e2ee/interlock/proto/signalpb"
 	"github.com/interlock-e2ee/interlock/session"
-	"google.golang.org/protobuf/proto"
 )
 
 func vectorField(t *testing.T, file string, path ...any) string {
@@ -45,8 +43,8 @@ func inspectRun(t *testing.T, input []byte, format string) (int, string, string)
 func TestInspect(t *testing.T) {
 	b64 := func(s string) []byte { b, _ := base64.StdEncoding.DecodeString(s); return b }
 	env, _ := envelope.SealPlaintextContent(session.Address{Name: "a", DeviceID: 1}, session.Address{Name: "b", DeviceID: 1},
-		&signalpb.Content{Content: &signalpb.Content_DecryptionErrorMessage{DecryptionErrorMessage: []byte{0x10, 0x05}}}, 9)
-	body, _ := proto.Marshal(&signalpb.Content{Content: &signalpb.Content_DataMessage{DataMessage: &signalpb.DataMessage{Body: proto.String("hi")}}})
+		&envelope.Content{DecryptionErrorMessage: []byte{0x10, 0x05}}, 9)
+	body, _ := (&envelope.Content{DataMessage: &envelope.DataMessage{Body: "hi"}}).Marshal()
 	tr := (&envelope.MessageTransport{ApplicationPayload: []byte{1, 2}, PayloadVersion: 2, Padding: []byte{3, 3, 3}}).Marshal()
 	v2 := append([]byte{0x22}, make([]byte, 32+16+32+40)...)
 	v2sent := append([]byte{0x23, 1, 0x00}, make([]byte, 16)...) // one ACI recipient
