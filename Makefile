@@ -44,6 +44,7 @@ interop: peers
 	cd interop && $(GO) test -race -count=1 ./...
 	cd interop/mau && $(GO) test -count=1 ./...
 	scripts/interop.sh $(BIN) "$(LIBSIGNAL_PEER)"
+	f=$$(mktemp) && $(GO) run ./sealedsender/internal/v2gen -o $$f && node interop/libsignal/check-sealed-v2.js $$f; rc=$$?; rm -f $$f; exit $$rc
 	INTERLOCK_PEERS_BIN=$(BIN) $(GO) test -count=1 -run '^TestLiveReport' ./conformance/
 
 ## fuzz-smoke: every fuzz target for $(FUZZTIME).

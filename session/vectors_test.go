@@ -97,6 +97,9 @@ func TestRecordedSessions(t *testing.T) {
 		// Interlock reproduces them byte for byte.
 		{"libsignal-pqxdh-session.json", session.RequirePQXDH, true},
 		{"libsignal-pqxdh-session-noopk.json", session.RequirePQXDH, true},
+		// libsignal 0.103.0: SPQR salts from the first message, and the
+		// PreKeySignalMessages carry the MAC-covered addresses field.
+		{"libsignal-0103-pqxdh-session.json", session.RequirePQXDH, true},
 		{"mau-x3dh-session.json", session.AllowX3DH, false},
 		{"mau-x3dh-session-noopk.json", session.AllowX3DH, false},
 	} {
