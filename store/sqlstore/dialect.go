@@ -103,6 +103,19 @@ var migrations = []migration{{
 			PRIMARY KEY (account, sender, device_id, distribution_id)
 		)`,
 	},
+}, {
+	version: 2,
+	stmts: []string{
+		// Which devices hold which of our sender-key chains (fanout.DistributionStore).
+		`CREATE TABLE interlock_sender_key_shared (
+			account TEXT NOT NULL REFERENCES interlock_accounts (account) ON DELETE CASCADE,
+			distribution_id TEXT NOT NULL,
+			chain_id BIGINT NOT NULL,
+			name TEXT NOT NULL,
+			device_id BIGINT NOT NULL,
+			PRIMARY KEY (account, distribution_id, chain_id, name, device_id)
+		)`,
+	},
 }}
 
 // SchemaVersion is the schema version this package writes.

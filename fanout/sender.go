@@ -1,0 +1,301 @@
+package fanout
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/interlock-e2ee/interlock/group"
+	"github.com/interlock-e2ee/interlock/sealedsender"
+	"github.com/interlock-e2ee/interlock/session"
+)
+
+// Config is what a Sender works with.
+type Config struct {
+	// Sessions encrypts the distribution messages; SessionStore is the
+	// store it was built over (registration IDs and identity keys for
+	// sealed sender v2 and device checks).
+	Sessions     *session.Cipher
+	SessionStore session.Store
+	// Groups encrypts with our sender keys; SenderKeys is the store it was
+	// built over (Rotate empties our record there).
+	Groups     *group.Cipher
+	SenderKeys group.SenderKeyStore
+	// Shared records which devices hold which of our chains.
+	Shared DistributionStore
+	// WrapDistribution, when set, turns the serialized distribution message
+	// into the plaintext of the 1:1 messages (an application's Content
+	// protobuf, for example). By default the plaintext is the message
+	// itself.
+	WrapDistribution func(skdm []byte) []byte
+}
+
+// Sender sends group messages: see the package documentation.
+type Sender struct {
+	cfg Config
+
+	mu    sync.Mutex
+	locks map[group.SenderKeyName]*sync.Mutex
+}
+
+// NewSender returns a Sender; every field of cfg but WrapDistribution is
+// required.
+func NewSender(cfg Config) (*Sender, error) {
+	if cfg.Sessions == nil || cfg.SessionStore == nil || cfg.Groups == nil || cfg.SenderKeys == nil || cfg.Shared == nil {
+		return nil, errors.New("fanout: incomplete Config")
+	}
+	return &Sender{cfg: cfg, locks: map[group.SenderKeyName]*sync.Mutex{}}, nil
+}
+
+// lock serialises Send and Rotate on one of our chains.
+func (s *Sender) lock(self group.SenderKeyName) func() {
+	self.DistributionID = strings.ToLower(self.DistributionID)
+	s.mu.Lock()
+	l := s.locks[self]
+	if l == nil {
+		l = new(sync.Mutex)
+		s.locks[self] = l
+	}
+	s.mu.Unlock()
+	l.Lock()
+	return l.Unlock
+}
+
+// Outgoing is one group message ready to hand to the server.
+type Outgoing struct {
+	// DistributionID and ChainID name the chain the message uses.
+	DistributionID string
+	ChainID        uint32
+	// Distribution holds one 1:1 message per member device that did not yet
+	// hold the chain, each carrying the distribution message. Send them
+	// first (or in the same request), then call Delivered.
+	Distribution []session.Message
+	// SenderKeyMessage is the group message, the same for every device.
+	SenderKeyMessage []byte
+	// Devices lists every member device, sorted.
+	Devices []session.Address
+}
+
+// Send encrypts plaintext for the member devices in members with our chain
+// self (self.Sender and self.DeviceID are our own address), creating the
+// chain if needed and distributing it to the devices that lack it, in one
+// batch. A Recipient's Bundle starts a new session with that device and
+// sends it the distribution message again; its RegistrationID, when set, is
+// checked against the session for every device.
+//
+// Devices without a session, or whose registration ID changed, fail the
+// send with a *session.DeviceMismatchError before anything is encrypted
+// (session.Cipher.ResolveDeviceMismatch, then fetch bundles and retry).
+func (s *Sender) Send(ctx context.Context, self group.SenderKeyName, members []session.Recipient, plaintext []byte) (*Outgoing, error) {
+	defer s.lock(self)()
+	skdm, err := s.cfg.Groups.CreateDistributionMessage(ctx, self)
+	if err != nil {
+		return nil, err
+	}
+	dist := s.distributionID(self, skdm)
+	addrs := make([]session.Address, len(members))
+	for i, m := range members {
+		addrs[i] = m.Address
+	}
+	shared, err := s.cfg.Shared.SharedWith(ctx, dist, skdm.ChainID, addrs)
+	if err != nil {
+		return nil, fmt.Errorf("fanout: %w", err)
+	}
+	var need, check []session.Recipient
+	for _, m := range members {
+		if !shared[m.Address] || m.Bundle != nil {
+			need = append(need, m)
+		}
+		if m.Bundle == nil {
+			check = append(check, m)
+		}
+	}
+	// Every device without a bundle needs a session, and the listed
+	// registration ID: report all mismatches at once, before encrypting.
+	if err := s.checkDevices(ctx, check); err != nil {
+		return nil, err
+	}
+	pt := skdm.Bytes()
+	if s.cfg.WrapDistribution != nil {
+		pt = s.cfg.WrapDistribution(pt)
+	}
+	msgs, err := s.cfg.Sessions.EncryptMany(ctx, need, pt)
+	if err != nil {
+		return nil, err
+	}
+	ct, err := s.cfg.Groups.Encrypt(ctx, self, plaintext)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(addrs, compareAddr)
+	return &Outgoing{DistributionID: dist, ChainID: skdm.ChainID, Distribution: msgs, SenderKeyMessage: ct, Devices: addrs}, nil
+}
+
+// Delivered records that the devices of out.Distribution hold the chain;
+// call it once the server has accepted those messages.
+func (s *Sender) Delivered(ctx context.Context, out *Outgoing) error {
+	addrs := make([]session.Address, len(out.Distribution))
+	for i, m := range out.Distribution {
+		addrs[i] = m.Address
+	}
+	if err := s.cfg.Shared.MarkShared(ctx, out.DistributionID, out.ChainID, addrs); err != nil {
+		return fmt.Errorf("fanout: %w", err)
+	}
+	return nil
+}
+
+// Rotate replaces our chain self with a new one on the next Send, which
+// then goes to the member devices given there and no others. Call it after
+// every member removal.
+func (s *Sender) Rotate(ctx context.Context, self group.SenderKeyName) error {
+	defer s.lock(self)()
+	old, err := s.cfg.Groups.CreateDistributionMessage(ctx, self)
+	if err != nil {
+		return err
+	}
+	name := self
+	name.DistributionID = s.distributionID(self, old)
+	if err := s.cfg.SenderKeys.StoreSenderKey(ctx, name, group.NewRecord()); err != nil {
+		return fmt.Errorf("fanout: rotating %s: %w", name, err)
+	}
+	fresh, err := s.cfg.Groups.CreateDistributionMessage(ctx, self)
+	if err != nil {
+		return err
+	}
+	if fresh.ChainID == old.ChainID && fresh.SigningKey.Equal(old.SigningKey) {
+		return fmt.Errorf("fanout: rotating %s: the chain did not change", name)
+	}
+	// The shared set is keyed by chain ID: forgetting the old chain's rows
+	// is only housekeeping.
+	if err := s.cfg.Shared.ForgetShared(ctx, name.DistributionID); err != nil {
+		return fmt.Errorf("fanout: %w", err)
+	}
+	return nil
+}
+
+// distributionID is the canonical name of our chain in the shared set.
+func (s *Sender) distributionID(self group.SenderKeyName, m *group.SenderKeyDistributionMessage) string {
+	if m.DistributionID != "" {
+		return m.DistributionID // LayoutSignal: canonical lowercase UUID
+	}
+	return self.DistributionID
+}
+
+// registrationIDs returns the registration ID of the current session with
+// each of addrs (absent: no session), in one batch when the store can.
+func (s *Sender) registrationIDs(ctx context.Context, addrs []session.Address) (map[session.Address]uint32, error) {
+	out := make(map[session.Address]uint32, len(addrs))
+	if len(addrs) == 0 {
+		return out, nil
+	}
+	var recs map[session.Address]*session.Record
+	if bs, ok := s.cfg.SessionStore.(session.BatchSessionStore); ok {
+		var err error
+		if recs, err = bs.LoadSessions(ctx, addrs); err != nil {
+			return nil, err
+		}
+	} else {
+		recs = make(map[session.Address]*session.Record, len(addrs))
+		for _, a := range addrs {
+			r, err := s.cfg.SessionStore.LoadSession(ctx, a)
+			if err != nil {
+				return nil, err
+			}
+			if r != nil {
+				recs[a] = r
+			}
+		}
+	}
+	for a, r := range recs {
+		if st := r.Current(); st != nil {
+			out[a] = st.RemoteRegistrationID()
+		}
+	}
+	return out, nil
+}
+
+// checkDevices fails with a *session.DeviceMismatchError when a device has
+// no session, or one with another registration ID than the one listed.
+func (s *Sender) checkDevices(ctx context.Context, rs []session.Recipient) error {
+	addrs := make([]session.Address, len(rs))
+	for i, r := range rs {
+		addrs[i] = r.Address
+	}
+	ids, err := s.registrationIDs(ctx, addrs)
+	if err != nil {
+		return err
+	}
+	var e session.DeviceMismatchError
+	for _, r := range rs {
+		id, ok := ids[r.Address]
+		switch {
+		case !ok:
+			e.Missing = append(e.Missing, r.Address)
+		case r.RegistrationID != 0 && id != r.RegistrationID:
+			e.Stale = append(e.Stale, r.Address)
+		}
+	}
+	if len(e.Missing)+len(e.Stale) > 0 {
+		slices.SortFunc(e.Missing, compareAddr)
+		slices.SortFunc(e.Stale, compareAddr)
+		return &e
+	}
+	return nil
+}
+
+// SealSenderKeyMessage wraps out.SenderKeyMessage in one sealed sender v2
+// message for all of out.Devices (the signal flavour): the content has type
+// session.TypeSenderKey, our certificate cert, the hint and groupID. Device
+// names must be ACI or PNI service IDs; registration IDs and identity keys
+// come from the sessions and trusted identities in the session store. A nil
+// rnd means crypto/rand.Reader.
+func (s *Sender) SealSenderKeyMessage(ctx context.Context, rnd io.Reader, out *Outgoing, cert *sealedsender.SenderCertificate, hint sealedsender.ContentHint, groupID []byte) ([]byte, error) {
+	content, err := sealedsender.NewContent(session.TypeSenderKey, cert, out.SenderKeyMessage, hint, groupID)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := s.registrationIDs(ctx, out.Devices)
+	if err != nil {
+		return nil, err
+	}
+	var recipients []sealedsender.Recipient
+	index := map[string]int{}
+	for _, a := range out.Devices {
+		id, ok := ids[a]
+		if !ok {
+			return nil, fmt.Errorf("fanout: %w: %s", session.ErrNoSession, a)
+		}
+		i, seen := index[a.Name]
+		if !seen {
+			sid, err := sealedsender.ParseServiceID(a.Name)
+			if err != nil {
+				return nil, fmt.Errorf("fanout: %s: %w", a, err)
+			}
+			key, ok, err := s.cfg.SessionStore.Identity(ctx, a)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				return nil, fmt.Errorf("fanout: %w: no identity key for %s", session.ErrNoSession, a)
+			}
+			i = len(recipients)
+			index[a.Name] = i
+			recipients = append(recipients, sealedsender.Recipient{ServiceID: sid, IdentityKey: key})
+		}
+		recipients[i].Devices = append(recipients[i].Devices, sealedsender.Device{ID: a.DeviceID, RegistrationID: id})
+	}
+	ours, err := s.cfg.SessionStore.IdentityKeyPair(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return sealedsender.EncryptMultiRecipient(rnd, recipients, nil, ours, content)
+}
+
+func compareAddr(x, y session.Address) int {
+	return cmp.Or(strings.Compare(x.Name, y.Name), cmp.Compare(x.DeviceID, y.DeviceID))
+}

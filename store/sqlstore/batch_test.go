@@ -1,0 +1,234 @@
+package sqlstore_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/interlock-e2ee/interlock/prekey"
+	"github.com/interlock-e2ee/interlock/session"
+	"github.com/interlock-e2ee/interlock/store/sqlstore"
+	"github.com/interlock-e2ee/interlock/store/storetest"
+)
+
+// fanoutSetup: an SQL account (the sender) with answered sessions with n
+// in-memory recipients.
+func fanoutSetup(t *testing.T, db *sqlstore.DB, n int) (*storetest.Account, *session.Cipher, []*storetest.Account) {
+	t.Helper()
+	ctx := context.Background()
+	alice := newAccount(t, db, randomName("alice-"), "alice")
+	ac := session.NewCipher(alice.Store)
+	var rs []*storetest.Account
+	for i := range n {
+		r := storetest.NewAccount(t, fmt.Sprintf("bob-%03d", i), func(id prekey.IdentityKeyPair, reg uint32) session.Store {
+			return session.NewMemoryStore(id, reg)
+		})
+		rc := session.NewCipher(r.Store)
+		if err := ac.ProcessBundle(ctx, r.Addr, r.Bundle(t, true, true)); err != nil {
+			t.Fatal(err)
+		}
+		typ, ct, err := ac.Encrypt(ctx, r.Addr, []byte("hello"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rc.Decrypt(ctx, alice.Addr, typ, ct); err != nil {
+			t.Fatal(err)
+		}
+		if typ, ct, err = rc.Encrypt(ctx, alice.Addr, []byte("hi")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ac.Decrypt(ctx, r.Addr, typ, ct); err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, r)
+	}
+	return alice, ac, rs
+}
+
+func sqlRecords(t *testing.T, st session.Store, rs []*storetest.Account) map[session.Address][]byte {
+	t.Helper()
+	out := map[session.Address][]byte{}
+	for _, r := range rs {
+		rec, err := st.LoadSession(context.Background(), r.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := rec.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[r.Addr] = b
+	}
+	return out
+}
+
+func TestBatchMethods(t *testing.T) {
+	backends(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		alice, _, rs := fanoutSetup(t, db, 5)
+		st := alice.Store.(*sqlstore.Store)
+		addrs := []session.Address{{Name: "nobody", DeviceID: 1}}
+		for _, r := range rs {
+			addrs = append(addrs, r.Addr)
+		}
+		recs, err := st.LoadSessions(ctx, addrs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) != len(rs) {
+			t.Fatalf("LoadSessions: %d records, want %d", len(recs), len(rs))
+		}
+		want := sqlRecords(t, st, rs)
+		for a, r := range recs {
+			b, _ := r.Marshal()
+			if !bytes.Equal(b, want[a]) {
+				t.Fatalf("LoadSessions %s differs from LoadSession", a)
+			}
+		}
+		// Store them under other names, in one statement.
+		moved := map[session.Address]*session.Record{}
+		for a, r := range recs {
+			moved[session.Address{Name: "copy-" + a.Name, DeviceID: 7}] = r
+		}
+		if err := st.StoreSessions(ctx, moved); err != nil {
+			t.Fatal(err)
+		}
+		for a := range recs {
+			got, err := st.LoadSession(ctx, session.Address{Name: "copy-" + a.Name, DeviceID: 7})
+			if err != nil || got == nil {
+				t.Fatalf("stored copy of %s: %v", a, err)
+			}
+		}
+		keys := map[session.Address]prekey.IdentityKey{
+			rs[0].Addr:                    rs[0].Identity.PublicKey(), // stored, equal
+			rs[1].Addr:                    rs[0].Identity.PublicKey(), // stored, different
+			{Name: "nobody", DeviceID: 1}: rs[0].Identity.PublicKey(),
+		}
+		trusted, err := st.AreTrustedIdentities(ctx, keys, session.Sending)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !trusted[rs[0].Addr] || trusted[rs[1].Addr] || !trusted[session.Address{Name: "nobody", DeviceID: 1}] {
+			t.Fatalf("AreTrustedIdentities = %v", trusted)
+		}
+
+		// The distribution store.
+		shared, err := st.SharedWith(ctx, "dist", 9, addrs)
+		if err != nil || len(shared) != 0 {
+			t.Fatalf("SharedWith on an empty table: %v, %v", shared, err)
+		}
+		if err := st.MarkShared(ctx, "dist", 9, addrs[:3]); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.MarkShared(ctx, "dist", 9, addrs[1:4]); err != nil { // overlaps
+			t.Fatal(err)
+		}
+		if err := st.MarkShared(ctx, "other", 9, addrs); err != nil {
+			t.Fatal(err)
+		}
+		if shared, err = st.SharedWith(ctx, "dist", 9, addrs); err != nil || len(shared) != 4 {
+			t.Fatalf("SharedWith = %v, %v; want 4 devices", shared, err)
+		}
+		if shared, err = st.SharedWith(ctx, "dist", 10, addrs); err != nil || len(shared) != 0 {
+			t.Fatalf("SharedWith another chain = %v, %v", shared, err)
+		}
+		if err := st.ForgetShared(ctx, "dist", addrs[0]); err != nil {
+			t.Fatal(err)
+		}
+		if shared, _ = st.SharedWith(ctx, "dist", 9, addrs); len(shared) != 3 || shared[addrs[0]] {
+			t.Fatalf("after ForgetShared of one: %v", shared)
+		}
+		if err := st.ForgetShared(ctx, "dist"); err != nil {
+			t.Fatal(err)
+		}
+		if shared, _ = st.SharedWith(ctx, "dist", 9, addrs); len(shared) != 0 {
+			t.Fatalf("after ForgetShared of all: %v", shared)
+		}
+		if shared, _ = st.SharedWith(ctx, "other", 9, addrs); len(shared) != len(addrs) {
+			t.Fatalf("another distribution was touched: %v", shared)
+		}
+	})
+}
+
+func TestEncryptManySQL(t *testing.T) {
+	backends(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		alice, ac, rs := fanoutSetup(t, db, 20)
+		var recips []session.Recipient
+		for _, r := range rs {
+			recips = append(recips, session.Recipient{Address: r.Addr, RegistrationID: r.RegID})
+		}
+		for round := range 3 {
+			pt := fmt.Sprint("round ", round)
+			msgs, err := ac.EncryptMany(ctx, recips, []byte(pt))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, m := range msgs {
+				got, err := session.NewCipher(rs[i].Store).Decrypt(ctx, alice.Addr, m.Type, m.Body)
+				if err != nil || string(got) != pt {
+					t.Fatalf("%s: %q, %v", m.Address, got, err)
+				}
+			}
+		}
+	})
+}
+
+// TestEncryptManySQLFault makes the database refuse one row in the middle
+// of the batch statement: the transaction rolls back, no message is
+// returned and every stored record is byte-identical to before.
+func TestEncryptManySQLFault(t *testing.T) {
+	backends(t, testEncryptManySQLFault)
+}
+
+func testEncryptManySQLFault(t *testing.T, db *sqlstore.DB) {
+	ctx := context.Background()
+	alice, ac, rs := fanoutSetup(t, db, 12)
+	trigger := []string{`CREATE TRIGGER fail_mid_batch BEFORE UPDATE ON interlock_sessions
+		WHEN NEW.name = 'bob-006' BEGIN SELECT RAISE(ABORT, 'injected fault'); END`}
+	if strings.Contains(t.Name(), "PostgreSQL") {
+		trigger = []string{`CREATE FUNCTION fail_mid_batch() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN IF NEW.name = 'bob-006' THEN RAISE EXCEPTION 'injected fault'; END IF; RETURN NEW; END $$`,
+			`CREATE TRIGGER fail_mid_batch BEFORE UPDATE ON interlock_sessions FOR EACH ROW EXECUTE FUNCTION fail_mid_batch()`}
+	}
+	for _, stmt := range trigger {
+		if _, err := db.SQL().ExecContext(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var recips []session.Recipient
+	for _, r := range rs {
+		recips = append(recips, session.Recipient{Address: r.Addr})
+	}
+	before := sqlRecords(t, alice.Store, rs)
+	msgs, err := ac.EncryptMany(ctx, recips, []byte("lost"))
+	if err == nil {
+		t.Fatal("EncryptMany succeeded past the fault")
+	}
+	if len(msgs) != 0 {
+		t.Fatalf("%d messages returned from a rolled-back batch", len(msgs))
+	}
+	for a, b := range sqlRecords(t, alice.Store, rs) {
+		if !bytes.Equal(b, before[a]) {
+			t.Fatalf("%s changed although the batch failed", a)
+		}
+	}
+	drop := `DROP TRIGGER fail_mid_batch`
+	if strings.Contains(t.Name(), "PostgreSQL") {
+		drop += ` ON interlock_sessions`
+	}
+	if _, err := db.SQL().ExecContext(ctx, drop); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err = ac.EncryptMany(ctx, recips, []byte("after"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range msgs {
+		if got, err := session.NewCipher(rs[i].Store).Decrypt(ctx, alice.Addr, m.Type, m.Body); err != nil || string(got) != "after" {
+			t.Fatalf("%s: %q, %v", m.Address, got, err)
+		}
+	}
+}
