@@ -51,11 +51,19 @@ interop: peers
 fuzz-smoke:
 	scripts/fuzz-smoke.sh $(FUZZTIME)
 
-## bench: side by side with go.mau.fi/libsignal (bench/ module), then the
-## library's own micro-benchmarks.
-bench:
-	cd bench && $(GO) test -run '^$$' -bench . -benchmem -count 1 . | tee $(CURDIR)/bin/bench.txt
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+## bench: Interlock side by side with go.mau.fi/libsignal v0.2.1 (bench/ module)
+## and libsignal 0.90/0.103 (interop/libsignal/bench.js), then one table with
+## the Interlock/mau and protocol/primitives ratios (bench/cmd/benchtable).
+## BENCHCOUNT runs per benchmark (noise: see bench/README.md); BENCH selects
+## benchmarks, e.g. BENCH='Setup|Steady|PingPong|Reverse|Record|Primitives'.
+BENCHCOUNT ?= 5
+BENCHTIME ?= 1s
+BENCH ?= .
+bench: interop/libsignal/node_modules/.installed
+	@mkdir -p $(BIN)
+	set -o pipefail; cd bench && $(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count $(BENCHCOUNT) -benchtime $(BENCHTIME) . | tee $(BIN)/bench-go.txt
+	set -o pipefail; node interop/libsignal/bench.js --count $(BENCHCOUNT) | tee $(BIN)/bench-node.txt
+	set -o pipefail; cd bench && $(GO) run ./cmd/benchtable $(BIN)/bench-go.txt $(BIN)/bench-node.txt | tee $(BIN)/bench-table.txt
 
 ## generate: regenerate proto/signalpb from proto/*.proto (protoc from Debian's protobuf-compiler).
 generate:

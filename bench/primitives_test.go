@@ -2,12 +2,14 @@ package bench
 
 import (
 	"crypto/rand"
+	"fmt"
 	"testing"
 
 	"github.com/interlock-e2ee/interlock/internal/aescbc"
 	"github.com/interlock-e2ee/interlock/internal/curve"
 	"github.com/interlock-e2ee/interlock/internal/kdf"
 	"github.com/interlock-e2ee/interlock/internal/kem"
+	"github.com/interlock-e2ee/interlock/internal/mlkem768"
 )
 
 // BenchmarkPrimitives is the work a protocol operation cannot avoid, so that
@@ -15,12 +17,12 @@ import (
 func BenchmarkPrimitives(b *testing.B) {
 	a, _ := curve.GenerateKeyPair(rand.Reader)
 	c, _ := curve.GenerateKeyPair(rand.Reader)
-	msg := make([]byte, 1024)
+	msg := make([]byte, 64<<10)
 	sig, _ := a.Private.Sign(rand.Reader, msg[:33])
 	kp, _ := kem.GenerateKeyPair(kem.Kyber1024, rand.Reader)
 	ct, _, _ := kp.Public.Encapsulate(rand.Reader)
 	key, iv := make([]byte, 32), make([]byte, 16)
-	cbc, _ := aescbc.Encrypt(key, iv, msg)
+	seed := make([]byte, mlkem768.SeedSize)
 	run := func(name string, n int, f func()) {
 		b.Run(name, func(b *testing.B) {
 			if n > 0 {
@@ -39,9 +41,23 @@ func BenchmarkPrimitives(b *testing.B) {
 	run("Kyber1024-keygen", 0, func() { kem.GenerateKeyPair(kem.Kyber1024, rand.Reader) })
 	run("Kyber1024-encaps", 0, func() { kp.Public.Encapsulate(rand.Reader) })
 	run("Kyber1024-decaps", 0, func() { kp.Secret.Decapsulate(ct) })
+	run("MLKEM768-keygen", 0, func() { mlkem768.GenerateKey(seed) })
 	run("HKDF-80B", 0, func() { kdf.HKDF(key, nil, []byte("WhisperMessageKeys"), 80) })
-	run("AES-CBC-encrypt-1KiB", 1024, func() { aescbc.Encrypt(key, iv, msg) })
-	run("AES-CBC-decrypt-1KiB", 1024, func() { aescbc.Decrypt(key, iv, cbc) })
-	run("HMAC-SHA256-1KiB", 1024, func() { aescbc.HMACSHA256(key, msg) })
+	run("HKDF-64B", 0, func() { kdf.HKDF(key, key, []byte("WhisperRatchet"), 64) })
+	for _, n := range []int{64, 1024, 64 << 10} {
+		cbc, _ := aescbc.Encrypt(key, iv, msg[:n])
+		run(fmt.Sprintf("AES-CBC-encrypt-%s", sizeName(n)), n, func() { aescbc.Encrypt(key, iv, msg[:n]) })
+		run(fmt.Sprintf("AES-CBC-decrypt-%s", sizeName(n)), n, func() { aescbc.Decrypt(key, iv, cbc) })
+		run(fmt.Sprintf("HMAC-SHA256-%s", sizeName(n)), n, func() { aescbc.HMACSHA256(key, msg[:n]) })
+	}
 	run("HMAC-SHA256-32B", 32, func() { aescbc.HMACSHA256(key, msg[:32]) })
+}
+
+// sizeName is how benchmark names spell a message size: 64B, 1KiB, 64KiB.
+func sizeName(n int) string {
+	switch {
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%dKiB", n>>10)
+	}
+	return fmt.Sprintf("%dB", n)
 }

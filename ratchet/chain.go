@@ -58,14 +58,32 @@ func (c ChainKey) Next() ChainKey {
 
 // Step returns Seed and Next with one HMAC key schedule.
 func (c ChainKey) Step() (seed [32]byte, next ChainKey) {
-	m := hmac.New(sha256.New, c.Key[:])
+	buf := new(stepScratch)
+	next = c.stepInto(buf)
+	seed = *buf.seed()
+	clear(buf[:])
+	return seed, next
+}
+
+// stepScratch is one heap buffer (every slice handed to crypto/hmac or
+// crypto/hkdf escapes) for a chain step and the message keys that follow:
+// chain key ‖ seed ‖ next chain key. Callers clear it when done.
+type stepScratch [96]byte
+
+func (b *stepScratch) seed() *[32]byte { return (*[32]byte)(b[32:64]) }
+
+// stepInto is Step with the seed left in buf.
+func (c ChainKey) stepInto(buf *stepScratch) (next ChainKey) {
+	copy(buf[:32], c.Key[:])
+	m := hmac.New(sha256.New, buf[:32])
 	m.Write(seedMessageKey)
-	m.Sum(seed[:0])
+	m.Sum(buf[32:32])
 	m.Reset()
 	m.Write(seedChainKey)
-	m.Sum(next.Key[:0])
+	m.Sum(buf[64:64])
+	copy(next.Key[:], buf[64:])
 	next.Index = c.Index + 1
-	return seed, next
+	return next
 }
 
 // MessageKeys are the per-message AES-256 key, HMAC-SHA256 key and CBC IV.
@@ -83,9 +101,18 @@ func (MessageKeys) String() string { return "ratchet.MessageKeys(REDACTED)" }
 // "WhisperMessageKeys") → cipher key 32 ‖ MAC key 32 ‖ IV 16. salt is nil
 // unless the triple ratchet supplies an SPQR key.
 func DeriveMessageKeys(seed [32]byte, salt []byte, counter uint32) MessageKeys {
+	buf := new(stepScratch)
+	*buf.seed() = seed
+	mk := deriveMessageKeys(buf, salt, counter)
+	clear(buf[:])
+	return mk
+}
+
+// deriveMessageKeys is DeriveMessageKeys of the seed held in buf.
+func deriveMessageKeys(buf *stepScratch, salt []byte, counter uint32) MessageKeys {
 	var okm [80]byte
 	// Only fails for absurd output lengths; 80 bytes is always valid.
-	_ = kdf.HKDFInto(okm[:], seed[:], salt, infoMessageKeys)
+	_ = kdf.HKDFInto(okm[:], buf[32:64], salt, infoMessageKeys)
 	mk := MessageKeys{Counter: counter}
 	copy(mk.CipherKey[:], okm[:32])
 	copy(mk.MACKey[:], okm[32:64])

@@ -48,6 +48,9 @@ type State struct {
 	PreviousCounter uint32
 	hasSender       bool
 	receivers       []receiverChain
+	// inline backs receivers in copies made by CloneInto while they hold
+	// fewer than len(inline) chains, saving an allocation per copy.
+	inline [3]receiverChain
 }
 
 // InitAlice builds the initiator's state from the key-agreement output
@@ -103,8 +106,10 @@ func (s *State) SendSalted(salt []byte) (Header, MessageKeys, error) {
 	if ck.Index == ^uint32(0) {
 		return Header{}, MessageKeys{}, errors.New("ratchet: sending chain exhausted")
 	}
-	seed, next := ck.Step()
-	mk := DeriveMessageKeys(seed, salt, ck.Index)
+	buf := new(stepScratch)
+	next := ck.stepInto(buf)
+	mk := deriveMessageKeys(buf, salt, ck.Index)
+	clear(buf[:])
 	h := Header{RatchetKey: s.SenderRatchet.Public, Counter: ck.Index, PreviousCounter: s.PreviousCounter}
 	s.SenderChain = next
 	return h, mk, nil
@@ -138,13 +143,15 @@ func (s *State) Receive(rand io.Reader, h Header, open func(MessageKeys) error) 
 
 func noSalt() ([]byte, error) { return nil, nil }
 
-// openWith derives the message keys from seed with the salt and calls open.
-func openWith(seed [32]byte, counter uint32, salt func() ([]byte, error), open func(MessageKeys) error) error {
+// openWith derives the message keys from the seed in buf with the salt,
+// calls open, and clears buf.
+func openWith(buf *stepScratch, counter uint32, salt func() ([]byte, error), open func(MessageKeys) error) error {
+	defer clear(buf[:])
 	sl, err := salt()
 	if err != nil {
 		return err
 	}
-	return open(DeriveMessageKeys(seed, sl, counter))
+	return open(deriveMessageKeys(buf, sl, counter))
 }
 
 // ReceiveSalted is Receive with a salt for the message keys: salt is called
@@ -169,7 +176,9 @@ func (s *State) receiveExisting(i int, h Header, salt func() ([]byte, error), op
 		if j < 0 {
 			return ErrDuplicateMessage
 		}
-		if err := openWith(rc.skipped[j].seed, h.Counter, salt, open); err != nil {
+		buf := new(stepScratch)
+		*buf.seed() = rc.skipped[j].seed
+		if err := openWith(buf, h.Counter, salt, open); err != nil {
 			return err
 		}
 		rc.skipped = slices.Delete(rc.skipped, j, j+1)
@@ -231,29 +240,30 @@ func (s *State) receiveNewChain(rand io.Reader, h Header, salt func() ([]byte, e
 
 // advance derives the seed of message `counter` from chain position c and the
 // skipped keys before it (at most the newest MaxMessageKeys of them).
-func advance(c ChainKey, counter uint32) (ChainKey, []skippedKey, [32]byte, error) {
+func advance(c ChainKey, counter uint32) (ChainKey, []skippedKey, *stepScratch, error) {
 	if counter < c.Index {
-		return c, nil, [32]byte{}, ErrDuplicateMessage
+		return c, nil, nil, ErrDuplicateMessage
 	}
 	jump := counter - c.Index
 	if jump > MaxForwardJumps {
-		return c, nil, [32]byte{}, ErrTooFar
+		return c, nil, nil, ErrTooFar
 	}
 	var skipped []skippedKey
 	if jump > 0 {
 		skipped = make([]skippedKey, 0, min(jump, MaxMessageKeys))
 	}
+	buf := new(stepScratch)
 	for c.Index < counter {
 		if counter-c.Index <= MaxMessageKeys {
-			seed, next := c.Step()
-			skipped = append(skipped, skippedKey{seed: seed, counter: c.Index})
+			next := c.stepInto(buf)
+			skipped = append(skipped, skippedKey{seed: *buf.seed(), counter: c.Index})
 			c = next
 		} else {
 			c = c.Next()
 		}
 	}
-	seed, next := c.Step()
-	return next, skipped, seed, nil
+	next := c.stepInto(buf)
+	return next, skipped, buf, nil
 }
 
 // appendSkipped adds keys (oldest first) and drops the oldest beyond MaxMessageKeys.
@@ -279,13 +289,25 @@ func (s *State) SkippedKeys() int {
 
 // Clone returns a deep copy.
 func (s *State) Clone() *State {
-	c := *s
-	c.receivers = make([]receiverChain, len(s.receivers))
-	for i, rc := range s.receivers {
-		c.receivers[i] = rc
-		c.receivers[i].skipped = slices.Clone(rc.skipped)
+	c := new(State)
+	s.CloneInto(c)
+	return c
+}
+
+// CloneInto sets *dst to a deep copy of s, so that a caller can allocate
+// the copy together with other data.
+func (s *State) CloneInto(dst *State) {
+	*dst = *s
+	dst.inline = [len(dst.inline)]receiverChain{}
+	if n := len(s.receivers); n < len(dst.inline) {
+		dst.receivers = dst.inline[:n:len(dst.inline)] // room for one new chain
+	} else {
+		dst.receivers = make([]receiverChain, n, n+1)
 	}
-	return &c
+	for i, rc := range s.receivers {
+		dst.receivers[i] = rc
+		dst.receivers[i].skipped = slices.Clone(rc.skipped)
+	}
 }
 
 // MarshalProto writes the ratchet part of a stored session (root key,

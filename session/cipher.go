@@ -230,6 +230,15 @@ func (c *Cipher) processBundle(ctx context.Context, store Store, addr Address, b
 // (TypeSignal or TypePreKey) and the wire bytes (Double Ratchet §3.4).
 func (c *Cipher) Encrypt(ctx context.Context, addr Address, plaintext []byte) (typ int, msg []byte, err error) {
 	defer c.lock(addr).unlock()
+	if _, ok := c.store.(Transactor); !ok {
+		return c.encrypt(ctx, c.store, addr, plaintext)
+	}
+	return c.encryptTx(ctx, addr, plaintext)
+}
+
+// encryptTx is Encrypt in a transaction; apart so that Encrypt's results
+// do not escape to the heap.
+func (c *Cipher) encryptTx(ctx context.Context, addr Address, plaintext []byte) (typ int, msg []byte, err error) {
 	err = c.within(ctx, func(st Store) error {
 		typ, msg, err = c.encrypt(ctx, st, addr, plaintext)
 		return err
@@ -273,15 +282,10 @@ func (c *Cipher) encrypt(ctx context.Context, store Store, addr Address, plainte
 	if pqNext != nil {
 		st.pq = pqNext
 	}
-	ct, err := aescbc.Encrypt(mk.CipherKey[:], mk.IV[:], plaintext)
+	msg, err := sealSignalMessage(st.version, h, &mk, plaintext, pqMsg, st.localIdentity, st.remoteIdentity)
 	if err != nil {
 		return 0, nil, err
 	}
-	msg := make([]byte, 0, 1+45+len(ct)+len(pqMsg)+12+MACSize)
-	msg = append(msg, versionByte(st.version))
-	msg = appendSignalMessageBody(msg, h.RatchetKey, h.Counter, h.PreviousCounter, ct, pqMsg)
-	mac := computeMAC(mk.MACKey[:], st.localIdentity, st.remoteIdentity, msg)
-	msg = append(msg, mac[:]...)
 	typ := TypeSignal
 	if st.pending != nil {
 		typ = TypePreKey
@@ -318,6 +322,14 @@ func (c *Cipher) Decrypt(ctx context.Context, addr Address, typ int, ciphertext 
 // promotion). On any error no stored state changes.
 func (c *Cipher) DecryptSignalMessage(ctx context.Context, addr Address, m *SignalMessage) (pt []byte, err error) {
 	defer c.lock(addr).unlock()
+	if _, ok := c.store.(Transactor); !ok {
+		return c.decryptSignal(ctx, c.store, addr, m)
+	}
+	return c.decryptSignalTx(ctx, addr, m)
+}
+
+// decryptSignalTx is DecryptSignalMessage in a transaction.
+func (c *Cipher) decryptSignalTx(ctx context.Context, addr Address, m *SignalMessage) (pt []byte, err error) {
 	err = c.within(ctx, func(st Store) error {
 		pt, err = c.decryptSignal(ctx, st, addr, m)
 		return err
@@ -416,11 +428,13 @@ func (c *Cipher) decryptWithState(st *State, m *SignalMessage) ([]byte, error) {
 	var pt []byte
 	h := ratchet.Header{RatchetKey: m.RatchetKey, Counter: m.Counter, PreviousCounter: m.PreviousCounter}
 	err := st.ratchet.ReceiveSalted(c.rand, h, salt, func(mk ratchet.MessageKeys) error {
-		if !m.verifyMAC(mk.MACKey[:], st.remoteIdentity, st.localIdentity) {
+		k := newMsgKeys(&mk)
+		defer k.clear()
+		if !m.verifyMAC(k, st.remoteIdentity, st.localIdentity) {
 			return invalid("bad MAC")
 		}
 		var err error
-		if pt, err = aescbc.Decrypt(mk.CipherKey[:], mk.IV[:], m.Ciphertext); err != nil {
+		if pt, err = aescbc.Decrypt(k.mk.CipherKey[:], k.mk.IV[:], m.Ciphertext); err != nil {
 			return invalid("%v", err)
 		}
 		return nil

@@ -1,8 +1,6 @@
 package session
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"fmt"
 
 	"github.com/interlock-e2ee/interlock/prekey"
@@ -155,25 +153,12 @@ func appendSignalMessageBody(dst []byte, ratchetKey prekey.PublicKey, counter, p
 	return dst
 }
 
-// macInput computes HMAC-SHA256(macKey, sender IK ‖ receiver IK ‖ msg)[:8].
-func computeMAC(macKey []byte, sender, receiver prekey.IdentityKey, msg []byte) [MACSize]byte {
-	h := hmac.New(sha256.New, macKey)
-	var ik [66]byte
-	sender.PublicKey().AppendBytes(ik[:0])
-	receiver.PublicKey().AppendBytes(ik[:33])
-	h.Write(ik[:])
-	h.Write(msg)
-	var sum [32]byte
-	h.Sum(sum[:0])
-	var mac [MACSize]byte
-	copy(mac[:], sum[:MACSize])
-	return mac
-}
+// computeMAC is in hotpath.go.
 
 // verifyMAC checks the message's MAC over the bytes as received.
-func (m *SignalMessage) verifyMAC(macKey []byte, sender, receiver prekey.IdentityKey) bool {
+func (m *SignalMessage) verifyMAC(k *msgKeys, sender, receiver prekey.IdentityKey) bool {
 	n := len(m.raw) - MACSize
-	want := computeMAC(macKey, sender, receiver, m.raw[:n])
+	want := k.computeMAC(sender, receiver, m.raw[:n])
 	return macEqual(want[:], m.raw[n:])
 }
 

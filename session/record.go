@@ -76,13 +76,25 @@ func (s *State) RemoteRegistrationID() uint32 { return s.remoteRegID }
 
 // clone returns a deep copy.
 func (s *State) clone() *State {
-	c := *s
-	c.ratchet = s.ratchet.Clone()
+	b := new(stateBlock)
+	s.cloneInto(b)
+	return &b.s
+}
+
+// stateBlock is a State and its ratchet in one allocation.
+type stateBlock struct {
+	s State
+	r ratchet.State
+}
+
+func (s *State) cloneInto(b *stateBlock) {
+	b.s = *s
+	s.ratchet.CloneInto(&b.r)
+	b.s.ratchet = &b.r
 	if s.pending != nil {
 		p := *s.pending
-		c.pending = &p
+		b.s.pending = &p
 	}
-	return &c
 }
 
 // Record holds a session with one address: the current state and up to
@@ -103,12 +115,22 @@ func (r *Record) ArchivedStates() int { return len(r.previous) }
 
 // Clone returns a deep copy.
 func (r *Record) Clone() *Record {
-	c := &Record{previous: make([]*State, len(r.previous))}
-	if r.current != nil {
-		c.current = r.current.clone()
+	// The record and its current state in one allocation (the MemoryStore
+	// copies a record on every load).
+	b := new(struct {
+		rec Record
+		cur stateBlock
+	})
+	c := &b.rec
+	if len(r.previous) > 0 {
+		c.previous = make([]*State, len(r.previous))
+		for i, s := range r.previous {
+			c.previous[i] = s.clone()
+		}
 	}
-	for i, s := range r.previous {
-		c.previous[i] = s.clone()
+	if r.current != nil {
+		r.current.cloneInto(&b.cur)
+		c.current = &b.cur.s
 	}
 	return c
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // KeyType is the type byte that prefixes a serialized Curve25519 public key
@@ -39,7 +40,7 @@ var (
 // cheap to copy (32 bytes and a pointer).
 type PublicKey struct {
 	u   [32]byte
-	key *ecdh.PublicKey
+	set bool
 }
 
 // NewPublicKey parses a serialized public key: KeyType (0x05) followed by the
@@ -62,13 +63,8 @@ func NewPublicKeyRaw(u []byte) (PublicKey, error) {
 	if len(u) != 32 {
 		return PublicKey{}, fmt.Errorf("%w: raw public key is %d bytes, want 32", ErrInvalidKey, len(u))
 	}
-	k, err := ecdh.X25519().NewPublicKey(u)
-	if err != nil {
-		return PublicKey{}, fmt.Errorf("%w: %v", ErrInvalidKey, err)
-	}
-	var pk PublicKey
+	pk := PublicKey{set: true}
 	copy(pk.u[:], u)
-	pk.key = k
 	return pk, nil
 }
 
@@ -87,7 +83,7 @@ func (k PublicKey) AppendBytes(dst []byte) []byte {
 func (k PublicKey) Raw() [32]byte { return k.u }
 
 // IsZero reports whether k is the zero value (never set).
-func (k PublicKey) IsZero() bool { return k.key == nil }
+func (k PublicKey) IsZero() bool { return !k.set }
 
 // Equal reports whether k and o hold the same u-coordinate, in constant time.
 // Two zero values are equal; a zero value never equals a set key.
@@ -137,13 +133,41 @@ type PrivateKey struct {
 	p *privateKey
 }
 
-// privateKey holds the clamped scalar only inside *ecdh.PrivateKey: fmt
-// dereferences at most one pointer level (even for a bad verb such as %s on
-// a struct), so no format of any value that contains a PrivateKey reaches the
-// key bytes.
+// privateKey holds the clamped scalar two pointers away from PrivateKey:
+// fmt dereferences at most one pointer level (even for a bad verb such as %s
+// on a struct), so no format of any value that contains a PrivateKey reaches
+// the key bytes.
+//
+// X25519 is crypto/ecdh's. Building an *ecdh.PrivateKey always computes its
+// public key (a scalar multiplication), so a key pair loaded from storage
+// with its public key (NewStoredKeyPair) builds it only when ECDH first
+// needs it: loading a session record costs no multiplication, and a message
+// that needs no DH step never pays for one.
 type privateKey struct {
-	key *ecdh.PrivateKey
-	pub PublicKey
+	s    *[32]byte // the clamped scalar
+	pub  PublicKey
+	once sync.Once
+	key  *ecdh.PrivateKey
+	err  error
+}
+
+// clamp copies b (32 bytes) into a new privateKey and clamps it
+// (RFC 7748, Section 5).
+func clamp(b []byte) *privateKey {
+	p := &privateKey{s: new([32]byte)}
+	copy(p.s[:], b)
+	p.s[0] &= 248
+	p.s[31] &= 127
+	p.s[31] |= 64
+	return p
+}
+
+// ecdhKey returns the crypto/ecdh key, building it on first use.
+func (p *privateKey) ecdhKey() (*ecdh.PrivateKey, error) {
+	p.once.Do(func() {
+		p.key, p.err = ecdh.X25519().NewPrivateKey(p.s[:])
+	})
+	return p.key, p.err
 }
 
 // NewPrivateKey loads a 32-byte private key, clamping it
@@ -153,20 +177,13 @@ func NewPrivateKey(b []byte) (PrivateKey, error) {
 	if len(b) != PrivateKeySize {
 		return PrivateKey{}, fmt.Errorf("%w: private key is %d bytes, want %d", ErrInvalidKey, len(b), PrivateKeySize)
 	}
-	var k [32]byte
-	copy(k[:], b)
-	k[0] &= 248
-	k[31] &= 127
-	k[31] |= 64
-	key, err := ecdh.X25519().NewPrivateKey(k[:])
-	clear(k[:])
+	p := clamp(b)
+	key, err := p.ecdhKey()
 	if err != nil {
 		return PrivateKey{}, fmt.Errorf("%w: %v", ErrInvalidKey, err)
 	}
-	p := &privateKey{key: key}
-	epk := key.PublicKey()
-	copy(p.pub.u[:], epk.Bytes())
-	p.pub.key = epk
+	p.pub = PublicKey{set: true}
+	copy(p.pub.u[:], key.PublicKey().Bytes()) // X25519(k, 9)
 	return PrivateKey{p: p}, nil
 }
 
@@ -183,17 +200,9 @@ func NewStoredKeyPair(private, public []byte) (KeyPair, error) {
 	if err != nil {
 		return KeyPair{}, err
 	}
-	var k [32]byte
-	copy(k[:], private)
-	k[0] &= 248
-	k[31] &= 127
-	k[31] |= 64
-	key, err := ecdh.X25519().NewPrivateKey(k[:])
-	clear(k[:])
-	if err != nil {
-		return KeyPair{}, fmt.Errorf("%w: %v", ErrInvalidKey, err)
-	}
-	return KeyPair{Private: PrivateKey{p: &privateKey{key: key, pub: pub}}, Public: pub}, nil
+	p := clamp(private)
+	p.pub = pub
+	return KeyPair{Private: PrivateKey{p: p}, Public: pub}, nil
 }
 
 // GeneratePrivateKey reads 32 bytes from rand and loads them with
@@ -221,7 +230,7 @@ func (k PrivateKey) Bytes() []byte {
 	if k.p == nil {
 		return nil
 	}
-	return k.p.key.Bytes()
+	return append([]byte(nil), k.p.s[:]...)
 }
 
 // IsZero reports whether k is the zero value (never set).
@@ -243,16 +252,24 @@ func (k PrivateKey) ECDH(pub PublicKey) ([32]byte, error) {
 	if k.p == nil {
 		return out, fmt.Errorf("%w: zero private key", ErrInvalidKey)
 	}
-	if pub.key == nil {
+	if !pub.set {
 		return out, fmt.Errorf("%w: zero public key", ErrInvalidKey)
 	}
-	s, err := k.p.key.ECDH(pub.key)
+	key, err := k.p.ecdhKey()
 	if err != nil {
-		// crypto/ecdh fails X25519 only on an all-zero output.
+		return out, fmt.Errorf("%w: %v", ErrInvalidKey, err)
+	}
+	remote, err := ecdh.X25519().NewPublicKey(pub.u[:])
+	if err != nil {
+		return out, fmt.Errorf("%w: %v", ErrInvalidKey, err)
+	}
+	sh, err := key.ECDH(remote)
+	if err != nil {
+		// crypto/ecdh fails X25519 only on an all-zero output (a low-order pub).
 		return out, ErrLowOrder
 	}
-	copy(out[:], s)
-	clear(s)
+	copy(out[:], sh)
+	clear(sh)
 	return out, nil
 }
 

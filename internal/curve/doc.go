@@ -23,6 +23,8 @@
 //
 // X25519 is computed by crypto/ecdh; the Edwards arithmetic of XEdDSA by
 // filippo.io/edwards25519. This package has no field arithmetic of its own.
+// Key pairs loaded from storage with their public key (NewStoredKeyPair)
+// build their crypto/ecdh key only when a DH first needs it.
 //
 // # Signatures
 //
@@ -50,8 +52,8 @@
 //     nonce is also bound to the private scalar and message by hashing, so a
 //     weak reader does not expose the key as it would in plain Schnorr, but
 //     callers should still pass crypto/rand.Reader (or nil).
-//   - Private key material is held only inside crypto/ecdh objects behind a
-//     pointer; String, GoString and Format never print it, and neither does
+//   - Private key material is held only behind two pointers; String,
+//     GoString and Format never print it, and neither does
 //     fmt on any struct that contains a PrivateKey. Bytes returns a copy the
 //     caller must protect.
 //   - Verification is variable-time, which is fine for public inputs. Signing

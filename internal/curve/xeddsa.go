@@ -40,9 +40,7 @@ func (k PrivateKey) Sign(rand io.Reader, msg []byte) ([]byte, error) {
 	defer clear(z[:])
 
 	// calculate_key_pair(k): E = kB; A.y = E.y, A.s = 0; a = k or -k (mod q).
-	kb := k.p.key.Bytes()
-	a, err := new(edwards25519.Scalar).SetBytesWithClamping(kb)
-	clear(kb)
+	a, err := new(edwards25519.Scalar).SetBytesWithClamping(k.p.s[:])
 	if err != nil {
 		return nil, err // unreachable: k is 32 bytes
 	}

@@ -223,3 +223,28 @@ func (d *Decoder) Decoded() ([]byte, bool) {
 	}
 	return out, true
 }
+
+// Clone returns an independent copy of e. An encoder's points and
+// polynomials are never modified in place once built (lanePoly replaces
+// them), so the copy shares them: cloning costs one small allocation.
+func (e *Encoder) Clone() *Encoder {
+	c := *e
+	return &c
+}
+
+// Clone returns an independent copy of d: its points are copied into one
+// backing array, each lane a full slice (length = capacity), so that an Add
+// on either decoder never writes into storage the other uses.
+func (d *Decoder) Clone() *Decoder {
+	c := &Decoder{need: d.need, done: d.done}
+	n := 0
+	for _, lane := range d.points {
+		n += len(lane)
+	}
+	all := make([]point, n)
+	for l, lane := range d.points {
+		k := copy(all, lane)
+		c.points[l], all = all[:k:k], all[k:]
+	}
+	return c
+}

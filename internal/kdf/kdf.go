@@ -14,6 +14,8 @@ const MaxLength = 255 * sha256.Size
 // ErrLength is returned for a negative output length or one above MaxLength.
 var ErrLength = errors.New("kdf: invalid HKDF output length")
 
+var zeroSalt [sha256.Size]byte
+
 // HKDF derives length bytes with HKDF-SHA256 (RFC 5869, Section 2):
 // PRK = HKDF-Extract(salt, secret), OKM = HKDF-Expand(PRK, info, length).
 // A nil or empty salt means "not provided", i.e. HashLen zero bytes
@@ -24,6 +26,11 @@ func HKDF(secret, salt, info []byte, length int) ([]byte, error) {
 	}
 	if length == 0 {
 		return []byte{}, nil
+	}
+	if len(salt) == 0 {
+		// RFC 5869 §2.2: a missing salt is HashLen zeros. Passing them saves
+		// crypto/hkdf a hash allocation and a buffer per call.
+		salt = zeroSalt[:]
 	}
 	out, err := hkdf.Key(sha256.New, secret, salt, string(info), length)
 	if err != nil {

@@ -55,12 +55,10 @@ func (b *braid) clone() *braid {
 	c := *b
 	// Byte fields are never mutated in place, only replaced: sharing is safe.
 	if b.enc != nil {
-		i, p, q := b.enc.State()
-		c.enc, _ = erasure.RestoreEncoder(i, p, q)
+		c.enc = b.enc.Clone()
 	}
 	if b.dec != nil {
-		n, p, done := b.dec.State()
-		c.dec, _ = erasure.RestoreDecoder(n, p, done)
+		c.dec = b.dec.Clone()
 	}
 	return &c
 }

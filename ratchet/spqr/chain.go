@@ -26,8 +26,19 @@ const historyEntry = 4 + 32 // BE32 index ‖ key
 // direction is one half (send or receive) of an epoch's chain.
 type direction struct {
 	ctr  uint32
-	next []byte // 32 bytes; empty once erased
+	next []byte // 32 bytes; empty once erased; replaced, never modified in place
 	prev []byte // skipped keys: historyEntry-byte entries, unordered
+	// shared: prev belongs to the state this one was cloned from (which is
+	// never modified again); copy it before the first change (copy-on-write).
+	shared bool
+}
+
+// own makes prev private before it is modified in place.
+func (d *direction) own() {
+	if d.shared {
+		d.prev = append(make([]byte, 0, len(d.prev)+historyEntry), d.prev...)
+		d.shared = false
+	}
 }
 
 type epochLinks struct{ send, recv direction }
@@ -151,6 +162,9 @@ func (d *direction) key(at, maxJump, maxOOO uint32) ([]byte, error) {
 	case at-d.ctr > maxJump:
 		return nil, fmt.Errorf("%w: key %d from %d", ErrTooFar, at, d.ctr)
 	}
+	if at > d.ctr+1 {
+		d.own() // keys are skipped: prev changes
+	}
 	if uint64(at) > uint64(d.ctr)+uint64(maxOOO) {
 		d.prev = d.prev[:0] // every held key is now too old
 	}
@@ -172,6 +186,7 @@ func (d *direction) key(at, maxJump, maxOOO uint32) ([]byte, error) {
 // removeEntry deletes the entry at byte offset i by moving the last entry
 // into its place (SPQR's KeyHistory order, kept so stored states match).
 func (d *direction) removeEntry(i int) {
+	d.own()
 	last := len(d.prev) - historyEntry
 	if i < last {
 		copy(d.prev[i:i+historyEntry], d.prev[last:])
@@ -208,15 +223,16 @@ func (d *direction) takeSkipped(at, maxOOO uint32) ([]byte, error) {
 	return nil, fmt.Errorf("%w: key %d", ErrDuplicate, at)
 }
 
+// clone copies the chain for a new immutable State. The byte slices next
+// and nextRoot are only ever replaced, so they are shared; prev is shared
+// copy-on-write (direction.own).
 func (c *chain) clone() *chain {
 	n := *c
-	n.links = make([]epochLinks, len(c.links))
-	for i, l := range c.links {
-		n.links[i] = epochLinks{
-			send: direction{ctr: l.send.ctr, next: append([]byte(nil), l.send.next...), prev: append([]byte(nil), l.send.prev...)},
-			recv: direction{ctr: l.recv.ctr, next: append([]byte(nil), l.recv.next...), prev: append([]byte(nil), l.recv.prev...)},
-		}
+	n.links = make([]epochLinks, len(c.links), len(c.links)+1)
+	copy(n.links, c.links)
+	for i := range n.links {
+		n.links[i].send.shared = true
+		n.links[i].recv.shared = true
 	}
-	n.nextRoot = append([]byte(nil), c.nextRoot...)
 	return &n
 }
