@@ -133,26 +133,6 @@ func ParseSignalMessage(b []byte) (*SignalMessage, error) {
 	return m, nil
 }
 
-// appendSignalMessageBody writes fields 1–4 in order (counters always
-// present) and 5 when set: the encoding go.mau.fi/libsignal re-creates for
-// its MAC, and one libsignal parses.
-func appendSignalMessageBody(dst []byte, ratchetKey prekey.PublicKey, counter, prev uint32, ciphertext, pq []byte) []byte {
-	dst = protowire.AppendTag(dst, 1, protowire.BytesType)
-	dst = protowire.AppendVarint(dst, 33)
-	dst = ratchetKey.AppendBytes(dst)
-	dst = protowire.AppendTag(dst, 2, protowire.VarintType)
-	dst = protowire.AppendVarint(dst, uint64(counter))
-	dst = protowire.AppendTag(dst, 3, protowire.VarintType)
-	dst = protowire.AppendVarint(dst, uint64(prev))
-	dst = protowire.AppendTag(dst, 4, protowire.BytesType)
-	dst = protowire.AppendBytes(dst, ciphertext)
-	if len(pq) > 0 {
-		dst = protowire.AppendTag(dst, 5, protowire.BytesType)
-		dst = protowire.AppendBytes(dst, pq)
-	}
-	return dst
-}
-
 // computeMAC is in hotpath.go.
 
 // verifyMAC checks the message's MAC over the bytes as received.
