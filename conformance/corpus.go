@@ -33,8 +33,85 @@ type Implementation interface {
 	// Fingerprint computes a safety number (displayable digits and the
 	// local side's scannable CombinedFingerprints bytes).
 	Fingerprint(version, iterations int, localID, localKey, remoteID, remoteKey []byte) (string, []byte, error)
+	// NewSenderKeyReceiver returns a group member that receives sender-key
+	// messages in a PEER-PROTOCOL.md flavour: "signal" or "whatsapp".
+	NewSenderKeyReceiver(flavour string) (SenderKeyReceiver, error)
+	// OpenSealedSender opens a sealed sender v1 (0x11) or per-recipient v2
+	// (0x22) message and validates its sender certificate against the
+	// trust root at the given time.
+	OpenSealedSender(in SealedInputs) (*SealedContent, error)
+	// SplitSealedSenderV2 is the server's fan-out of a multi-recipient
+	// (0x23) message: what one device of serviceID (libsignal's string
+	// form) receives.
+	SplitSealedSenderV2(sent []byte, serviceID string, device uint32) ([]byte, error)
+	// DecryptAttachment authenticates and decrypts a Signal attachment
+	// blob and returns its first size bytes.
+	DecryptAttachment(in AttachmentInputs) ([]byte, error)
+	// DecryptWhatsAppMedia authenticates and decrypts a WhatsApp media
+	// blob.
+	DecryptWhatsAppMedia(in WhatsAppMediaInputs) ([]byte, error)
+	// UnpadMessage strips the plaintext padding of a decrypted message in a
+	// flavour: "signal" (content ‖ 0x80 ‖ zeros) or "whatsapp" (payload ‖ N
+	// bytes of value N).
+	UnpadMessage(flavour string, padded []byte) ([]byte, error)
 	// Kind classifies an error as a PEER-PROTOCOL.md error kind.
 	Kind(err error) string
+}
+
+// SenderKeyReceiver is one group member's receiving side of sender keys.
+// groupID names the group: the distribution UUID in the signal flavour
+// (where the messages also carry it), the application's group ID in the
+// whatsapp flavour.
+type SenderKeyReceiver interface {
+	ProcessSenderKeyDistribution(sender Address, groupID string, message []byte) error
+	DecryptSenderKey(sender Address, groupID string, ciphertext []byte) ([]byte, error)
+}
+
+// Address is a PEER-PROTOCOL.md address.
+type Address struct {
+	Name   string `json:"name"`
+	Device uint32 `json:"device"`
+}
+
+// SealedInputs are a recipient's inputs to opening a sealed message.
+type SealedInputs struct {
+	RecipientIdentityPrivate []byte // 32-byte Curve25519 scalar
+	Ciphertext               []byte
+	TrustRoot                []byte // 33-byte public key
+	Now                      int64  // validation time, ms since the epoch
+}
+
+// SealedContent is an opened sealed message (libsignal's
+// UnidentifiedSenderMessageContent) with its validated certificate.
+type SealedContent struct {
+	Sender             Address
+	SenderIdentity     []byte
+	SenderCertificate  []byte
+	CertificateExpires int64 // ms since the epoch
+	Type               int   // inner message type: 2, 3, 7 or 8
+	ContentHint        uint32
+	GroupID            []byte
+	Contents           []byte
+	USMC               []byte // the serialized content
+}
+
+// AttachmentInputs are a Signal AttachmentPointer's values and the blob.
+type AttachmentInputs struct {
+	Key            []byte // 64 bytes: AES-256 key ‖ HMAC-SHA256 key
+	Blob           []byte
+	Size           int64  // plaintext size
+	Digest         []byte // SHA-256 of the blob, checked when set
+	IncrementalMAC []byte // checked when set
+	ChunkSize      int    // of the incremental MAC; 0: inferred from the blob size
+}
+
+// WhatsAppMediaInputs are a WhatsApp media message's values and the blob.
+type WhatsAppMediaInputs struct {
+	Info          string // HKDF info, e.g. "WhatsApp Image Keys"
+	MediaKey      []byte
+	Blob          []byte
+	FileEncSHA256 []byte // checked when set
+	FileSHA256    []byte // checked when set
 }
 
 // Responder is one side of a recorded session.
@@ -99,6 +176,9 @@ type TranscriptEntry struct {
 	ExpectError string `json:"expect_error,omitempty"`
 	Mutation    string `json:"mutation,omitempty"`
 	State       string `json:"state,omitempty"`
+	// MessageKeys, in Interlock's transcripts, are the keys of a responder
+	// message: for implementers to compare their key schedule with.
+	MessageKeys *MessageKeys `json:"message_keys,omitempty"`
 }
 
 // SessionVector is a recorded conversation (libsignal-*-session*.json,
@@ -166,9 +246,23 @@ type CorpusResult struct {
 	Failed   int
 	Failures []string
 	Notes    []string
-	// Negative holds a session file's negative entries (check
-	// "corpus/negative"); RunCorpus lists it as a result of its own.
+	// Negative holds a file's negative vectors (check "corpus/negative"
+	// for sessions, "corpus/<category>/negative" for the others); RunCorpus
+	// lists it as a result of its own.
 	Negative *CorpusResult
+	negCheck string
+}
+
+// neg returns the result that collects negative vectors.
+func (r *CorpusResult) neg() *CorpusResult {
+	if r.Negative == nil {
+		c := r.negCheck
+		if c == "" {
+			c = "corpus/negative"
+		}
+		r.Negative = &CorpusResult{Check: c, File: r.File, Sources: r.Sources}
+	}
+	return r.Negative
 }
 
 // acceptable lists vectors where either outcome conforms, as Wycheproof's
@@ -184,30 +278,43 @@ func (r *CorpusResult) failf(format string, args ...any) {
 	}
 }
 
-// corpusFile is one file of the corpus and the check that runs it.
+// corpusFile is one file of the corpus and the check that runs it. An
+// optional file that is absent is skipped.
 type corpusFile struct {
-	check string
-	file  string
-	run   func(Implementation, []byte, *CorpusResult) error
+	check    string
+	file     string
+	run      func(Implementation, []byte, *CorpusResult) error
+	negCheck string
+	optional bool
 }
 
-// corpusFiles lists what RunCorpus runs. Sender keys, sealed sender,
-// padding and media vectors are run by the tests of group/, sealedsender/,
-// envelope/ and media/ (see testdata/vectors/README.md).
+// corpusFiles lists what RunCorpus runs.
 var corpusFiles = []corpusFile{
-	{"corpus/xeddsa", "libsignal-xeddsa.json", runXEdDSA},
-	{"corpus/xeddsa", "interlock-xeddsa.json", runXEdDSA},
-	{"corpus/kem", "libsignal-kyber1024.json", runKEM},
-	{"corpus/kem", "interlock-kem.json", runKEM},
-	{"corpus/agreement", "interlock-agreement.json", runAgreement},
-	{"corpus/ratchet", "libsignal-pqxdh-session.json", runSession},
-	{"corpus/ratchet", "libsignal-pqxdh-session-noopk.json", runSession},
-	{"corpus/ratchet", "mau-x3dh-session.json", runSession},
-	{"corpus/ratchet", "mau-x3dh-session-noopk.json", runSession},
-	{"corpus/ratchet", "interlock-session-pqxdh.json", runSession},
-	{"corpus/ratchet", "interlock-session-x3dh.json", runSession},
-	{"corpus/fingerprint", "libsignal-fingerprint.json", runFingerprint},
-	{"corpus/fingerprint", "interlock-fingerprint.json", runFingerprint},
+	{check: "corpus/xeddsa", file: "libsignal-xeddsa.json", run: runXEdDSA},
+	{check: "corpus/xeddsa", file: "interlock-xeddsa.json", run: runXEdDSA},
+	{check: "corpus/kem", file: "libsignal-kyber1024.json", run: runKEM},
+	{check: "corpus/kem", file: "interlock-kem.json", run: runKEM},
+	{check: "corpus/agreement", file: "interlock-agreement.json", run: runAgreement},
+	{check: "corpus/ratchet", file: "libsignal-pqxdh-session.json", run: runSession},
+	{check: "corpus/ratchet", file: "libsignal-pqxdh-session-noopk.json", run: runSession},
+	{check: "corpus/ratchet", file: "mau-x3dh-session.json", run: runSession},
+	{check: "corpus/ratchet", file: "mau-x3dh-session-noopk.json", run: runSession},
+	{check: "corpus/ratchet", file: "interlock-session-pqxdh.json", run: runSession},
+	{check: "corpus/ratchet", file: "interlock-session-x3dh.json", run: runSession},
+	{check: "corpus/fingerprint", file: "libsignal-fingerprint.json", run: runFingerprint},
+	{check: "corpus/fingerprint", file: "interlock-fingerprint.json", run: runFingerprint},
+	{check: "corpus/sender-key", file: "libsignal-sender-key.json", run: runLibsignalSenderKey, negCheck: "corpus/sender-key/negative"},
+	{check: "corpus/sender-key", file: "mau-sender-key.json", run: runMauSenderKey, negCheck: "corpus/sender-key/negative"},
+	{check: "corpus/sender-key", file: "interlock-sender-key.json", run: runSenderKeySteps, negCheck: "corpus/sender-key/negative"},
+	{check: "corpus/sealed-sender", file: "libsignal-sealed-sender-v1.json", run: runSealedV1, negCheck: "corpus/sealed-sender/negative"},
+	{check: "corpus/sealed-sender", file: "libsignal-sealed-sender-v2.json", run: runSealedV2, negCheck: "corpus/sealed-sender/negative"},
+	{check: "corpus/sealed-sender", file: "interlock-sealed-sender.json", run: runSealedList, negCheck: "corpus/sealed-sender/negative"},
+	{check: "corpus/media", file: "signal-attachment-incremental-mac.json", run: runSignalAttachments, negCheck: "corpus/media/negative"},
+	{check: "corpus/media", file: "whatsapp-media.json", run: runWhatsAppMedia, negCheck: "corpus/media/negative"},
+	{check: "corpus/media", file: "interlock-media.json", run: runMediaList, negCheck: "corpus/media/negative"},
+	{check: "corpus/padding", file: "signal-padding.json", run: runPadding("signal", "content"), negCheck: "corpus/padding/negative", optional: true},
+	{check: "corpus/padding", file: "whatsapp-padding.json", run: runPadding("whatsapp", "payload"), negCheck: "corpus/padding/negative", optional: true},
+	{check: "corpus/padding", file: "signal-envelope.json", run: runEnvelopePadding, optional: true},
 }
 
 // RunCorpus runs every vector file under dir against impl. progress, if
@@ -219,10 +326,13 @@ func RunCorpus(impl Implementation, dir string, progress func(file string)) ([]C
 			progress(cf.file)
 		}
 		b, err := os.ReadFile(filepath.Join(dir, cf.file))
+		if cf.optional && errors.Is(err, os.ErrNotExist) {
+			continue
+		}
 		if err != nil {
 			return out, fmt.Errorf("conformance: %w", err)
 		}
-		r := CorpusResult{Check: cf.check, File: cf.file}
+		r := CorpusResult{Check: cf.check, File: cf.file, negCheck: cf.negCheck}
 		if err := cf.run(impl, b, &r); err != nil {
 			return out, fmt.Errorf("conformance: %s: %w", cf.file, err)
 		}
@@ -394,10 +504,7 @@ func runSession(impl Implementation, b []byte, r *CorpusResult) error {
 			pt, err := resp.Decrypt(m.Type, m.Ciphertext)
 			into := r
 			if m.ExpectError != "" {
-				if r.Negative == nil {
-					r.Negative = &CorpusResult{Check: "corpus/negative", File: r.File, Sources: r.Sources}
-				}
-				into = r.Negative
+				into = r.neg()
 			}
 			into.expect(impl, id, m.Comment+m.Mutation, m.ExpectError, err, func() bool { return bytes.Equal(pt, m.Plaintext) })
 		case "responder":

@@ -3,10 +3,13 @@ package conformance
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/interlock-e2ee/interlock/sealedsender"
 )
 
 var vectorDir = filepath.Join("..", "testdata", "vectors")
@@ -16,9 +19,106 @@ func TestCorpusInterlock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checks := map[string]bool{}
 	for _, r := range rs {
+		checks[r.Check] = true
 		if r.Failed != 0 || r.Passed == 0 {
 			t.Errorf("%s %s: %d passed, %d failed: %v", r.Check, r.File, r.Passed, r.Failed, r.Failures)
+		}
+	}
+	// Every category of the issue has positive and negative checks.
+	for _, c := range []string{"corpus/ratchet", "corpus/negative", "corpus/sender-key", "corpus/sender-key/negative",
+		"corpus/sealed-sender", "corpus/sealed-sender/negative", "corpus/media", "corpus/media/negative"} {
+		if !checks[c] {
+			t.Errorf("no %s results", c)
+		}
+	}
+}
+
+// lax is Interlock with two holes a careless implementation might have:
+// it accepts expired sender certificates and decrypts replayed sender-key
+// messages again. The corpus must catch both.
+type lax struct{ Interlock }
+
+func (lax) OpenSealedSender(in SealedInputs) (*SealedContent, error) {
+	c, err := Interlock{}.OpenSealedSender(in)
+	if errors.Is(err, sealedsender.ErrExpired) {
+		in.Now = 0
+		return Interlock{}.OpenSealedSender(in)
+	}
+	return c, err
+}
+
+type laxGroup struct {
+	SenderKeyReceiver
+	seen map[string][]byte
+}
+
+func (g *laxGroup) DecryptSenderKey(sender Address, groupID string, ct []byte) ([]byte, error) {
+	if pt, ok := g.seen[string(ct)]; ok {
+		return pt, nil
+	}
+	pt, err := g.SenderKeyReceiver.DecryptSenderKey(sender, groupID, ct)
+	if err == nil {
+		g.seen[string(ct)] = pt
+	}
+	return pt, err
+}
+
+func (lax) NewSenderKeyReceiver(flavour string) (SenderKeyReceiver, error) {
+	r, err := Interlock{}.NewSenderKeyReceiver(flavour)
+	return &laxGroup{SenderKeyReceiver: r, seen: map[string][]byte{}}, err
+}
+
+func TestCorpusDiscriminates(t *testing.T) {
+	rs, err := RunCorpus(lax{}, vectorDir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := map[string]int{}
+	for _, r := range rs {
+		failed[r.Check] += r.Failed
+		if r.Failed > 0 && r.Check != "corpus/sealed-sender/negative" && r.Check != "corpus/sender-key/negative" {
+			t.Errorf("%s %s: %d failed: %v", r.Check, r.File, r.Failed, r.Failures)
+		}
+	}
+	if failed["corpus/sealed-sender/negative"] == 0 || failed["corpus/sender-key/negative"] == 0 {
+		t.Errorf("a lax implementation passed: %v", failed)
+	}
+}
+
+// TestTranscriptMessageKeys: the message keys recorded for every responder
+// message of Interlock's transcripts authenticate and decrypt it.
+func TestTranscriptMessageKeys(t *testing.T) {
+	for _, n := range []string{"interlock-session-pqxdh.json", "interlock-session-x3dh.json"} {
+		b, err := os.ReadFile(filepath.Join(vectorDir, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sv SessionVector
+		if err := json.Unmarshal(b, &sv); err != nil {
+			t.Fatal(err)
+		}
+		count := 0
+		for i, e := range sv.Transcript {
+			if e.From != "responder" {
+				continue
+			}
+			if e.MessageKeys == nil {
+				t.Fatalf("%s: message %d has no message_keys", n, i)
+			}
+			if err := e.MessageKeys.Check(e.Ciphertext, sv.Responder.IdentityPublic, sv.Initiator.IdentityPublic, e.Plaintext); err != nil {
+				t.Errorf("%s: message %d: %v", n, i, err)
+			}
+			bad := *e.MessageKeys
+			bad.MACKey = flip(bad.MACKey, 0, 1)
+			if bad.Check(e.Ciphertext, sv.Responder.IdentityPublic, sv.Initiator.IdentityPublic, e.Plaintext) == nil {
+				t.Errorf("%s: message %d: a wrong MAC key passed the check", n, i)
+			}
+			count++
+		}
+		if count < 5 {
+			t.Errorf("%s: %d responder messages", n, count)
 		}
 	}
 }
@@ -74,7 +174,8 @@ func TestCorpusSchema(t *testing.T) {
 		}
 	}
 	// Positive and negative vectors per category Interlock generates.
-	for _, n := range []string{"interlock-agreement.json", "interlock-xeddsa.json", "interlock-kem.json", "interlock-fingerprint.json", "interlock-session-pqxdh.json", "interlock-session-x3dh.json"} {
+	for _, n := range []string{"interlock-agreement.json", "interlock-xeddsa.json", "interlock-kem.json", "interlock-fingerprint.json",
+		"interlock-session-pqxdh.json", "interlock-session-x3dh.json", "interlock-sender-key.json", "interlock-sealed-sender.json", "interlock-media.json"} {
 		b, _ := os.ReadFile(filepath.Join(vectorDir, n))
 		s := string(b)
 		neg := strings.Contains(s, `"expect_error"`) || strings.Contains(s, `"expect": "invalid"`)

@@ -6,7 +6,8 @@
 //   - The vector corpus (testdata/vectors, schema in its README.md): XEdDSA,
 //     Kyber decapsulation, X3DH/PQXDH secrets from fixed keys, ratchet
 //     transcripts from fixed randomness with negative entries, safety
-//     numbers. [RunCorpus] runs it against any [Implementation]; [Interlock]
+//     numbers, sender keys, sealed sender v1 and v2, attachments and
+//     padding, each with positive and negative vectors. [RunCorpus] runs it against any [Implementation]; [Interlock]
 //     is this module's. [GenerateVectors] (conformance/cmd/genvectors)
 //     writes Interlock's deterministic vectors.
 //   - The live scenarios of package live, between two processes speaking

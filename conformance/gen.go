@@ -137,6 +137,35 @@ func GenerateVectors(dir string) (map[string][]byte, error) {
 			vectors                 []any
 		}{"interlock-fingerprint.json", "fingerprint", "Safety numbers: a changed identity key changes the number (key-change detection); malformed keys are rejected. ids are given as bytes (local_id_bytes, remote_id_bytes).", fv},
 	)
+	sk, err := genSenderKey()
+	if err != nil {
+		return nil, err
+	}
+	mv, err := genMedia()
+	if err != nil {
+		return nil, err
+	}
+	files = append(files,
+		struct {
+			name, category, comment string
+			vectors                 []any
+		}{"interlock-sender-key.json", "sender-key", "Sender keys in both flavours. Each vector is one receiver: run its steps in order on a fresh group member; op process takes a SenderKeyDistributionMessage (as if it arrived over the sender's 1:1 session), op decrypt a SenderKeyMessage from sender in group_id. Negative steps (tampered, truncated, replayed, unknown chain, before the distribution message) name the rejection kind and leave the receiver unchanged.", sk},
+		struct {
+			name, category, comment string
+			vectors                 []any
+		}{"interlock-media.json", "media", "Attachments. format signal: blob = IV ‖ AES-256-CBC(PKCS#7(plaintext ‖ zeros to the padded size)) ‖ HMAC-SHA256 under key[32:], decrypt to size bytes, checking digest and incremental_mac (chunk_size) when given. format whatsapp: keys from HKDF-SHA256(media_key, info), blob = AES-256-CBC ‖ HMAC[:10], checking file_enc_sha256 and file_sha256 when given. Negative vectors (flipped, truncated, extended blobs; wrong digests, keys and info; a valid MAC over bad padding) name the rejection kind.", mv},
+	)
+	sf, err := genSealed()
+	if err != nil {
+		return nil, err
+	}
+	if out["interlock-sealed-sender.json"], err = marshal(map[string]any{
+		"source": Sources{InterlockVersion}, "generator": GeneratorName, "category": "sealed-sender",
+		"comment":           "Sealed sender v1 and v2. op open: the holder of recipient_identity_private opens ciphertext (0x11, or the per-recipient 0x22) and validates the sender certificate against trust_root_public (or the vector's trust_root) at now (ms); expected is the content (usmc and its fields; plaintext decrypts contents with sender_key_distribution_message). op split: the server's fan-out of the 0x23 sent_message for one device of service_id. Negative vectors: flipped and truncated messages, wrong or revoked trust chains, an expired certificate (invalid_message), another recipient, an excluded or unlisted device (no_session).",
+		"trust_root_public": sf.trustRoot, "server_certificate": sf.serverCert, "vectors": sf.vectors,
+	}); err != nil {
+		return nil, err
+	}
 	for _, f := range files {
 		b, err := marshal(map[string]any{
 			"source": Sources{InterlockVersion}, "generator": GeneratorName, "category": f.category,
@@ -167,6 +196,8 @@ type sessionGen struct {
 	bAddr      session.Address
 	sv         *SessionVector
 	n          int
+	bStore     *session.MemoryStore
+	bIK, aIK   []byte // identity keys, for the MAC check of recorded message keys
 }
 
 func (g *sessionGen) send() TranscriptEntry {
@@ -204,6 +235,14 @@ func (g *sessionGen) negative(e TranscriptEntry, typ int, ct []byte, mutation st
 func (g *sessionGen) reply() {
 	g.n++
 	pt := []byte(fmt.Sprintf("responder message %d", g.n))
+	rec, err := g.bStore.LoadSession(g.ctx, g.aAddr)
+	if err != nil {
+		panic(err)
+	}
+	mk, err := nextSendingKeys(rec)
+	if err != nil {
+		panic(err)
+	}
 	typ, ct, err := g.bob.Encrypt(g.ctx, g.aAddr, pt)
 	if err != nil {
 		panic(err)
@@ -211,7 +250,13 @@ func (g *sessionGen) reply() {
 	if got, err := g.alice.Decrypt(g.ctx, g.bAddr, typ, ct); err != nil || !bytes.Equal(got, pt) {
 		panic(fmt.Sprintf("conformance: generator: initiator decrypt: %v", err))
 	}
-	g.sv.Transcript = append(g.sv.Transcript, TranscriptEntry{From: "responder", Type: typ, Plaintext: pt, Ciphertext: ct})
+	if typ != session.TypeSignal {
+		panic("conformance: generator: a reply is not a SignalMessage")
+	}
+	if err := mk.Check(ct, g.bIK, g.aIK, pt); err != nil {
+		panic(err)
+	}
+	g.sv.Transcript = append(g.sv.Transcript, TranscriptEntry{From: "responder", Type: typ, Plaintext: pt, Ciphertext: ct, MessageKeys: mk})
 }
 
 func flip(b []byte, off int, mask byte) []byte {
@@ -278,7 +323,7 @@ func genSession(version int) (sv *SessionVector, err error) {
 	}
 	aStore := session.NewMemoryStore(aID, 1111)
 	clock := session.WithClock(func() time.Time { return genTime })
-	g := &sessionGen{ctx: ctx, aAddr: aAddr, bAddr: bAddr,
+	g := &sessionGen{ctx: ctx, aAddr: aAddr, bAddr: bAddr, bStore: bStore, bIK: bID.PublicKey().Bytes(), aIK: aID.PublicKey().Bytes(),
 		alice: session.NewCipher(aStore, session.WithPolicy(policy), session.WithRand(arand), clock),
 		bob:   session.NewCipher(bStore, session.WithPolicy(policy), session.WithRand(brand), clock),
 		sv: &SessionVector{Source: Sources{InterlockVersion}, Generator: GeneratorName, Version: version,

@@ -8,8 +8,12 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/interlock-e2ee/interlock/envelope"
 	"github.com/interlock-e2ee/interlock/fingerprint"
+	"github.com/interlock-e2ee/interlock/group"
+	"github.com/interlock-e2ee/interlock/media"
 	"github.com/interlock-e2ee/interlock/prekey"
+	"github.com/interlock-e2ee/interlock/sealedsender"
 	"github.com/interlock-e2ee/interlock/session"
 )
 
@@ -189,6 +193,116 @@ func (r *interlockResponder) Encrypt(pt []byte) (int, []byte, error) {
 	return r.c.Encrypt(context.Background(), r.peer, pt)
 }
 
+type interlockGroup struct {
+	c      *group.Cipher
+	layout group.Layout
+}
+
+// NewSenderKeyReceiver implements Implementation.
+func (Interlock) NewSenderKeyReceiver(flavour string) (SenderKeyReceiver, error) {
+	switch flavour {
+	case "signal":
+		return &interlockGroup{c: group.NewCipher(group.NewMemoryStore()), layout: group.LayoutSignal}, nil
+	case "whatsapp":
+		return &interlockGroup{c: group.NewCipher(group.NewMemoryStore(), group.WithLayout(group.LayoutWhatsApp)), layout: group.LayoutWhatsApp}, nil
+	}
+	return nil, fmt.Errorf("%w: flavour %q", session.ErrUnsupported, flavour)
+}
+
+func senderKeyName(a Address, groupID string) group.SenderKeyName {
+	return group.SenderKeyName{Sender: a.Name, DeviceID: a.Device, DistributionID: groupID}
+}
+
+func (g *interlockGroup) ProcessSenderKeyDistribution(sender Address, groupID string, b []byte) error {
+	m, err := group.ParseSenderKeyDistributionMessage(b, g.layout)
+	if err != nil {
+		return err
+	}
+	return g.c.ProcessDistributionMessage(context.Background(), senderKeyName(sender, groupID), m)
+}
+
+func (g *interlockGroup) DecryptSenderKey(sender Address, groupID string, ct []byte) ([]byte, error) {
+	return g.c.Decrypt(context.Background(), senderKeyName(sender, groupID), ct)
+}
+
+// OpenSealedSender implements Implementation: libsignal's
+// sealed_sender_decrypt_to_usmc, then the certificate validation of
+// sealed_sender_decrypt.
+func (Interlock) OpenSealedSender(in SealedInputs) (*SealedContent, error) {
+	ours, err := prekey.NewIdentityKeyPair(in.RecipientIdentityPrivate)
+	if err != nil {
+		return nil, err
+	}
+	root, err := prekey.NewPublicKey(in.TrustRoot)
+	if err != nil {
+		return nil, err
+	}
+	c, err := sealedsender.DecryptToContent(ours, in.Ciphertext)
+	if err != nil {
+		return nil, err
+	}
+	cert := c.SenderCertificate()
+	if err := cert.Validate(root, time.UnixMilli(in.Now)); err != nil {
+		return nil, err
+	}
+	s := cert.Sender()
+	return &SealedContent{
+		Sender: Address{Name: s.UUID, Device: s.DeviceID}, SenderIdentity: s.IdentityKey.Bytes(),
+		SenderCertificate: cert.Bytes(), CertificateExpires: int64(cert.ExpiresMillis()),
+		Type: c.Type(), ContentHint: uint32(c.ContentHint()), GroupID: c.GroupID(), Contents: c.Contents(), USMC: c.Bytes(),
+	}, nil
+}
+
+// SplitSealedSenderV2 implements Implementation.
+func (Interlock) SplitSealedSenderV2(sent []byte, serviceID string, device uint32) ([]byte, error) {
+	id, err := sealedsender.ParseServiceID(serviceID)
+	if err != nil {
+		return nil, err
+	}
+	return sealedsender.SplitForRecipient(sent, id, device)
+}
+
+// DecryptAttachment implements Implementation.
+func (Interlock) DecryptAttachment(in AttachmentInputs) ([]byte, error) {
+	var out bytes.Buffer
+	check := &media.SignalCheck{Digest: in.Digest, IncrementalMAC: in.IncrementalMAC, ChunkSize: in.ChunkSize}
+	if err := media.DecryptSignal(&out, bytes.NewReader(in.Blob), int64(len(in.Blob)), in.Key, in.Size, check); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+// DecryptWhatsAppMedia implements Implementation.
+func (Interlock) DecryptWhatsAppMedia(in WhatsAppMediaInputs) ([]byte, error) {
+	kind := media.Kind(0)
+	for _, k := range media.Kinds() {
+		if k.Info() == in.Info {
+			kind = k
+			break
+		}
+	}
+	if kind == 0 {
+		return nil, fmt.Errorf("%w: unknown HKDF info %q", media.ErrInvalidKey, in.Info)
+	}
+	var out bytes.Buffer
+	check := &media.WhatsAppCheck{FileEncSHA256: in.FileEncSHA256, FileSHA256: in.FileSHA256}
+	if err := media.DecryptWhatsApp(&out, bytes.NewReader(in.Blob), int64(len(in.Blob)), kind, in.MediaKey, check); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+// UnpadMessage implements Implementation.
+func (Interlock) UnpadMessage(flavour string, padded []byte) ([]byte, error) {
+	switch flavour {
+	case "signal":
+		return envelope.UnpadSignal(padded)
+	case "whatsapp":
+		return envelope.UnpadWhatsApp(padded)
+	}
+	return nil, fmt.Errorf("%w: flavour %q", session.ErrUnsupported, flavour)
+}
+
 // errorKinds maps Interlock's sentinels to PEER-PROTOCOL.md kinds, most
 // specific first (as cmd/interlock's peer does).
 var errorKinds = []struct {
@@ -196,6 +310,28 @@ var errorKinds = []struct {
 	kind string
 }{
 	{session.ErrTooFar, "too_far"},
+	{group.ErrTooFar, "too_far"},
+	{group.ErrDuplicateMessage, "duplicate_message"},
+	{group.ErrInvalidSignature, "invalid_signature"}, // also matches group.ErrInvalidMessage
+	{group.ErrInvalidMessage, "invalid_message"},
+	{group.ErrInvalidKey, "invalid_key"},
+	{group.ErrNoSenderKey, "no_session"},
+	{sealedsender.ErrInvalidSignature, "invalid_signature"},
+	{sealedsender.ErrRevoked, "invalid_signature"},
+	{sealedsender.ErrUnknownServerCertificate, "invalid_signature"},
+	{sealedsender.ErrInvalidMessage, "invalid_message"},
+	{sealedsender.ErrInvalidCertificate, "invalid_message"},
+	{sealedsender.ErrExpired, "invalid_message"}, // as cmd/interlock's and libsignal's peers
+	{sealedsender.ErrUnknownRecipient, "no_session"},
+	{media.ErrInvalidKey, "invalid_key"},
+	{media.ErrInvalidMAC, "invalid_message"},
+	{media.ErrInvalidDigest, "invalid_message"},
+	{media.ErrInvalidIncrementalMAC, "invalid_message"},
+	{media.ErrInvalidSidecar, "invalid_message"},
+	{media.ErrInvalidPadding, "invalid_message"},
+	{media.ErrInvalidPlaintextHash, "invalid_message"},
+	{media.ErrTruncated, "invalid_message"},
+	{media.ErrInvalidSize, "invalid_message"},
 	{session.ErrDuplicateMessage, "duplicate_message"},
 	{session.ErrUntrustedIdentity, "untrusted_identity"},
 	{session.ErrInvalidPreKey, "invalid_prekey"},

@@ -115,8 +115,12 @@ func (r *Report) add(guarantees []string, c Check) {
 // AddCorpus adds the results of RunCorpus.
 func (r *Report) AddCorpus(impl string, results []CorpusResult) {
 	r.Corpus = &CorpusInfo{Implementation: impl, Files: []string{}}
+	seen := map[string]bool{}
 	for _, cr := range results {
-		r.Corpus.Files = append(r.Corpus.Files, cr.File)
+		if !seen[cr.File] {
+			seen[cr.File] = true
+			r.Corpus.Files = append(r.Corpus.Files, cr.File)
+		}
 		tag := corpusTags[cr.Check]
 		c := Check{ID: cr.Check + ":" + cr.File, Kind: "corpus", Status: StatusPass, Spec: tag.spec, Sources: cr.Sources,
 			Detail: fmt.Sprintf("%d vectors passed, %d failed", cr.Passed, cr.Failed)}
@@ -129,7 +133,7 @@ func (r *Report) AddCorpus(impl string, results []CorpusResult) {
 		if strings.Contains(src, "libsignal-client") {
 			gs = append(gs, "interop-libsignal")
 		}
-		if strings.Contains(src, "go.mau.fi") && cr.Check != "corpus/agreement" {
+		if (strings.Contains(src, "go.mau.fi") || strings.Contains(src, "baileys")) && cr.Check != "corpus/agreement" {
 			gs = append(gs, "interop-whatsapp")
 		}
 		if cr.Check == "corpus/ratchet" && strings.Contains(cr.File, "pqxdh") {

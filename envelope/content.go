@@ -60,8 +60,9 @@ type Envelope struct {
 	Unknown                    []byte       // fields this package does not model, as they came
 }
 
-// Marshal encodes the envelope (field order and encoding as the protobuf
-// runtime writes them, so the bytes equal those of Signal's generated code).
+// Marshal encodes the envelope as the Go protobuf runtime writes it (field
+// order: see the package documentation). Urgent is left out when true; the
+// Signal server writes it either way.
 func (e *Envelope) Marshal() ([]byte, error) {
 	pb := &signalpb.Envelope{
 		SourceServiceIdBinary:      e.SourceServiceIDBinary,
@@ -510,7 +511,7 @@ func dataMessageFromPB(pb *signalpb.DataMessage) *DataMessage {
 }
 
 // marshal encodes pb with extra appended as unknown fields. Encoding is
-// deterministic, in field-number order.
+// deterministic: field-number order, oneof members after the other fields.
 func marshal(pb proto.Message, extra []byte) ([]byte, error) {
 	if len(extra) > 0 {
 		pb.ProtoReflect().SetUnknown(clone(extra))

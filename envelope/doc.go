@@ -31,8 +31,13 @@
 // package's own Go types: empty strings, zero numbers and nil slices are
 // absent on the wire (Envelope.Urgent, true by default, is written only when
 // false). They are encoded through the generated code in proto/signalpb, so
-// the bytes are those the generated code writes, in field-number order;
-// fields they do not model (sync, call, story and edit messages, group
+// the bytes are those the Go protobuf runtime writes: field-number order,
+// except that the member of a oneof (Content's dataMessage, receiptMessage,
+// …; AttachmentPointer's cdnId or cdnKey) comes after the other fields.
+// Signal's clients order fields differently among themselves (Wire on
+// Android and protopiler on Desktop write .proto declaration order), so no
+// encoder is byte-identical to all of them; every order parses the same.
+// Fields they do not model (sync, call, story and edit messages, group
 // context, …) are kept as raw protobuf in the Unknown fields of Envelope,
 // Content and DataMessage, and re-encoded after the known ones. The WhatsApp
 // and Messenger messages are encoded by hand with protowire, keep only the

@@ -1,9 +1,11 @@
 package envelope
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/interlock-e2ee/interlock/media"
 	"github.com/interlock-e2ee/interlock/session"
@@ -181,25 +183,43 @@ func appendVarint(b []byte, n protowire.Number, v uint64) []byte {
 	return protowire.AppendVarint(protowire.AppendTag(b, n, protowire.VarintType), v)
 }
 
+// mediaField is one field of a media message: its number in that message and
+// how to append it.
+type mediaField struct {
+	n   protowire.Number
+	enc func([]byte, protowire.Number) []byte
+}
+
+// marshal encodes the media message with its fields in field-number order,
+// as WhatsApp's clients (protobufjs in WhatsApp Web and Baileys, Go protobuf in
+// whatsmeow) write them.
 func (m *WhatsAppMedia) marshal(f mediaFields) []byte {
-	var b []byte
-	b = appendString(b, f.url, m.URL)
-	b = appendString(b, f.mime, m.MimeType)
-	b = appendString(b, f.caption, m.Caption)
-	b = appendString(b, f.fileName, m.FileName)
-	b = appendBytes(b, f.sha, m.FileSHA256)
-	b = appendVarint(b, f.length, m.FileLength)
-	b = appendVarint(b, f.seconds, uint64(m.Seconds))
+	var ptt uint64
 	if m.PTT {
-		b = appendVarint(b, f.ptt, 1)
+		ptt = 1
 	}
-	b = appendVarint(b, f.height, uint64(m.Height))
-	b = appendVarint(b, f.width, uint64(m.Width))
-	b = appendBytes(b, f.key, m.MediaKey)
-	b = appendBytes(b, f.encSha, m.FileEncSHA256)
-	b = appendString(b, f.directPath, m.DirectPath)
-	b = appendVarint(b, f.keyTS, uint64(m.MediaKeyTimestamp))
-	b = appendBytes(b, f.sidecar, m.StreamingSidecar)
+	fields := []mediaField{
+		{f.url, func(b []byte, n protowire.Number) []byte { return appendString(b, n, m.URL) }},
+		{f.mime, func(b []byte, n protowire.Number) []byte { return appendString(b, n, m.MimeType) }},
+		{f.caption, func(b []byte, n protowire.Number) []byte { return appendString(b, n, m.Caption) }},
+		{f.fileName, func(b []byte, n protowire.Number) []byte { return appendString(b, n, m.FileName) }},
+		{f.sha, func(b []byte, n protowire.Number) []byte { return appendBytes(b, n, m.FileSHA256) }},
+		{f.length, func(b []byte, n protowire.Number) []byte { return appendVarint(b, n, m.FileLength) }},
+		{f.seconds, func(b []byte, n protowire.Number) []byte { return appendVarint(b, n, uint64(m.Seconds)) }},
+		{f.ptt, func(b []byte, n protowire.Number) []byte { return appendVarint(b, n, ptt) }},
+		{f.height, func(b []byte, n protowire.Number) []byte { return appendVarint(b, n, uint64(m.Height)) }},
+		{f.width, func(b []byte, n protowire.Number) []byte { return appendVarint(b, n, uint64(m.Width)) }},
+		{f.key, func(b []byte, n protowire.Number) []byte { return appendBytes(b, n, m.MediaKey) }},
+		{f.encSha, func(b []byte, n protowire.Number) []byte { return appendBytes(b, n, m.FileEncSHA256) }},
+		{f.directPath, func(b []byte, n protowire.Number) []byte { return appendString(b, n, m.DirectPath) }},
+		{f.keyTS, func(b []byte, n protowire.Number) []byte { return appendVarint(b, n, uint64(m.MediaKeyTimestamp)) }},
+		{f.sidecar, func(b []byte, n protowire.Number) []byte { return appendBytes(b, n, m.StreamingSidecar) }},
+	}
+	slices.SortFunc(fields, func(a, b mediaField) int { return cmp.Compare(a.n, b.n) })
+	var b []byte
+	for _, fl := range fields {
+		b = fl.enc(b, fl.n) // absent (0) numbers and empty values write nothing
+	}
 	return b
 }
 
