@@ -38,12 +38,19 @@ func BenchmarkPrimitives(b *testing.B) {
 	run("X25519-keygen", 0, func() { curve.GenerateKeyPair(rand.Reader) })
 	run("XEdDSA-sign", 0, func() { a.Private.Sign(rand.Reader, msg[:33]) })
 	run("XEdDSA-verify", 0, func() { a.Public.VerifySignature(msg[:33], sig) })
+	// The PQXDH responder's check of the initiator's base key (u < p and
+	// [L]P = O).
+	run("X25519-torsion-check", 0, func() { c.Public.IsTorsionFree() })
 	run("Kyber1024-keygen", 0, func() { kem.GenerateKeyPair(kem.Kyber1024, rand.Reader) })
 	run("Kyber1024-encaps", 0, func() { kp.Public.Encapsulate(rand.Reader) })
 	run("Kyber1024-decaps", 0, func() { kp.Secret.Decapsulate(ct) })
 	run("MLKEM768-keygen", 0, func() { mlkem768.GenerateKey(seed) })
 	run("HKDF-80B", 0, func() { kdf.HKDF(key, nil, []byte("WhisperMessageKeys"), 80) })
 	run("HKDF-64B", 0, func() { kdf.HKDF(key, key, []byte("WhisperRatchet"), 64) })
+	// PQXDH's secrets: 32 0xFF bytes, four DH outputs and the KEM secret in,
+	// root, chain and SPQR keys out.
+	ikm := make([]byte, 6*32)
+	run("HKDF-96B", 0, func() { kdf.HKDF(ikm, nil, []byte("WhisperText_X25519_SHA-256_CRYSTALS-KYBER-1024"), 96) })
 	for _, n := range []int{64, 1024, 64 << 10} {
 		cbc, _ := aescbc.Encrypt(key, iv, msg[:n])
 		run(fmt.Sprintf("AES-CBC-encrypt-%s", sizeName(n)), n, func() { aescbc.Encrypt(key, iv, msg[:n]) })

@@ -95,6 +95,7 @@ func NewPublicKey(serialized []byte) (PublicKey, error) {
 	case Kyber1024:
 		p.kyber = new(kyber1024.PublicKey)
 		p.kyber.Unpack(p.ser[1:])
+		cleanUpper()
 	case MLKEM1024:
 		ek, err := mlkem.NewEncapsulationKey1024(key)
 		if err != nil {
@@ -165,6 +166,7 @@ func (k PublicKey) Encapsulate(rand io.Reader) (ciphertext []byte, sharedSecret 
 		ct[0] = byte(Kyber1024)
 		ss := make([]byte, SharedSecretSize)
 		k.p.kyber.EncapsulateTo(ct[1:], ss, seed[:])
+		cleanUpper()
 		clear(seed[:])
 		return ct, ss, nil
 	default:
@@ -230,6 +232,7 @@ func NewSecretKey(serialized []byte) (SecretKey, error) {
 		}
 		p.kyber = new(kyber1024.PrivateKey)
 		p.kyber.Unpack(ser[1:])
+		cleanUpper()
 		pub, err := NewPublicKey(append([]byte{byte(Kyber1024)}, pk...))
 		if err != nil {
 			return SecretKey{}, err
@@ -299,6 +302,7 @@ func (k SecretKey) Decapsulate(ciphertext []byte) ([]byte, error) {
 	if k.p.kyber != nil {
 		ss := make([]byte, SharedSecretSize)
 		k.p.kyber.DecapsulateTo(ss, ct)
+		cleanUpper()
 		return ss, nil
 	}
 	ss, err := k.p.mlkem.Decapsulate(ct)
@@ -342,16 +346,24 @@ func GenerateKeyPair(t Type, rand io.Reader) (KeyPair, error) {
 	if _, err := io.ReadFull(orDefault(rand), seed[:]); err != nil {
 		return KeyPair{}, fmt.Errorf("kem: reading randomness: %w", err)
 	}
-	var ser []byte
-	switch t {
-	case Kyber1024:
-		_, sk := kyber1024.NewKeyFromSeed(seed[:])
-		ser = make([]byte, 1+Kyber1024SecretKeySize)
+	if t == Kyber1024 {
+		// circl returns both keys expanded: keep them rather than packing
+		// the secret key and parsing it again, which would redo the
+		// expansion of the public matrix and a SHA3 of the public key.
+		pk, sk := kyber1024.NewKeyFromSeed(seed[:])
+		ser := make([]byte, 1+Kyber1024SecretKeySize)
 		ser[0] = byte(Kyber1024)
 		sk.Pack(ser[1:])
-	case MLKEM1024:
-		ser = append([]byte{byte(MLKEM1024)}, seed[:]...)
+		cleanUpper()
+		// Layout: s (1536) ‖ pk (1568) ‖ H(pk) (32) ‖ z (32).
+		const sLen = Kyber1024SecretKeySize - Kyber1024PublicKeySize - 64
+		pub := make([]byte, 1+Kyber1024PublicKeySize)
+		pub[0] = byte(Kyber1024)
+		copy(pub[1:], ser[1+sLen:])
+		p := &secretKey{ser: &ser, kyber: sk, pub: PublicKey{p: &publicKey{ser: pub, kyber: pk}}}
+		return KeyPair{Public: p.pub, Secret: SecretKey{p: p}}, nil
 	}
+	ser := append([]byte{byte(MLKEM1024)}, seed[:]...)
 	sk, err := NewSecretKey(ser)
 	clear(ser)
 	if err != nil {

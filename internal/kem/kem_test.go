@@ -267,3 +267,26 @@ func TestSecretKeyNeverPrinted(t *testing.T) {
 		}
 	}
 }
+
+// A generated key pair is the one its serialization parses to.
+func TestGeneratedMatchesParsed(t *testing.T) {
+	for _, typ := range types {
+		kp, err := GenerateKeyPair(typ, rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sk, err := NewSecretKey(kp.Secret.Bytes())
+		if err != nil {
+			t.Fatalf("%v: %v", typ, err)
+		}
+		if !sk.PublicKey().Equal(kp.Public) || !bytes.Equal(sk.PublicKey().Bytes(), kp.Public.Bytes()) {
+			t.Fatalf("%v: public keys differ", typ)
+		}
+		ct, ss, _ := kp.Public.Encapsulate(rand.Reader)
+		got1, err1 := kp.Secret.Decapsulate(ct)
+		got2, err2 := sk.Decapsulate(ct)
+		if err1 != nil || err2 != nil || !bytes.Equal(got1, ss) || !bytes.Equal(got2, ss) {
+			t.Fatalf("%v: decapsulation differs", typ)
+		}
+	}
+}

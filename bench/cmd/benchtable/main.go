@@ -20,9 +20,16 @@
 //	                    prekeys, base key, 2 ratchet keys) + XEdDSA-sign +
 //	                    XEdDSA-verify + 11 × X25519 (4 + 4 agreement, 1 + 2
 //	                    ratchet) + 5 × HKDF-64B + SS(64B)
-//	Setup/pqxdh       = Setup/x3dh + Kyber1024-keygen + XEdDSA-sign +
-//	                    XEdDSA-verify + Kyber1024-encaps + Kyber1024-decaps +
-//	                    MLKEM768-keygen (the SPQR initiator's first key)
+//	Setup/pqxdh       = Setup/x3dh with 2 × HKDF-96B for its 2 × HKDF-64B
+//	                    (PQXDH's 96-byte secrets) + Kyber1024-keygen +
+//	                    XEdDSA-sign + XEdDSA-verify (the Kyber prekey and its
+//	                    signature) + Kyber1024-encaps + Kyber1024-decaps +
+//	                    X25519-torsion-check (the responder's check that the
+//	                    base key is canonical and torsion-free) + SPQR's
+//	                    first message: MLKEM768-keygen (the initiator's first
+//	                    key), 2 × HKDF-64B (each side's authenticator keyed
+//	                    with the SPQR key), HMAC-SHA256-64B (the header MAC)
+//	                    and HKDF-96B (the responder's chain of epoch 0)
 //	SteadyStateV4/<n> = SS(n); PingPongV4 = PingPong
 //
 // HMAC sizes: the MAC covers the 66 bytes of identity keys and the ~45-byte
@@ -180,8 +187,10 @@ func primitiveTerms(name string) map[string]float64 {
 	case parts[0] == "Setup" && len(parts) >= 2 && parts[1] == "x3dh":
 		return x3dh
 	case parts[0] == "Setup" && len(parts) >= 2 && parts[1] == "pqxdh":
+		pq := add(map[string]float64{"HKDF-64B": -2, "HKDF-96B": 2}, x3dh, 1)
 		return add(map[string]float64{"Kyber1024-keygen": 1, "XEdDSA-sign": 1, "XEdDSA-verify": 1,
-			"Kyber1024-encaps": 1, "Kyber1024-decaps": 1, "MLKEM768-keygen": 1}, x3dh, 1)
+			"Kyber1024-encaps": 1, "Kyber1024-decaps": 1, "X25519-torsion-check": 1,
+			"MLKEM768-keygen": 1, "HKDF-64B": 2, "HMAC-SHA256-64B": 1, "HKDF-96B": 1}, pq, 1)
 	}
 	return nil
 }
