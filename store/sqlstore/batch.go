@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/interlock-e2ee/interlock/prekey"
 	"github.com/interlock-e2ee/interlock/session"
@@ -156,15 +157,47 @@ func (s *Store) batchSelect(ctx context.Context, table, column string, forUpdate
 }
 
 // LoadSessions implements session.BatchSessionStore: one SELECT for up to
-// batchRows addresses.
+// batchRows addresses (with WithSessionCache, only for those it misses).
 func (s *Store) LoadSessions(ctx context.Context, addrs []session.Address) (map[session.Address]*session.Record, error) {
+	out := make(map[session.Address]*session.Record, len(addrs))
+	want, tokens := addrs, []uint64(nil)
+	if c := s.db.cache; c != nil {
+		hits := make([]*session.Record, len(addrs))
+		want = nil
+		c.mu.Lock()
+		for i, a := range addrs {
+			r, present, ok, token := c.sessions.lookup(c, s.key(a))
+			switch {
+			case !ok:
+				want, tokens = append(want, a), append(tokens, token)
+			case present:
+				hits[i] = r
+			}
+		}
+		c.mu.Unlock()
+		// Cached records never change: copy them without the lock.
+		parallel(len(hits), func(i int) error {
+			if hits[i] != nil {
+				hits[i] = hits[i].Clone()
+			}
+			return nil
+		})
+		for i, r := range hits {
+			if r != nil {
+				out[addrs[i]] = r
+			}
+		}
+		if len(want) == 0 {
+			return out, nil
+		}
+	}
 	type row struct {
 		a session.Address
 		b []byte
 		r *session.Record
 	}
 	var rows []row
-	err := s.batchSelect(ctx, "interlock_sessions", "record", true, addrs, func(a session.Address, b []byte) error {
+	err := s.batchSelect(ctx, "interlock_sessions", "record", true, want, func(a session.Address, b []byte) error {
 		rows = append(rows, row{a: a, b: b})
 		return nil
 	})
@@ -182,16 +215,25 @@ func (s *Store) LoadSessions(ctx context.Context, addrs []session.Address) (map[
 	if err != nil {
 		return nil, wrap(fmt.Sprintf("loading %d sessions", len(addrs)), err)
 	}
-	out := make(map[session.Address]*session.Record, len(rows))
 	for _, r := range rows {
 		out[r.a] = r.r
+	}
+	if tokens != nil {
+		keys := make([]cacheKey, len(want))
+		recs := make([]*session.Record, len(want))
+		for i, a := range want {
+			keys[i], recs[i] = s.key(a), out[a]
+		}
+		s.fillSessions(keys, recs, tokens)
 	}
 	return out, nil
 }
 
-// StoreSessions implements session.BatchSessionStore: one INSERT … ON
-// CONFLICT statement for up to batchRows records, all in one transaction
-// (the caller's, inside Transact), so either every record is stored or none.
+// StoreSessions implements session.BatchSessionStore: INSERT … ON CONFLICT
+// statements of upsertRows records each (prepared once), all in one
+// transaction (the caller's, inside Transact), so either every record is
+// stored or none. The records are serialized on up to GOMAXPROCS goroutines
+// while the statements run.
 func (s *Store) StoreSessions(ctx context.Context, records map[session.Address]*session.Record) error {
 	if len(records) == 0 {
 		return nil
@@ -205,62 +247,180 @@ func (s *Store) StoreSessions(ctx context.Context, records map[session.Address]*
 	slices.SortFunc(addrs, func(x, y session.Address) int {
 		return cmp.Or(strings.Compare(x.Name, y.Name), cmp.Compare(x.DeviceID, y.DeviceID))
 	})
-	blobs := make([][]byte, len(addrs))
-	err := parallel(len(addrs), func(i int) error {
-		b, err := records[addrs[i]].Marshal()
-		if err != nil {
-			return wrap("session "+addrs[i].String(), err)
-		}
-		blobs[i] = b
-		return nil
-	})
-	if err != nil {
-		return err
+	recs := make([]*session.Record, len(addrs))
+	for i, a := range addrs {
+		recs[i] = records[a]
 	}
 	write := func(st *Store) error {
-		for off := 0; off < len(addrs); off += batchRows {
-			end := min(off+batchRows, len(addrs))
-			w := &stmtBuilder{d: s.db.d}
-			w.b.Grow((end - off) * 32)
-			w.sql(`INSERT INTO interlock_sessions (account, name, device_id, record) VALUES `)
-			for i := off; i < end; i++ {
-				if i > off {
-					w.sql(",")
-				}
-				w.sql("(").arg(s.account).sql(", ").arg(addrs[i].Name).sql(", ").arg(int64(addrs[i].DeviceID)).sql(", ").arg(blobs[i]).sql(")")
+		return st.tracked(func(m marker) {
+			for i, a := range addrs {
+				m.session(st.key(a), recs[i])
 			}
-			w.sql(` ON CONFLICT (account, name, device_id) DO UPDATE SET record = excluded.record`)
-			if _, err := st.writer().ExecContext(ctx, w.b.String(), w.args...); err != nil {
-				return wrap(fmt.Sprintf("storing %d sessions", len(addrs)), err)
-			}
-		}
-		return nil
+		}, func() error { return st.storeSessions(ctx, addrs, recs) })
 	}
-	if s.tx != nil || len(addrs) <= batchRows {
+	if s.tx != nil || len(addrs) <= upsertRows {
 		return write(s) // one statement is atomic on its own
 	}
 	return s.Transact(ctx, func(tx session.Store) error { return write(tx.(*Store)) })
 }
 
+// upsertRows is how many rows one prepared upsert statement carries.
+// Statements of this fixed size are prepared once per connection and
+// reused, which costs SQLite far less than parsing one statement with
+// thousands of rows on every batch; the remainder of a batch goes in one
+// statement of its own.
+const upsertRows = 256
+
+// marshalRows is how many records one goroutine serializes at a time.
+const marshalRows = 64
+
+// upsertSessions returns the INSERT … ON CONFLICT statement for rows
+// records: parameters account, name, device_id, record per row.
+func (d dialect) upsertSessions(rows int) string {
+	w := &stmtBuilder{d: d}
+	w.b.Grow(rows*20 + 160)
+	w.sql(`INSERT INTO interlock_sessions (account, name, device_id, record) VALUES `)
+	for i := range rows {
+		if i > 0 {
+			w.sql(",")
+		}
+		w.sql("(").arg(nil).sql(", ").arg(nil).sql(", ").arg(nil).sql(", ").arg(nil).sql(")")
+	}
+	w.sql(` ON CONFLICT (account, name, device_id) DO UPDATE SET record = excluded.record`)
+	return w.b.String()
+}
+
+// storeSessions serializes recs[i] and writes it for addrs[i]: upsertRows
+// rows per execution of the prepared statement, the rest in one more
+// statement. Other goroutines serialize the records, marshalRows at a time
+// and in order, while this one runs the statements as their rows become
+// ready: the serializing overlaps the database's work.
+func (s *Store) storeSessions(ctx context.Context, addrs []session.Address, recs []*session.Record) error {
+	n := len(addrs)
+	blobs := make([][]byte, n)
+	pieces := (n + marshalRows - 1) / marshalRows
+	ready := make([]chan error, pieces)
+	for i := range ready {
+		ready[i] = make(chan error, 1)
+	}
+	var next atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), pieces) {
+		wg.Go(func() {
+			for {
+				p := int(next.Add(1) - 1)
+				if p >= pieces {
+					return
+				}
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				var err error
+				for i := p * marshalRows; i < min(n, (p+1)*marshalRows); i++ {
+					if blobs[i], err = recs[i].Marshal(); err != nil {
+						err = fmt.Errorf("session %s: %w", addrs[i], err)
+						break
+					}
+				}
+				ready[p] <- err
+			}
+		})
+	}
+	defer func() {
+		close(stop)
+		wg.Wait()
+	}()
+
+	failed := func(err error) error { return wrap(fmt.Sprintf("storing %d sessions", n), err) }
+	account := any(s.account)
+	args := make([]any, 0, 4*min(n, upsertRows))
+	upsert := s.db.upsert
+	if s.tx != nil && n >= upsertRows {
+		upsert = s.tx.StmtContext(ctx, upsert) // closed with the transaction
+	}
+	waited := 0 // pieces known to be serialized
+	for lo := 0; lo < n; lo += upsertRows {
+		hi := min(n, lo+upsertRows)
+		for ; waited*marshalRows < hi; waited++ {
+			if err := <-ready[waited]; err != nil {
+				return failed(err)
+			}
+		}
+		args = args[:0]
+		for i := lo; i < hi; i++ {
+			args = append(args, account, addrs[i].Name, int64(addrs[i].DeviceID), blobs[i])
+		}
+		var err error
+		if hi-lo == upsertRows {
+			_, err = upsert.ExecContext(ctx, args...)
+		} else {
+			_, err = s.writer().ExecContext(ctx, s.db.d.upsertSessions(hi-lo), args...)
+		}
+		if err != nil {
+			return failed(err)
+		}
+	}
+	return nil
+}
+
 // AreTrustedIdentities implements session.BatchIdentityStore with one
-// SELECT: trust on first use, then only the stored key.
+// SELECT (with WithSessionCache, only for the addresses it misses): trust
+// on first use, then only the stored key.
 func (s *Store) AreTrustedIdentities(ctx context.Context, keys map[session.Address]prekey.IdentityKey, _ session.Direction) (map[session.Address]bool, error) {
 	addrs := make([]session.Address, 0, len(keys))
 	out := make(map[session.Address]bool, len(keys))
-	for a := range keys {
-		addrs = append(addrs, a)
-		out[a] = true
+	var tokens map[session.Address]uint64
+	c := s.db.cache
+	if c != nil {
+		c.mu.Lock()
+		for a, k := range keys {
+			old, present, ok, token := c.identities.lookup(c, s.key(a))
+			if ok {
+				out[a] = !present || old.Equal(k)
+				continue
+			}
+			if tokens == nil {
+				tokens = make(map[session.Address]uint64)
+			}
+			addrs = append(addrs, a)
+			tokens[a] = token
+			out[a] = true
+		}
+		c.mu.Unlock()
+		if len(addrs) == 0 {
+			return out, nil
+		}
+	} else {
+		for a := range keys {
+			addrs = append(addrs, a)
+			out[a] = true
+		}
 	}
+	found := make(map[session.Address]prekey.IdentityKey)
 	err := s.batchSelect(ctx, "interlock_identities", "identity_key", false, addrs, func(a session.Address, b []byte) error {
 		k, err := prekey.NewIdentityKey(b)
 		if err != nil {
 			return fmt.Errorf("identity %s: %w", a, err)
 		}
 		out[a] = k.Equal(keys[a])
+		if c != nil {
+			found[a] = k
+		}
 		return nil
 	})
 	if err != nil {
 		return nil, wrap(fmt.Sprintf("loading %d identities", len(addrs)), err)
+	}
+	if c != nil {
+		c.mu.Lock()
+		for _, a := range addrs {
+			k, present := found[a]
+			c.identities.fill(s.key(a), k, present, tokens[a])
+		}
+		c.mu.Unlock()
 	}
 	return out, nil
 }

@@ -41,13 +41,27 @@ type DB struct {
 	// r runs reads outside transactions: a pool of read-only connections for
 	// SQLite (WAL lets them run beside the writer), w itself for PostgreSQL.
 	r *sql.DB
+	// cache is nil unless WithSessionCache turned it on.
+	cache *cache
+	// upsert is the prepared statement that stores upsertRows sessions,
+	// prepared on open: on SQLite, preparing it later inside a transaction
+	// would wait for the connection the transaction holds.
+	upsert *sql.Stmt
 }
 
 // Option configures Open and OpenPostgres.
 type Option func(*options)
 
 type options struct {
-	relaxed bool
+	relaxed   bool
+	cacheSize int
+}
+
+func (o *options) newCache() *cache {
+	if o.cacheSize <= 0 {
+		return nil
+	}
+	return newCache(o.cacheSize)
 }
 
 // RelaxedDurability stops waiting for each commit to reach the disk: SQLite
@@ -87,8 +101,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	db := &DB{d: sqliteDialect, w: w, r: w}
+	db := &DB{d: sqliteDialect, w: w, r: w, cache: o.newCache()}
 	if err := db.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if err := db.prepare(ctx); err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -123,7 +141,7 @@ func OpenPostgres(ctx context.Context, url string, opts ...Option) (*DB, error) 
 	}
 	w := stdlib.OpenDB(*cfg)
 	w.SetMaxIdleConns(8)
-	db := &DB{d: postgresDialect, w: w, r: w}
+	db := &DB{d: postgresDialect, w: w, r: w, cache: o.newCache()}
 	if err := w.PingContext(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlstore: connecting to PostgreSQL: %w", err)
@@ -132,12 +150,27 @@ func OpenPostgres(ctx context.Context, url string, opts ...Option) (*DB, error) 
 		w.Close()
 		return nil, err
 	}
+	if err := db.prepare(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
 	return db, nil
+}
+
+// prepare prepares the statements the DB keeps.
+func (db *DB) prepare(ctx context.Context) error {
+	st, err := db.w.PrepareContext(ctx, db.d.upsertSessions(upsertRows))
+	if err != nil {
+		return fmt.Errorf("sqlstore: preparing statements: %w", err)
+	}
+	db.upsert = st
+	return nil
 }
 
 // Close closes the database. Stores obtained from it stop working.
 func (db *DB) Close() error {
-	err := db.w.Close()
+	err := db.upsert.Close()
+	err = errors.Join(err, db.w.Close())
 	if db.r != db.w {
 		err = errors.Join(err, db.r.Close())
 	}
@@ -173,6 +206,9 @@ func (db *DB) CreateAccount(ctx context.Context, name string, identity prekey.Id
 		return nil, fmt.Errorf("sqlstore: %w", err)
 	} else if n == 0 {
 		return nil, fmt.Errorf("%w: %q", ErrAccountExists, name)
+	}
+	if db.cache != nil {
+		db.cache.purge(name) // nothing should be cached for a new account
 	}
 	return &Store{db: db, account: name, identity: identity, regID: registrationID}, nil
 }
@@ -225,6 +261,9 @@ func (db *DB) Accounts(ctx context.Context) ([]string, error) {
 // ErrNoAccount.
 func (db *DB) DeleteAccount(ctx context.Context, name string) error {
 	res, err := db.w.ExecContext(ctx, db.d.q(`DELETE FROM interlock_accounts WHERE account = $1`), name)
+	if db.cache != nil {
+		db.cache.purge(name) // also after an error: the delete may have committed
+	}
 	if err != nil {
 		return fmt.Errorf("sqlstore: deleting account %q: %w", name, err)
 	}

@@ -2,7 +2,8 @@
 // single file, pure Go through modernc.org/sqlite, no cgo) and PostgreSQL
 // for servers (github.com/jackc/pgx/v5). One database holds any number of
 // local accounts; each account's Store implements session.Store,
-// session.Transactor and group.SenderKeyStore.
+// session.Transactor, session.BatchSessionStore, session.BatchIdentityStore,
+// group.SenderKeyStore and fanout.DistributionStore.
 //
 //	db, err := sqlstore.Open(ctx, "interlock.db") // or sqlstore.OpenPostgres(ctx, url)
 //	alice, err := db.CreateAccount(ctx, "alice", identity, registrationID)
@@ -16,8 +17,19 @@
 // schema is versioned: Open and OpenPostgres apply the missing migrations in
 // one transaction (recorded in interlock_schema_version; concurrent openers
 // are serialised) and refuse a database written by a newer version
-// (ErrSchemaTooNew). Every table is prefixed interlock_, so the database can
-// hold an application's own tables too.
+// (ErrSchemaTooNew). Migration 1 creates interlock_accounts,
+// interlock_sessions, interlock_identities, interlock_prekeys,
+// interlock_signed_prekeys, interlock_kyber_prekeys and
+// interlock_sender_keys; migration 2 adds interlock_sender_key_shared, one
+// row per device that holds one of our sender-key chains (account,
+// distribution ID, chain ID, device address: fanout.DistributionStore's
+// SharedWith, MarkShared and ForgetShared). Every table is prefixed
+// interlock_, so the database can hold an application's own tables too.
+//
+// Batches. LoadSessions and AreTrustedIdentities read up to 5,000 addresses
+// in one SELECT; StoreSessions writes in prepared statements of 256 rows,
+// all in the caller's transaction, while other goroutines serialize the
+// records (session.Cipher.EncryptMany uses them).
 //
 // # Guarantees
 //
@@ -56,7 +68,8 @@
 // read with SELECT … FOR UPDATE: a second transaction on the same
 // session waits for the first to commit and then works on its result, and a
 // one-time prekey is consumed by exactly one of two processes racing for it
-// (the other gets session.ErrInvalidPreKey). What is not covered: two
+// (the other gets session.ErrInvalidPreKey); with WithSessionCache, see
+// below. What is not covered: two
 // processes creating the first record for one address at the same moment
 // (there is no row to lock yet; the later commit wins, as it would in
 // libsignal's own stores), and a group.Cipher, which does not use Transact
@@ -69,6 +82,45 @@
 // transaction holds the only write connection, so a write through any other
 // Store of the same DB would wait forever. Transact on that Store runs the
 // function in the same transaction (nesting never deadlocks).
+//
+// # Session cache
+//
+// WithSessionCache (off by default) keeps parsed session records and remote
+// identities in memory, up to a number of entries of each, least recently
+// used out first, shared by all Stores of the DB and keyed by account and
+// address. It also remembers that a row does not exist. A load it can
+// answer costs no SELECT and no parsing: it returns a copy of the cached
+// record (session.Record.Clone), so callers still own what they load. It is
+// a write-through cache: every write goes to the database first, with the
+// same transactions and durability as without it; the cache takes the new
+// value only after the transaction (or the single statement) has committed.
+// A transaction that rolls back leaves the cache as it was; a statement that
+// failed, a commit that returned an error, or two transactions writing one
+// row at the same time make the cache forget the row, so the next load
+// reads the database. While a transaction that wrote a row is open, loads
+// of that row go to the database (the transaction itself sees its own
+// writes). DeleteAccount forgets the account's entries.
+//
+// The cache is correct only while this DB is the only writer of the
+// sessions and identities of the accounts it serves. It does not see a
+// write made by another process, by another DB opened on the same database
+// (also in the same process), or through DB.SQL(): a row it holds keeps
+// the value it last saw. Should that happen, this process encrypts from a
+// session state another writer has already advanced — it reuses message
+// keys already used for other messages (the peer rejects the duplicates or,
+// worse, two plaintexts are encrypted under one key) and its next store
+// overwrites the other writer's state — and it may trust an identity that
+// another writer has replaced or removed. So on SQLite, use it when one
+// process owns the database file; on PostgreSQL, when one process owns the
+// account (several processes may share the database if each writes only
+// its own accounts). Other processes may read at any time: they see
+// exactly what is committed. On PostgreSQL a load the cache answers inside
+// Transact takes no row lock (the SELECT … FOR UPDATE that serialises
+// transactions of several processes on one session is skipped), so within
+// the process operations on one address must be serialised by the caller:
+// use one session.Cipher per account, whose per-address lock does it (on
+// SQLite, transactions are serial anyway). Turning the cache off is always
+// safe.
 //
 // # Security considerations
 //

@@ -42,6 +42,19 @@ func randomName(prefix string) string {
 // end of the test: tests see an empty database and never each other's.
 func openPostgres(t testing.TB, opts ...sqlstore.Option) *sqlstore.DB {
 	t.Helper()
+	u := postgresSchemaURL(t)
+	db, err := sqlstore.OpenPostgres(context.Background(), u, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// postgresSchemaURL creates a schema of its own on the test server, dropped
+// at the end of the test, and returns the URL that opens it.
+func postgresSchemaURL(t testing.TB) string {
+	t.Helper()
 	base := postgresURL(t)
 	ctx := context.Background()
 	admin, err := sql.Open("pgx", base)
@@ -65,12 +78,7 @@ func openPostgres(t testing.TB, opts ...sqlstore.Option) *sqlstore.DB {
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	db, err := sqlstore.OpenPostgres(ctx, u.String(), opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return u.String()
 }
 
 func openSQLite(t testing.TB, opts ...sqlstore.Option) (*sqlstore.DB, string) {

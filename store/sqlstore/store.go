@@ -18,7 +18,8 @@ type Store struct {
 	account  string
 	identity prekey.IdentityKeyPair
 	regID    uint32
-	tx       *sql.Tx // non-nil for the store handed to a Transact function
+	tx       *sql.Tx  // non-nil for the store handed to a Transact function
+	j        *journal // the transaction's cache journal (WithSessionCache)
 }
 
 var (
@@ -38,6 +39,9 @@ func (s *Store) Account() string { return s.account }
 // Inside fn use only the Store fn is given: on SQLite the transaction holds
 // the database's only write connection, so writing through another Store of
 // the same DB would wait for fn forever.
+//
+// With WithSessionCache, the cache takes what fn wrote only once the
+// transaction has committed.
 func (s *Store) Transact(ctx context.Context, fn func(tx session.Store) error) (err error) {
 	if s.tx != nil {
 		return fn(s)
@@ -46,21 +50,30 @@ func (s *Store) Transact(ctx context.Context, fn func(tx session.Store) error) (
 	if err != nil {
 		return fmt.Errorf("sqlstore: begin: %w", err)
 	}
-	committed := false
-	defer func() {
-		if !committed {
-			tx.Rollback()
-		}
-	}()
 	txs := *s
 	txs.tx = tx
+	if s.db.cache != nil {
+		txs.j = newJournal()
+	}
+	end := rolledBack
+	defer func() {
+		if end == rolledBack {
+			tx.Rollback()
+		}
+		if txs.j != nil {
+			// After the commit, so a transaction that begins next finds
+			// the keys still pinned until the cache holds the new values.
+			s.db.cache.finish(txs.j, end)
+		}
+	}()
 	if err := fn(&txs); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
+		end = unknown
 		return fmt.Errorf("sqlstore: commit: %w", err)
 	}
-	committed = true
+	end = committed
 	return nil
 }
 
@@ -117,20 +130,36 @@ func wrap(what string, err error) error {
 	return fmt.Errorf("sqlstore: %s: %w", what, err)
 }
 
-// LoadSession implements session.SessionStore.
+// LoadSession implements session.SessionStore (with WithSessionCache, a copy
+// of the cached record when the cache holds it).
 func (s *Store) LoadSession(ctx context.Context, addr session.Address) (*session.Record, error) {
+	var token uint64
+	if c := s.db.cache; c != nil {
+		c.mu.Lock()
+		r, present, ok, t := c.sessions.lookup(c, s.key(addr))
+		c.mu.Unlock()
+		if ok {
+			if !present {
+				return nil, nil
+			}
+			return r.Clone(), nil
+		}
+		token = t
+	}
 	b, ok, err := s.loadBlob(ctx, `SELECT record FROM interlock_sessions WHERE account = $1 AND name = $2 AND device_id = $3`,
 		s.account, addr.Name, int64(addr.DeviceID))
 	if err != nil {
 		return nil, wrap("loading session "+addr.String(), err)
 	}
 	if !ok {
+		s.fillSessions([]cacheKey{s.key(addr)}, []*session.Record{nil}, []uint64{token})
 		return nil, nil
 	}
 	r, err := session.UnmarshalRecord(b)
 	if err != nil {
 		return nil, wrap("session "+addr.String(), err)
 	}
+	s.fillSessions([]cacheKey{s.key(addr)}, []*session.Record{r}, []uint64{token})
 	return r, nil
 }
 
@@ -140,9 +169,12 @@ func (s *Store) StoreSession(ctx context.Context, addr session.Address, r *sessi
 	if err != nil {
 		return wrap("session "+addr.String(), err)
 	}
-	_, err = s.exec(ctx, `INSERT INTO interlock_sessions (account, name, device_id, record) VALUES ($1, $2, $3, $4)
+	err = s.tracked(func(m marker) { m.session(s.key(addr), r) }, func() error {
+		_, err := s.exec(ctx, `INSERT INTO interlock_sessions (account, name, device_id, record) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (account, name, device_id) DO UPDATE SET record = excluded.record`,
-		s.account, addr.Name, int64(addr.DeviceID), b)
+			s.account, addr.Name, int64(addr.DeviceID), b)
+		return err
+	})
 	if err != nil {
 		return wrap("storing session "+addr.String(), err)
 	}
@@ -151,8 +183,11 @@ func (s *Store) StoreSession(ctx context.Context, addr session.Address, r *sessi
 
 // DeleteSession removes the session with addr, if any.
 func (s *Store) DeleteSession(ctx context.Context, addr session.Address) error {
-	_, err := s.exec(ctx, `DELETE FROM interlock_sessions WHERE account = $1 AND name = $2 AND device_id = $3`,
-		s.account, addr.Name, int64(addr.DeviceID))
+	err := s.tracked(func(m marker) { m.session(s.key(addr), nil) }, func() error {
+		_, err := s.exec(ctx, `DELETE FROM interlock_sessions WHERE account = $1 AND name = $2 AND device_id = $3`,
+			s.account, addr.Name, int64(addr.DeviceID))
+		return err
+	})
 	if err != nil {
 		return wrap("deleting session "+addr.String(), err)
 	}
@@ -170,7 +205,15 @@ func (s *Store) LocalRegistrationID(context.Context) (uint32, error) { return s.
 // SaveIdentity implements session.IdentityStore: it stores key for addr and
 // reports whether it replaced a different key. Each of its two statements is
 // atomic, so concurrent callers see a consistent sequence of replacements.
-func (s *Store) SaveIdentity(ctx context.Context, addr session.Address, key prekey.IdentityKey) (bool, error) {
+func (s *Store) SaveIdentity(ctx context.Context, addr session.Address, key prekey.IdentityKey) (replaced bool, err error) {
+	err = s.tracked(func(m marker) { m.identity(s.key(addr), key, true) }, func() error {
+		replaced, err = s.saveIdentity(ctx, addr, key)
+		return err
+	})
+	return replaced, err
+}
+
+func (s *Store) saveIdentity(ctx context.Context, addr session.Address, key prekey.IdentityKey) (bool, error) {
 	kb := key.Bytes()
 	res, err := s.exec(ctx, `INSERT INTO interlock_identities (account, name, device_id, identity_key) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (account, name, device_id) DO NOTHING`, s.account, addr.Name, int64(addr.DeviceID), kb)
@@ -207,10 +250,21 @@ func (s *Store) IsTrustedIdentity(ctx context.Context, addr session.Address, key
 
 // Identity implements session.IdentityStore.
 func (s *Store) Identity(ctx context.Context, addr session.Address) (prekey.IdentityKey, bool, error) {
+	var token uint64
+	if c := s.db.cache; c != nil {
+		c.mu.Lock()
+		k, present, ok, t := c.identities.lookup(c, s.key(addr))
+		c.mu.Unlock()
+		if ok {
+			return k, present, nil
+		}
+		token = t
+	}
 	var b []byte
 	err := s.reader().QueryRowContext(ctx, s.db.d.q(`SELECT identity_key FROM interlock_identities WHERE account = $1 AND name = $2 AND device_id = $3`),
 		s.account, addr.Name, int64(addr.DeviceID)).Scan(&b)
 	if isNoRows(err) {
+		s.fillIdentity(addr, prekey.IdentityKey{}, false, token)
 		return prekey.IdentityKey{}, false, nil
 	}
 	if err != nil {
@@ -220,14 +274,18 @@ func (s *Store) Identity(ctx context.Context, addr session.Address) (prekey.Iden
 	if err != nil {
 		return prekey.IdentityKey{}, false, wrap("identity "+addr.String(), err)
 	}
+	s.fillIdentity(addr, k, true, token)
 	return k, true, nil
 }
 
 // RemoveIdentity forgets the identity stored for addr, so the next one is
 // trusted on first use again.
 func (s *Store) RemoveIdentity(ctx context.Context, addr session.Address) error {
-	_, err := s.exec(ctx, `DELETE FROM interlock_identities WHERE account = $1 AND name = $2 AND device_id = $3`,
-		s.account, addr.Name, int64(addr.DeviceID))
+	err := s.tracked(func(m marker) { m.identity(s.key(addr), prekey.IdentityKey{}, false) }, func() error {
+		_, err := s.exec(ctx, `DELETE FROM interlock_identities WHERE account = $1 AND name = $2 AND device_id = $3`,
+			s.account, addr.Name, int64(addr.DeviceID))
+		return err
+	})
 	if err != nil {
 		return wrap("removing identity "+addr.String(), err)
 	}
