@@ -2,17 +2,9 @@ package curve
 
 import (
 	"bytes"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io/fs"
-	"maps"
-	"os"
-	"path/filepath"
-	"slices"
-	"strings"
 	"testing"
+
+	"github.com/interlock-e2ee/interlock/internal/wycheproof"
 
 	"filippo.io/edwards25519"
 )
@@ -21,182 +13,49 @@ import (
 // the Ed25519 core of XEdDSA verification (verifyEdwards).
 var wycheproofFiles = []string{"x25519_test.json", "ed25519_test.json"}
 
-// The Wycheproof loader (the same in internal/curve, internal/aescbc,
-// internal/kdf and internal/kem). Wycheproof JSON is not committed: it is
-// read from $INTERLOCK_WYCHEPROOF_DIR, else from ../../../shared/wycheproof
-// (the steering repository's shared folder, which CI clones beside this
-// one). Missing files skip the test with the directory and file names.
-
-const wycheproofEnv = "INTERLOCK_WYCHEPROOF_DIR"
-
-func wycheproofDir() string {
-	if d := os.Getenv(wycheproofEnv); d != "" {
-		return d
-	}
-	return filepath.Join("..", "..", "..", "shared", "wycheproof")
-}
-
-// wpHex is a hex string in a Wycheproof file.
-type wpHex []byte
-
-func (h *wpHex) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return err
-	}
-	d, err := hex.DecodeString(s)
-	if err != nil {
-		return err
-	}
-	*h = d
-	return nil
-}
-
-// wpTest holds the fields every Wycheproof test case has.
-type wpTest struct {
-	TcID    json.Number `json:"tcId"`
-	Comment string      `json:"comment"`
-	Flags   []string    `json:"flags"`
-	Result  string      `json:"result"` // valid, invalid or acceptable
-}
-
-// wpFile is a Wycheproof file with test groups of type G.
-type wpFile[G any] struct {
-	Algorithm     string `json:"algorithm"`
-	Schema        string `json:"schema"`
-	NumberOfTests int    `json:"numberOfTests"`
-	TestGroups    []G    `json:"testGroups"`
-}
-
-// loadWycheproof parses dir/name into v. When the file is absent it skips
-// the test, naming the directory and every file this package reads.
-func loadWycheproof(t *testing.T, dir, name string, v any) {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, name))
-	if errors.Is(err, fs.ErrNotExist) {
-		t.Skipf("Wycheproof file %s not found in %s; set %s or place these files there: %s",
-			name, dir, wycheproofEnv, strings.Join(wycheproofFiles, ", "))
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-}
-
-// wpDecision settles an "acceptable" Wycheproof case: a case carrying flag
-// must be accepted (valid) or rejected, for the reason given. The first
-// entry whose flag the case carries decides.
-type wpDecision struct {
-	flag  string
-	valid bool
-	why   string
-}
-
-// want returns whether the case must be accepted, and counts the
-// decisions taken for acceptable cases. An acceptable case that no decision
-// covers is an error: every such case is decided explicitly.
-func (r *wpReport) want(tc wpTest, table []wpDecision) (bool, error) {
-	switch tc.Result {
-	case "valid":
-		return true, nil
-	case "invalid":
-		return false, nil
-	case "acceptable":
-		for _, d := range table {
-			if slices.Contains(tc.Flags, d.flag) {
-				if r.decided == nil {
-					r.decided = map[string]int{}
-				}
-				r.decided[fmt.Sprintf("%s -> valid=%v (%s)", d.flag, d.valid, d.why)]++
-				return d.valid, nil
-			}
-		}
-		return false, fmt.Errorf("tcId %s: acceptable case with flags %v has no decision", tc.TcID, tc.Flags)
-	}
-	return false, fmt.Errorf("tcId %s: unknown result %q", tc.TcID, tc.Result)
-}
-
-// wpReport collects a harness run: how many cases were checked and what
-// went wrong.
-type wpReport struct {
-	checked  int
-	skipped  int
-	problems []string
-	decided  map[string]int // acceptable cases per decision
-}
-
-func (r *wpReport) fail(tc wpTest, format string, args ...any) {
-	r.problems = append(r.problems, fmt.Sprintf("tcId %s (%s, flags %v): ", tc.TcID, tc.Comment, tc.Flags)+fmt.Sprintf(format, args...))
-}
-
-// report fails t for each problem and logs the counts.
-func (r *wpReport) report(t *testing.T, name string) {
-	t.Helper()
-	for _, p := range r.problems {
-		t.Error(name + ": " + p)
-	}
-	t.Logf("%s: %d cases checked, %d skipped, %d problems", name, r.checked, r.skipped, len(r.problems))
-	for _, d := range slices.Sorted(maps.Keys(r.decided)) {
-		t.Logf("%s: %d acceptable cases decided by %s", name, r.decided[d], d)
-	}
-	if r.checked == 0 {
-		t.Errorf("%s: no case checked", name)
-	}
-}
-
-// writeWycheproof writes a synthetic file for the harness self-tests.
-func writeWycheproof(t *testing.T, dir, name, content string) {
-	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // x25519Decisions settles x25519_test.json's acceptable cases (every one
 // carries at least one of these flags; the first match decides).
-var x25519Decisions = []wpDecision{
-	{"ZeroSharedSecret", false, "ECDH refuses an all-zero output with ErrLowOrder (the RFC 7748, Section 6.1 check)"},
-	{"LowOrderPublic", false, "a low-order public key gives an all-zero output: ErrLowOrder"},
-	{"Twist", true, "X25519 is defined for points on the twist (RFC 7748, Section 5); ECDH computes it"},
-	{"NonCanonicalPublic", true, "u >= p is decoded as RFC 7748, Section 5 says (top bit masked, reduced mod p)"},
-	{"SmallPublicKey", true, "computed as X25519 defines it; only an all-zero output is refused"},
-	{"SpecialPublicKey", true, "computed as X25519 defines it"},
-	{"EdgeCaseMultiplication", true, "computed as X25519 defines it"},
-	{"EdgeCaseShared", true, "computed as X25519 defines it"},
-	{"Ktv", true, "known test vector"},
+var x25519Decisions = []wycheproof.Decision{
+	{Flag: "ZeroSharedSecret", Valid: false, Why: "ECDH refuses an all-zero output with ErrLowOrder (the RFC 7748, Section 6.1 check)"},
+	{Flag: "LowOrderPublic", Valid: false, Why: "a low-order public key gives an all-zero output: ErrLowOrder"},
+	{Flag: "Twist", Valid: true, Why: "X25519 is defined for points on the twist (RFC 7748, Section 5); ECDH computes it"},
+	{Flag: "NonCanonicalPublic", Valid: true, Why: "u >= p is decoded as RFC 7748, Section 5 says (top bit masked, reduced mod p)"},
+	{Flag: "SmallPublicKey", Valid: true, Why: "computed as X25519 defines it; only an all-zero output is refused"},
+	{Flag: "SpecialPublicKey", Valid: true, Why: "computed as X25519 defines it"},
+	{Flag: "EdgeCaseMultiplication", Valid: true, Why: "computed as X25519 defines it"},
+	{Flag: "EdgeCaseShared", Valid: true, Why: "computed as X25519 defines it"},
+	{Flag: "Ktv", Valid: true, Why: "known test vector"},
 }
 
 // ed25519Decisions: ed25519_test.json has no acceptable cases; any that
 // appears fails the run until it is decided here.
-var ed25519Decisions = []wpDecision{}
+var ed25519Decisions = []wycheproof.Decision{}
 
 type x25519Group struct {
 	Type  string `json:"type"`
 	Curve string `json:"curve"`
 	Tests []struct {
-		wpTest
-		Public  wpHex `json:"public"`
-		Private wpHex `json:"private"`
-		Shared  wpHex `json:"shared"`
+		wycheproof.Test
+		Public  wycheproof.Hex `json:"public"`
+		Private wycheproof.Hex `json:"private"`
+		Shared  wycheproof.Hex `json:"shared"`
 	} `json:"tests"`
 }
 
-func checkX25519(f *wpFile[x25519Group]) *wpReport {
-	r := &wpReport{}
+func checkX25519(f *wycheproof.File[x25519Group]) *wycheproof.Report {
+	r := &wycheproof.Report{}
 	for _, g := range f.TestGroups {
 		for _, tc := range g.Tests {
 			if g.Type != "XdhComp" || g.Curve != "curve25519" {
-				r.skipped++
+				r.Skipped++
 				continue
 			}
-			want, err := r.want(tc.wpTest, x25519Decisions)
+			want, err := r.Want(tc.Test, x25519Decisions)
 			if err != nil {
-				r.problems = append(r.problems, err.Error())
+				r.Problems = append(r.Problems, err.Error())
 				continue
 			}
-			r.checked++
+			r.Checked++
 			var shared [32]byte
 			priv, err := NewPrivateKey(tc.Private)
 			if err == nil {
@@ -207,11 +66,11 @@ func checkX25519(f *wpFile[x25519Group]) *wpReport {
 			}
 			switch {
 			case want && err != nil:
-				r.fail(tc.wpTest, "rejected: %v", err)
+				r.Fail(tc.Test, "rejected: %v", err)
 			case !want && err == nil:
-				r.fail(tc.wpTest, "accepted, shared %x", shared)
+				r.Fail(tc.Test, "accepted, shared %x", shared)
 			case want && !bytes.Equal(shared[:], tc.Shared):
-				r.fail(tc.wpTest, "shared %x, want %x", shared, []byte(tc.Shared))
+				r.Fail(tc.Test, "shared %x, want %x", shared, []byte(tc.Shared))
 			}
 		}
 	}
@@ -221,36 +80,36 @@ func checkX25519(f *wpFile[x25519Group]) *wpReport {
 type ed25519Group struct {
 	Type      string `json:"type"`
 	PublicKey struct {
-		Curve string `json:"curve"`
-		PK    wpHex  `json:"pk"`
+		Curve string         `json:"curve"`
+		PK    wycheproof.Hex `json:"pk"`
 	} `json:"publicKey"`
 	Tests []struct {
-		wpTest
-		Msg wpHex `json:"msg"`
-		Sig wpHex `json:"sig"`
+		wycheproof.Test
+		Msg wycheproof.Hex `json:"msg"`
+		Sig wycheproof.Hex `json:"sig"`
 	} `json:"tests"`
 }
 
-func checkEd25519(f *wpFile[ed25519Group]) *wpReport {
-	r := &wpReport{}
+func checkEd25519(f *wycheproof.File[ed25519Group]) *wycheproof.Report {
+	r := &wycheproof.Report{}
 	for _, g := range f.TestGroups {
 		for _, tc := range g.Tests {
 			if g.Type != "EddsaVerify" || g.PublicKey.Curve != "edwards25519" {
-				r.skipped++
+				r.Skipped++
 				continue
 			}
-			want, err := r.want(tc.wpTest, ed25519Decisions)
+			want, err := r.Want(tc.Test, ed25519Decisions)
 			if err != nil {
-				r.problems = append(r.problems, err.Error())
+				r.Problems = append(r.Problems, err.Error())
 				continue
 			}
-			r.checked++
+			r.Checked++
 			ok := false
 			if A, err := new(edwards25519.Point).SetBytes(g.PublicKey.PK); err == nil && len(tc.Sig) == SignatureSize {
 				ok = verifyEdwards(A, tc.Msg, tc.Sig[:32], tc.Sig[32:])
 			}
 			if ok != want {
-				r.fail(tc.wpTest, "verify = %v, want %v", ok, want)
+				r.Fail(tc.Test, "verify = %v, want %v", ok, want)
 			}
 		}
 	}
@@ -258,15 +117,15 @@ func checkEd25519(f *wpFile[ed25519Group]) *wpReport {
 }
 
 func TestWycheproofX25519(t *testing.T) {
-	var f wpFile[x25519Group]
-	loadWycheproof(t, wycheproofDir(), "x25519_test.json", &f)
-	checkX25519(&f).report(t, "x25519_test.json")
+	var f wycheproof.File[x25519Group]
+	wycheproof.Load(t, wycheproof.Dir(), "x25519_test.json", wycheproofFiles, &f)
+	checkX25519(&f).Finish(t, "x25519_test.json")
 }
 
 func TestWycheproofEd25519(t *testing.T) {
-	var f wpFile[ed25519Group]
-	loadWycheproof(t, wycheproofDir(), "ed25519_test.json", &f)
-	checkEd25519(&f).report(t, "ed25519_test.json")
+	var f wycheproof.File[ed25519Group]
+	wycheproof.Load(t, wycheproof.Dir(), "ed25519_test.json", wycheproofFiles, &f)
+	checkEd25519(&f).Finish(t, "ed25519_test.json")
 }
 
 // TestWycheproofHarness runs the harness over synthetic files in the
@@ -287,27 +146,27 @@ func TestWycheproofHarness(t *testing.T) {
  {"type":"EddsaVerify","publicKey":{"type":"EDDSAPublicKey","curve":"edwards25519","keySize":255,"pk":"3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c"},"tests":[
   {"tcId":4,"comment":"RFC 8032 TEST 2","flags":["Ktv"],"msg":"72","sig":"92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00","result":"valid"},
   {"tcId":5,"comment":"TEST 2, s + L (non-canonical s)","flags":["SignatureMalleability"],"msg":"72","sig":"92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69daf52db7415978abc61b2c2eb6aeebfca0387b2eaeb4302aeeb00d291612bb0c10","result":"invalid"}]}]}`
-	writeWycheproof(t, dir, "x25519_test.json", x)
-	writeWycheproof(t, dir, "ed25519_test.json", e)
-	var xf wpFile[x25519Group]
-	loadWycheproof(t, dir, "x25519_test.json", &xf)
-	if r := checkX25519(&xf); len(r.problems) != 0 || r.checked != 4 {
-		t.Fatalf("x25519: %d checked, problems %v", r.checked, r.problems)
+	wycheproof.WriteFile(t, dir, "x25519_test.json", x)
+	wycheproof.WriteFile(t, dir, "ed25519_test.json", e)
+	var xf wycheproof.File[x25519Group]
+	wycheproof.Load(t, dir, "x25519_test.json", wycheproofFiles, &xf)
+	if r := checkX25519(&xf); len(r.Problems) != 0 || r.Checked != 4 {
+		t.Fatalf("x25519: %d checked, problems %v", r.Checked, r.Problems)
 	}
-	var ef wpFile[ed25519Group]
-	loadWycheproof(t, dir, "ed25519_test.json", &ef)
-	if r := checkEd25519(&ef); len(r.problems) != 0 || r.checked != 5 {
-		t.Fatalf("ed25519: %d checked, problems %v", r.checked, r.problems)
+	var ef wycheproof.File[ed25519Group]
+	wycheproof.Load(t, dir, "ed25519_test.json", wycheproofFiles, &ef)
+	if r := checkEd25519(&ef); len(r.Problems) != 0 || r.Checked != 5 {
+		t.Fatalf("ed25519: %d checked, problems %v", r.Checked, r.Problems)
 	}
 
 	// The harness notices a wrong answer and an undecided acceptable case.
 	xf.TestGroups[0].Tests[0].Shared[0] ^= 1
 	xf.TestGroups[0].Tests[3].Flags = []string{"NotInTheTable"}
-	if r := checkX25519(&xf); len(r.problems) != 2 {
-		t.Fatalf("x25519, broken: problems %v", r.problems)
+	if r := checkX25519(&xf); len(r.Problems) != 2 {
+		t.Fatalf("x25519, broken: problems %v", r.Problems)
 	}
 	ef.TestGroups[0].Tests[1].Result = "valid"
-	if r := checkEd25519(&ef); len(r.problems) != 1 {
-		t.Fatalf("ed25519, broken: problems %v", r.problems)
+	if r := checkEd25519(&ef); len(r.Problems) != 1 {
+		t.Fatalf("ed25519, broken: problems %v", r.Problems)
 	}
 }

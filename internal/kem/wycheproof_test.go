@@ -5,16 +5,10 @@ import (
 	"crypto/mlkem"
 	"crypto/mlkem/mlkemtest"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io/fs"
-	"maps"
-	"os"
-	"path/filepath"
-	"slices"
-	"strings"
 	"testing"
+
+	"github.com/interlock-e2ee/interlock/internal/wycheproof"
 )
 
 // Wycheproof (github.com/C2SP/wycheproof, testvectors_v1) for ML-KEM-1024:
@@ -31,158 +25,25 @@ import (
 // 3168-byte form that file tests.
 var wycheproofFiles = []string{"mlkem_1024_test.json", "mlkem_1024_encaps_test.json", "mlkem_1024_keygen_seed_test.json"}
 
-// The Wycheproof loader (the same in internal/curve, internal/aescbc,
-// internal/kdf and internal/kem). Wycheproof JSON is not committed: it is
-// read from $INTERLOCK_WYCHEPROOF_DIR, else from ../../../shared/wycheproof
-// (the steering repository's shared folder, which CI clones beside this
-// one). Missing files skip the test with the directory and file names.
-
-const wycheproofEnv = "INTERLOCK_WYCHEPROOF_DIR"
-
-func wycheproofDir() string {
-	if d := os.Getenv(wycheproofEnv); d != "" {
-		return d
-	}
-	return filepath.Join("..", "..", "..", "shared", "wycheproof")
-}
-
-// wpHex is a hex string in a Wycheproof file.
-type wpHex []byte
-
-func (h *wpHex) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return err
-	}
-	d, err := hex.DecodeString(s)
-	if err != nil {
-		return err
-	}
-	*h = d
-	return nil
-}
-
-// wpTest holds the fields every Wycheproof test case has.
-type wpTest struct {
-	TcID    json.Number `json:"tcId"`
-	Comment string      `json:"comment"`
-	Flags   []string    `json:"flags"`
-	Result  string      `json:"result"` // valid, invalid or acceptable
-}
-
-// wpFile is a Wycheproof file with test groups of type G.
-type wpFile[G any] struct {
-	Algorithm     string `json:"algorithm"`
-	Schema        string `json:"schema"`
-	NumberOfTests int    `json:"numberOfTests"`
-	TestGroups    []G    `json:"testGroups"`
-}
-
-// loadWycheproof parses dir/name into v. When the file is absent it skips
-// the test, naming the directory and every file this package reads.
-func loadWycheproof(t *testing.T, dir, name string, v any) {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, name))
-	if errors.Is(err, fs.ErrNotExist) {
-		t.Skipf("Wycheproof file %s not found in %s; set %s or place these files there: %s",
-			name, dir, wycheproofEnv, strings.Join(wycheproofFiles, ", "))
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-}
-
-// wpDecision settles an "acceptable" Wycheproof case: a case carrying flag
-// must be accepted (valid) or rejected, for the reason given. The first
-// entry whose flag the case carries decides.
-type wpDecision struct {
-	flag  string
-	valid bool
-	why   string
-}
-
-// want returns whether the case must be accepted, and counts the
-// decisions taken for acceptable cases. An acceptable case that no decision
-// covers is an error: every such case is decided explicitly.
-func (r *wpReport) want(tc wpTest, table []wpDecision) (bool, error) {
-	switch tc.Result {
-	case "valid":
-		return true, nil
-	case "invalid":
-		return false, nil
-	case "acceptable":
-		for _, d := range table {
-			if slices.Contains(tc.Flags, d.flag) {
-				if r.decided == nil {
-					r.decided = map[string]int{}
-				}
-				r.decided[fmt.Sprintf("%s -> valid=%v (%s)", d.flag, d.valid, d.why)]++
-				return d.valid, nil
-			}
-		}
-		return false, fmt.Errorf("tcId %s: acceptable case with flags %v has no decision", tc.TcID, tc.Flags)
-	}
-	return false, fmt.Errorf("tcId %s: unknown result %q", tc.TcID, tc.Result)
-}
-
-// wpReport collects a harness run: how many cases were checked and what
-// went wrong.
-type wpReport struct {
-	checked  int
-	skipped  int
-	problems []string
-	decided  map[string]int // acceptable cases per decision
-}
-
-func (r *wpReport) fail(tc wpTest, format string, args ...any) {
-	r.problems = append(r.problems, fmt.Sprintf("tcId %s (%s, flags %v): ", tc.TcID, tc.Comment, tc.Flags)+fmt.Sprintf(format, args...))
-}
-
-// report fails t for each problem and logs the counts.
-func (r *wpReport) report(t *testing.T, name string) {
-	t.Helper()
-	for _, p := range r.problems {
-		t.Error(name + ": " + p)
-	}
-	t.Logf("%s: %d cases checked, %d skipped, %d problems", name, r.checked, r.skipped, len(r.problems))
-	for _, d := range slices.Sorted(maps.Keys(r.decided)) {
-		t.Logf("%s: %d acceptable cases decided by %s", name, r.decided[d], d)
-	}
-	if r.checked == 0 {
-		t.Errorf("%s: no case checked", name)
-	}
-}
-
-// writeWycheproof writes a synthetic file for the harness self-tests.
-func writeWycheproof(t *testing.T, dir, name, content string) {
-	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // None of the three files has acceptable cases; any that appears fails the
 // run until it is decided here.
 var (
-	mlkemDecisions       = []wpDecision{}
-	mlkemEncapsDecisions = []wpDecision{}
-	mlkemKeyGenDecisions = []wpDecision{}
+	mlkemDecisions       = []wycheproof.Decision{}
+	mlkemEncapsDecisions = []wycheproof.Decision{}
+	mlkemKeyGenDecisions = []wycheproof.Decision{}
 )
 
 type mlkemGroup struct {
 	Type         string `json:"type"`
 	ParameterSet string `json:"parameterSet"`
 	Tests        []struct {
-		wpTest
-		Seed wpHex `json:"seed"`
-		EK   wpHex `json:"ek"`
-		DK   wpHex `json:"dk"`
-		M    wpHex `json:"m"`
-		C    wpHex `json:"c"`
-		K    wpHex `json:"K"`
+		wycheproof.Test
+		Seed wycheproof.Hex `json:"seed"`
+		EK   wycheproof.Hex `json:"ek"`
+		DK   wycheproof.Hex `json:"dk"`
+		M    wycheproof.Hex `json:"m"`
+		C    wycheproof.Hex `json:"c"`
+		K    wycheproof.Hex `json:"K"`
 	} `json:"tests"`
 }
 
@@ -191,20 +52,20 @@ func withType(b []byte) []byte { return append([]byte{byte(MLKEM1024)}, b...) }
 // checkMLKEM runs MLKEMTest groups: the case is accepted when the seed
 // loads, its public key equals ek (when given) and c decapsulates; a valid
 // case must also yield K.
-func checkMLKEM(f *wpFile[mlkemGroup]) *wpReport {
-	r := &wpReport{}
+func checkMLKEM(f *wycheproof.File[mlkemGroup]) *wycheproof.Report {
+	r := &wycheproof.Report{}
 	for _, g := range f.TestGroups {
 		for _, tc := range g.Tests {
 			if g.Type != "MLKEMTest" || g.ParameterSet != "ML-KEM-1024" {
-				r.skipped++
+				r.Skipped++
 				continue
 			}
-			want, err := r.want(tc.wpTest, mlkemDecisions)
+			want, err := r.Want(tc.Test, mlkemDecisions)
 			if err != nil {
-				r.problems = append(r.problems, err.Error())
+				r.Problems = append(r.Problems, err.Error())
 				continue
 			}
-			r.checked++
+			r.Checked++
 			var k []byte
 			sk, err := NewSecretKey(withType(tc.Seed))
 			if err == nil && tc.EK != nil && !bytes.Equal(sk.PublicKey().Bytes(), withType(tc.EK)) {
@@ -215,11 +76,11 @@ func checkMLKEM(f *wpFile[mlkemGroup]) *wpReport {
 			}
 			switch {
 			case want && err != nil:
-				r.fail(tc.wpTest, "rejected: %v", err)
+				r.Fail(tc.Test, "rejected: %v", err)
 			case want && !bytes.Equal(k, tc.K):
-				r.fail(tc.wpTest, "K %x, want %x", k, []byte(tc.K))
+				r.Fail(tc.Test, "K %x, want %x", k, []byte(tc.K))
 			case !want && err == nil:
-				r.fail(tc.wpTest, "accepted, K %x", k)
+				r.Fail(tc.Test, "accepted, K %x", k)
 			}
 		}
 	}
@@ -229,45 +90,45 @@ func checkMLKEM(f *wpFile[mlkemGroup]) *wpReport {
 // checkMLKEMEncaps runs MLKEMEncapsTest groups: ek must parse (modulus
 // check) exactly when the case is valid; for a valid ek, encapsulating m
 // must give c and K, and Encapsulate must work.
-func checkMLKEMEncaps(f *wpFile[mlkemGroup]) *wpReport {
-	r := &wpReport{}
+func checkMLKEMEncaps(f *wycheproof.File[mlkemGroup]) *wycheproof.Report {
+	r := &wycheproof.Report{}
 	for _, g := range f.TestGroups {
 		for _, tc := range g.Tests {
 			if g.Type != "MLKEMEncapsTest" || g.ParameterSet != "ML-KEM-1024" {
-				r.skipped++
+				r.Skipped++
 				continue
 			}
-			want, err := r.want(tc.wpTest, mlkemEncapsDecisions)
+			want, err := r.Want(tc.Test, mlkemEncapsDecisions)
 			if err != nil {
-				r.problems = append(r.problems, err.Error())
+				r.Problems = append(r.Problems, err.Error())
 				continue
 			}
-			r.checked++
+			r.Checked++
 			pk, err := NewPublicKey(withType(tc.EK))
 			switch {
 			case want && err != nil:
-				r.fail(tc.wpTest, "rejected: %v", err)
+				r.Fail(tc.Test, "rejected: %v", err)
 				continue
 			case !want && err == nil:
-				r.fail(tc.wpTest, "accepted")
+				r.Fail(tc.Test, "accepted")
 				continue
 			case !want:
 				continue
 			}
 			if !bytes.Equal(pk.Bytes(), withType(tc.EK)) {
-				r.fail(tc.wpTest, "Bytes does not round-trip")
+				r.Fail(tc.Test, "Bytes does not round-trip")
 			}
 			ek, err := mlkem.NewEncapsulationKey1024(tc.EK)
 			if err != nil {
-				r.fail(tc.wpTest, "crypto/mlkem: %v", err)
+				r.Fail(tc.Test, "crypto/mlkem: %v", err)
 				continue
 			}
 			k, c, err := mlkemtest.Encapsulate1024(ek, tc.M)
 			if err != nil || !bytes.Equal(c, tc.C) || !bytes.Equal(k, tc.K) {
-				r.fail(tc.wpTest, "derandomized encapsulation: %v", err)
+				r.Fail(tc.Test, "derandomized encapsulation: %v", err)
 			}
 			if ct, ss, err := pk.Encapsulate(nil); err != nil || len(ct) != 1+Kyber1024CiphertextSize || len(ss) != SharedSecretSize {
-				r.fail(tc.wpTest, "Encapsulate: %v", err)
+				r.Fail(tc.Test, "Encapsulate: %v", err)
 			}
 		}
 	}
@@ -275,24 +136,24 @@ func checkMLKEMEncaps(f *wpFile[mlkemGroup]) *wpReport {
 }
 
 // checkMLKEMKeyGen runs MLKEMKeyGen groups: the seed must load and give ek.
-func checkMLKEMKeyGen(f *wpFile[mlkemGroup]) *wpReport {
-	r := &wpReport{}
+func checkMLKEMKeyGen(f *wycheproof.File[mlkemGroup]) *wycheproof.Report {
+	r := &wycheproof.Report{}
 	for _, g := range f.TestGroups {
 		for _, tc := range g.Tests {
 			if g.Type != "MLKEMKeyGen" || g.ParameterSet != "ML-KEM-1024" {
-				r.skipped++
+				r.Skipped++
 				continue
 			}
-			want, err := r.want(tc.wpTest, mlkemKeyGenDecisions)
+			want, err := r.Want(tc.Test, mlkemKeyGenDecisions)
 			if err != nil {
-				r.problems = append(r.problems, err.Error())
+				r.Problems = append(r.Problems, err.Error())
 				continue
 			}
-			r.checked++
+			r.Checked++
 			sk, err := NewSecretKey(withType(tc.Seed))
 			ok := err == nil && bytes.Equal(sk.PublicKey().Bytes(), withType(tc.EK))
 			if ok != want {
-				r.fail(tc.wpTest, "key generation matches = %v (%v), want %v", ok, err, want)
+				r.Fail(tc.Test, "key generation matches = %v (%v), want %v", ok, err, want)
 			}
 		}
 	}
@@ -300,21 +161,21 @@ func checkMLKEMKeyGen(f *wpFile[mlkemGroup]) *wpReport {
 }
 
 func TestWycheproofMLKEM1024(t *testing.T) {
-	var f wpFile[mlkemGroup]
-	loadWycheproof(t, wycheproofDir(), "mlkem_1024_test.json", &f)
-	checkMLKEM(&f).report(t, "mlkem_1024_test.json")
+	var f wycheproof.File[mlkemGroup]
+	wycheproof.Load(t, wycheproof.Dir(), "mlkem_1024_test.json", wycheproofFiles, &f)
+	checkMLKEM(&f).Finish(t, "mlkem_1024_test.json")
 }
 
 func TestWycheproofMLKEM1024Encaps(t *testing.T) {
-	var f wpFile[mlkemGroup]
-	loadWycheproof(t, wycheproofDir(), "mlkem_1024_encaps_test.json", &f)
-	checkMLKEMEncaps(&f).report(t, "mlkem_1024_encaps_test.json")
+	var f wycheproof.File[mlkemGroup]
+	wycheproof.Load(t, wycheproof.Dir(), "mlkem_1024_encaps_test.json", wycheproofFiles, &f)
+	checkMLKEMEncaps(&f).Finish(t, "mlkem_1024_encaps_test.json")
 }
 
 func TestWycheproofMLKEM1024KeyGen(t *testing.T) {
-	var f wpFile[mlkemGroup]
-	loadWycheproof(t, wycheproofDir(), "mlkem_1024_keygen_seed_test.json", &f)
-	checkMLKEMKeyGen(&f).report(t, "mlkem_1024_keygen_seed_test.json")
+	var f wycheproof.File[mlkemGroup]
+	wycheproof.Load(t, wycheproof.Dir(), "mlkem_1024_keygen_seed_test.json", wycheproofFiles, &f)
+	checkMLKEMKeyGen(&f).Finish(t, "mlkem_1024_keygen_seed_test.json")
 }
 
 // TestWycheproofHarness runs the harness over synthetic files in the
@@ -343,41 +204,41 @@ func TestWycheproofHarness(t *testing.T) {
 	bad[0], bad[1] = 0xff, bad[1]|0x0f
 	x := hex.EncodeToString
 	dir := t.TempDir()
-	writeWycheproof(t, dir, "mlkem_1024_test.json", `{"algorithm":"ML-KEM","schema":"mlkem_test_schema.json","numberOfTests":3,"testGroups":[{"type":"MLKEMTest","parameterSet":"ML-KEM-1024","tests":[
+	wycheproof.WriteFile(t, dir, "mlkem_1024_test.json", `{"algorithm":"ML-KEM","schema":"mlkem_test_schema.json","numberOfTests":3,"testGroups":[{"type":"MLKEMTest","parameterSet":"ML-KEM-1024","tests":[
  {"tcId":"1","flags":[],"seed":"`+x(seed)+`","ek":"`+x(ek)+`","c":"`+x(c)+`","K":"`+x(k)+`","result":"valid"},
  {"tcId":"2","comment":"Private key too short","flags":[],"seed":"`+x(seed[:63])+`","c":"`+x(c)+`","K":"","result":"invalid"},
  {"tcId":"3","comment":"Ciphertext too short","flags":[],"seed":"`+x(seed)+`","ek":"`+x(ek)+`","c":"`+x(c[:1567])+`","K":"","result":"invalid"}]}]}`)
-	writeWycheproof(t, dir, "mlkem_1024_encaps_test.json", `{"algorithm":"ML-KEM","schema":"mlkem_encaps_test_schema.json","numberOfTests":2,"testGroups":[{"type":"MLKEMEncapsTest","parameterSet":"ML-KEM-1024","tests":[
+	wycheproof.WriteFile(t, dir, "mlkem_1024_encaps_test.json", `{"algorithm":"ML-KEM","schema":"mlkem_encaps_test_schema.json","numberOfTests":2,"testGroups":[{"type":"MLKEMEncapsTest","parameterSet":"ML-KEM-1024","tests":[
  {"tcId":"1","flags":[],"m":"`+x(m)+`","ek":"`+x(ek)+`","c":"`+x(c)+`","K":"`+x(k)+`","result":"valid"},
  {"tcId":"2","flags":["ModulusOverflow"],"m":"`+x(m)+`","ek":"`+x(bad)+`","c":"","K":"","result":"invalid"}]}]}`)
-	writeWycheproof(t, dir, "mlkem_1024_keygen_seed_test.json", `{"algorithm":"ML-KEM","schema":"mlkem_keygen_seed_test_schema.json","numberOfTests":1,"testGroups":[{"type":"MLKEMKeyGen","parameterSet":"ML-KEM-1024","tests":[
+	wycheproof.WriteFile(t, dir, "mlkem_1024_keygen_seed_test.json", `{"algorithm":"ML-KEM","schema":"mlkem_keygen_seed_test_schema.json","numberOfTests":1,"testGroups":[{"type":"MLKEMKeyGen","parameterSet":"ML-KEM-1024","tests":[
  {"tcId":"1","flags":[],"seed":"`+x(seed)+`","ek":"`+x(ek)+`","dk":"","result":"valid"}]}]}`)
 
-	var f1, f2, f3 wpFile[mlkemGroup]
-	loadWycheproof(t, dir, "mlkem_1024_test.json", &f1)
-	loadWycheproof(t, dir, "mlkem_1024_encaps_test.json", &f2)
-	loadWycheproof(t, dir, "mlkem_1024_keygen_seed_test.json", &f3)
-	if r := checkMLKEM(&f1); len(r.problems) != 0 || r.checked != 3 {
-		t.Fatalf("mlkem: %d checked, problems %v", r.checked, r.problems)
+	var f1, f2, f3 wycheproof.File[mlkemGroup]
+	wycheproof.Load(t, dir, "mlkem_1024_test.json", wycheproofFiles, &f1)
+	wycheproof.Load(t, dir, "mlkem_1024_encaps_test.json", wycheproofFiles, &f2)
+	wycheproof.Load(t, dir, "mlkem_1024_keygen_seed_test.json", wycheproofFiles, &f3)
+	if r := checkMLKEM(&f1); len(r.Problems) != 0 || r.Checked != 3 {
+		t.Fatalf("mlkem: %d checked, problems %v", r.Checked, r.Problems)
 	}
-	if r := checkMLKEMEncaps(&f2); len(r.problems) != 0 || r.checked != 2 {
-		t.Fatalf("encaps: %d checked, problems %v", r.checked, r.problems)
+	if r := checkMLKEMEncaps(&f2); len(r.Problems) != 0 || r.Checked != 2 {
+		t.Fatalf("encaps: %d checked, problems %v", r.Checked, r.Problems)
 	}
-	if r := checkMLKEMKeyGen(&f3); len(r.problems) != 0 || r.checked != 1 {
-		t.Fatalf("keygen: %d checked, problems %v", r.checked, r.problems)
+	if r := checkMLKEMKeyGen(&f3); len(r.Problems) != 0 || r.Checked != 1 {
+		t.Fatalf("keygen: %d checked, problems %v", r.Checked, r.Problems)
 	}
 
 	f1.TestGroups[0].Tests[0].K[0] ^= 1
 	f1.TestGroups[0].Tests[1].Result = "acceptable"
-	if r := checkMLKEM(&f1); len(r.problems) != 2 {
-		t.Fatalf("mlkem, broken: problems %v", r.problems)
+	if r := checkMLKEM(&f1); len(r.Problems) != 2 {
+		t.Fatalf("mlkem, broken: problems %v", r.Problems)
 	}
 	f2.TestGroups[0].Tests[1].Result = "valid"
-	if r := checkMLKEMEncaps(&f2); len(r.problems) != 1 {
-		t.Fatalf("encaps, broken: problems %v", r.problems)
+	if r := checkMLKEMEncaps(&f2); len(r.Problems) != 1 {
+		t.Fatalf("encaps, broken: problems %v", r.Problems)
 	}
 	f3.TestGroups[0].Tests[0].EK[5] ^= 1
-	if r := checkMLKEMKeyGen(&f3); len(r.problems) != 1 {
-		t.Fatalf("keygen, broken: problems %v", r.problems)
+	if r := checkMLKEMKeyGen(&f3); len(r.Problems) != 1 {
+		t.Fatalf("keygen, broken: problems %v", r.Problems)
 	}
 }

@@ -1,0 +1,21 @@
+// Package wycheproof is the shared test harness for Wycheproof vectors
+// (github.com/C2SP/wycheproof, testvectors_v1), used by the tests of
+// internal/curve, internal/aescbc, internal/kdf and internal/kem.
+//
+// Wycheproof JSON is not committed to this repository: it is read from
+// $INTERLOCK_WYCHEPROOF_DIR, else from ../../../shared/wycheproof relative to
+// the package under test (the steering repository's shared folder, which CI
+// clones beside this one). A missing file skips the test, naming the
+// directory and every file the package reads.
+//
+// Every "acceptable" case must be settled by an explicit Decision; an
+// acceptable case that no decision covers is reported as a problem, in the
+// manner of Go's own crypto tests.
+//
+// # Security considerations
+//
+// Test-only code: it reads files and reports through testing.T. Deciding
+// every acceptable case explicitly keeps a library from silently accepting
+// what the vectors flag (for X25519, an all-zero shared secret must be
+// refused).
+package wycheproof
