@@ -1,8 +1,3 @@
-// Command interlock is Interlock's command-line tool: a step-by-step demo of
-// two parties, and the conformance peer that test drivers run.
-//
-//	interlock demo    two parties set up a PQXDH session and talk
-//	interlock peer    serve ../shared/conformance/PEER-PROTOCOL.md on stdin/stdout
 package main
 
 import (
@@ -58,6 +53,8 @@ commands:
   demo    two parties establish a PQXDH session and exchange messages, step by step
   peer    run the conformance peer (JSON lines on stdin/stdout); --no-spqr turns
           the SPQR triple ratchet off (a stand-in for clients without it)
+  media   encrypt or decrypt an attachment (WhatsApp or Signal format), streaming
+  inspect show every field of a message, key, bundle or envelope (hex, base64 or raw)
   conformance  prove which security guarantees hold (vectors and live peers); -h for flags
 `)
 }

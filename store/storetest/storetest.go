@@ -1,19 +1,3 @@
-// Package storetest is the conformance suite for session.Store
-// implementations: every store in this module (session.MemoryStore,
-// store/sqlstore on SQLite and PostgreSQL) runs it, and so can an
-// application's own store.
-//
-//	func TestConformance(t *testing.T) {
-//		storetest.Run(t, func(t *testing.T, id prekey.IdentityKeyPair, reg uint32) session.Store {
-//			return mystore.New(id, reg)
-//		})
-//	}
-//
-// It checks record round trips of every kind, not-found errors wrapping
-// session.ErrInvalidPreKey, trust-on-first-use identity semantics, the
-// atomicity of session.Transactor (when implemented), isolation between
-// stores opened from one database, concurrent use, and whole conversations
-// through session.Cipher.
 package storetest
 
 import (

@@ -1,11 +1,3 @@
-// Command genvectors writes Interlock's deterministic conformance vectors
-// (testdata/vectors/interlock-*.json). Run it from the repository root:
-//
-//	go run ./conformance/cmd/genvectors [-dir testdata/vectors]
-//
-// The output depends only on the program and on the recorded libsignal and
-// go.mau.fi/libsignal sessions in the same directory; the conformance tests
-// check that regenerating yields identical bytes.
 package main
 
 import (

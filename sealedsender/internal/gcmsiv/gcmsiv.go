@@ -1,18 +1,3 @@
-// Package gcmsiv implements AES-GCM-SIV (RFC 8452), the nonce-misuse-resistant
-// AEAD that sealed sender v2 encrypts its shared payload with. Neither the Go
-// standard library nor golang.org/x/crypto nor cloudflare/circl provides it.
-//
-// The block cipher is crypto/aes; POLYVAL (RFC 8452, Section 3) is computed
-// here with constant-time carry-less multiplication (integer multiplications
-// of bit-sliced operands, no tables and no secret-dependent branches).
-//
-// # Security considerations
-//
-// Open authenticates before it returns anything: on a tag mismatch the
-// output buffer is cleared and only ErrOpen is returned. Tags are compared
-// with crypto/subtle. The package panics only on programmer errors that
-// cipher.AEAD documents as panics (a wrong nonce length), never on
-// ciphertext contents; sealed sender calls it with fixed-size nonces.
 package gcmsiv
 
 import (

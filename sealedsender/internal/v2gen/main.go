@@ -1,13 +1,3 @@
-// Command v2gen writes sealed sender v2 messages made by Interlock, in the
-// schema of testdata/vectors/libsignal-sealed-sender-v2.json, for
-// interop/libsignal/check-sealed-v2.js to parse, split and open with
-// libsignal:
-//
-//	go run ./sealedsender/internal/v2gen -o FILE
-//
-// Every key is fresh (crypto/rand) on each run. The expected splits and
-// contents are Interlock's; the checker compares libsignal's against them.
-// Test tooling only.
 package main
 
 import (
