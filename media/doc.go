@@ -1,7 +1,17 @@
 // Package media encrypts and decrypts message attachments as streams, in the
 // two formats Interlock's peers use. Memory use does not depend on the size
-// of the attachment: one fixed buffer per call (128 KiB), plus the sidecar or
-// incremental MAC, which are part of the output.
+// of the attachment: fixed buffers per call (at most 512 KiB), plus the
+// sidecar or incremental MAC, which are part of the output.
+//
+// From 256 KiB on, a call runs on two goroutines (decryption only when it
+// checks a digest or plaintext hash besides the MAC): the calling one reads
+// and runs AES-CBC (and, encrypting for WhatsApp, SHA-256 of the plaintext)
+// on one 64 KiB chunk while a second one hashes, MACs and writes the
+// previous chunk, through a ring of four fixed buffers. Output and metadata are the
+// same bytes as on one goroutine; the second goroutine has exited when the
+// call returns, on success, error or panic (a panic in dst.Write is raised
+// again on the calling goroutine). dst.Write may thus be called from another
+// goroutine than the caller's, never concurrently.
 //
 // # WhatsApp media
 //
@@ -42,7 +52,7 @@
 // checks its length, the digest (fileEncSHA256), the sidecar or incremental
 // MAC when given, the MAC (compared with hmac.Equal) and the padding of the
 // last block; nothing reaches dst unless all of them pass, so a failed
-// decryption writes no plaintext. A ciphertext that fits the one 128 KiB
+// decryption writes no plaintext. A ciphertext that fits one 128 KiB
 // buffer is then decrypted from memory. A larger one is read a second time
 // to decrypt it; both reads fold a GMAC of every chunk, under a key drawn
 // from crypto/rand for the call, into one digest, and if src changed between

@@ -44,8 +44,9 @@ var (
 	ErrInvalidSize = errors.New("media: invalid size")
 )
 
-// bufSize is the one buffer every stream function allocates; memory use does
-// not depend on the size of the attachment.
+// bufSize is the one buffer a stream function allocates below pipeMin
+// (above it, the pipe's ring); memory use does not depend on the size of the
+// attachment.
 const bufSize = 128 << 10
 
 // Kind names a WhatsApp media type: it selects the HKDF info string from which
@@ -239,7 +240,8 @@ type ctReader struct {
 	off   int64
 	n     int64
 	buf   []byte
-	whole bool // buf holds the whole region after scan
+	whole bool   // buf holds the whole region after scan
+	ring  []byte // regions of pipeMin bytes or more: a pipe's buffers
 
 	gmac       cipher.AEAD
 	scanned    [sha256.Size]byte
@@ -252,13 +254,20 @@ type ctReader struct {
 // the attachment.
 const singleReadMax = bufSize
 
-func newCTReader(src io.ReaderAt, off, n int64) (*ctReader, error) {
+// newCTReader reads [off, off+n) of src; with pipelined, a region of
+// pipeMin bytes or more is processed on two goroutines (worth it only when
+// the caller checks a digest or plaintext hash besides the MAC).
+func newCTReader(src io.ReaderAt, off, n int64, pipelined bool) (*ctReader, error) {
 	r := &ctReader{src: src, off: off, n: n}
 	if n <= singleReadMax {
 		r.buf, r.whole = make([]byte, n), true
 		return r, nil
 	}
-	r.buf = make([]byte, bufSize)
+	if pipelined && n >= pipeMin {
+		r.ring = make([]byte, pipeSlots*2*pipeChunk)
+	} else {
+		r.buf = make([]byte, bufSize)
+	}
 	var key [16]byte
 	if _, err := rand.Read(key[:]); err != nil {
 		return nil, fmt.Errorf("media: reading a random key: %w", err)
@@ -280,17 +289,25 @@ func (r *ctReader) fold(h hash.Hash, i uint64, chunk []byte) {
 	h.Write(r.gmac.Seal(r.tag[:0], r.nonce[:12], nil, chunk))
 }
 
-// scan reads the region once and hands it to fn in order, in chunks of whole
-// blocks.
-func (r *ctReader) scan(fn func([]byte)) error {
+// scan reads the region once and hands it to fn, then to side if not nil,
+// in order, in chunks of whole blocks. fn and side must not write to the
+// chunk: on a large region, side runs on a second goroutine, on chunk i−1
+// while fn runs on chunk i (with side nil, the GMAC fold moves there).
+func (r *ctReader) scan(fn, side func([]byte)) error {
 	if r.whole {
 		if err := readFullAt(r.src, r.buf, r.off); err != nil {
 			return err
 		}
 		fn(r.buf)
+		if side != nil {
+			side(r.buf)
+		}
 		return nil
 	}
 	h := sha256.New()
+	if r.ring != nil {
+		return r.scanPipe(h, fn, side)
+	}
 	for i, done := uint64(0), int64(0); done < r.n; i++ {
 		chunk := r.buf[:min(int64(len(r.buf)), r.n-done)]
 		if err := readFullAt(r.src, chunk, r.off+done); err != nil {
@@ -298,7 +315,53 @@ func (r *ctReader) scan(fn func([]byte)) error {
 		}
 		r.fold(h, i, chunk)
 		fn(chunk)
+		if side != nil {
+			side(chunk)
+		}
 		done += int64(len(chunk))
+	}
+	h.Sum(r.scanned[:0])
+	return nil
+}
+
+// scanPipe is scan for a large region: this goroutine reads chunk i and
+// runs fn on it while a second one runs side on chunk i−1.
+func (r *ctReader) scanPipe(h hash.Hash, fn, side func([]byte)) error {
+	// The GMAC fold goes with the lighter side: the second goroutine's
+	// when side is nil, else this one's.
+	foldHere := side != nil
+	var next uint64 // the chunk index
+	p := newPipe(pipeChunk, r.ring, false, func(b []byte) error {
+		if foldHere {
+			side(b)
+			return nil
+		}
+		r.fold(h, next, b)
+		next++
+		return nil
+	})
+	defer p.stop()
+	for done := int64(0); done < r.n; {
+		buf, err := p.get()
+		if err != nil {
+			return p.finish()
+		}
+		chunk := buf[:min(int64(len(buf)), r.n-done)]
+		if err := readFullAt(r.src, chunk, r.off+done); err != nil {
+			return err
+		}
+		if foldHere {
+			r.fold(h, next, chunk)
+			next++
+		}
+		fn(chunk)
+		if err := p.send(chunk); err != nil {
+			return p.finish()
+		}
+		done += int64(len(chunk))
+	}
+	if err := p.finish(); err != nil {
+		return err
 	}
 	h.Sum(r.scanned[:0])
 	return nil
@@ -330,14 +393,82 @@ func (r *ctReader) replay(fn func([]byte) error) error {
 	return nil
 }
 
-// close clears the buffer (it held plaintext).
-func (r *ctReader) close() { clear(r.buf) }
+// replayPipe is replay for a large region. Each ring slot holds a
+// ciphertext chunk and, pipeChunk bytes on, its plaintext: this goroutine
+// reads chunk i and runs decrypt(pt, ct) while a second one folds the
+// ciphertext of chunk i−1 and runs out on its plaintext (then clears it).
+// With foldHere, the fold stays on this goroutine (for an out that is
+// already the slower stage).
+func (r *ctReader) replayPipe(foldHere bool, decrypt func(pt, ct []byte), out func([]byte) error) error {
+	h := sha256.New()
+	var next uint64 // the chunk index
+	p := newPipe(2*pipeChunk, r.ring, false, func(b []byte) error {
+		k := len(b) - pipeChunk
+		ct, pt := b[:k], b[pipeChunk:]
+		if !foldHere {
+			r.fold(h, next, ct)
+			next++
+		}
+		err := out(pt)
+		clear(pt)
+		return err
+	})
+	defer p.stop()
+	for done := int64(0); done < r.n; {
+		buf, err := p.get()
+		if err != nil {
+			return p.finish()
+		}
+		k := min(int64(pipeChunk), r.n-done)
+		ct := buf[:k]
+		if err := readFullAt(r.src, ct, r.off+done); err != nil {
+			return err
+		}
+		if foldHere {
+			r.fold(h, next, ct)
+			next++
+		}
+		decrypt(buf[pipeChunk:pipeChunk+k], ct)
+		if err := p.send(buf[:pipeChunk+k]); err != nil {
+			return p.finish()
+		}
+		done += k
+	}
+	if err := p.finish(); err != nil {
+		return err
+	}
+	var sum [sha256.Size]byte
+	if subtle.ConstantTimeCompare(h.Sum(sum[:0]), r.scanned[:]) != 1 {
+		return fmt.Errorf("%w: source changed between passes", ErrInvalidMAC)
+	}
+	return nil
+}
+
+// close clears the buffers (they held plaintext).
+func (r *ctReader) close() {
+	clear(r.buf)
+	clear(r.ring)
+}
 
 // writePlaintext replays r's ciphertext (authenticated, padding checked),
 // decrypts it and writes its first n bytes to dst; onPlain, if not nil, sees
 // the bytes written.
 func writePlaintext(dst io.Writer, r *ctReader, block cipher.Block, iv []byte, n int64, onPlain func([]byte)) error {
 	mode := cipher.NewCBCDecrypter(block, iv)
+	if r.ring != nil {
+		return r.replayPipe(onPlain != nil, func(pt, ct []byte) { mode.CryptBlocks(pt, ct) }, func(chunk []byte) error {
+			w := min(int64(len(chunk)), n)
+			n -= w
+			var err error
+			if w > 0 {
+				if onPlain != nil {
+					onPlain(chunk[:w])
+				}
+				_, err = dst.Write(chunk[:w])
+			}
+			return err
+		})
+	}
 	return r.replay(func(chunk []byte) error {
 		mode.CryptBlocks(chunk, chunk)
 		w := min(int64(len(chunk)), n)

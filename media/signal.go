@@ -109,9 +109,24 @@ func EncryptSignalWithKey(dst io.Writer, src io.Reader, size int64, key, iv []by
 
 	counted := &countingReader{r: io.LimitReader(src, size)}
 	plain := io.MultiReader(counted, io.LimitReader(zeros{}, PaddedSize(size)-size))
-	buf := make([]byte, bufSize)
-	_, err = encryptCBC(blob, plain, block, iv, buf, nil)
-	clear(buf)
+	if size < pipeMin {
+		buf := make([]byte, bufSize)
+		_, err = encryptCBC(blob, plain, block, iv, buf, nil)
+		clear(buf)
+	} else {
+		// The calling goroutine encrypts; a second one MACs, hashes and
+		// writes the ciphertext.
+		p := newPipe(pipeChunk, nil, false, func(b []byte) error {
+			_, err := blob.Write(b)
+			return err
+		})
+		defer p.clear()
+		defer p.stop()
+		_, err = encryptCBCPipe(p, plain, block, iv, nil)
+		if err == nil || err == errPipeFailed {
+			err = p.finish()
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -199,20 +214,23 @@ func DecryptSignal(dst io.Writer, src io.ReaderAt, blobSize int64, key []byte, s
 		blobHash = sha256.New()
 		blobHash.Write(iv[:])
 	}
-	r, err := newCTReader(src, aes.BlockSize, ctLen)
+	r, err := newCTReader(src, aes.BlockSize, ctLen, blobHash != nil)
 	if err != nil {
 		return err
 	}
 	defer r.close()
 	var lb lastBlocks
 	copy(lb.last[:], iv[:])
+	// The MAC on this goroutine, the digest on a second one for a large
+	// blob.
+	var aside func([]byte)
+	if blobHash != nil {
+		aside = func(chunk []byte) { blobHash.Write(chunk) }
+	}
 	err = r.scan(func(chunk []byte) {
 		mac.Write(chunk)
-		if blobHash != nil {
-			blobHash.Write(chunk)
-		}
 		lb.see(chunk)
-	})
+	}, aside)
 	if err != nil {
 		return err
 	}

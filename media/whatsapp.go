@@ -95,9 +95,18 @@ func EncryptWhatsAppWithKey(dst io.Writer, src io.Reader, kind Kind, mediaKey []
 	blob := io.MultiWriter(writers...)
 	ct := io.MultiWriter(blob, mac)
 
-	buf := make([]byte, bufSize)
-	n, err := encryptCBC(ct, src, block, keys.IV[:], buf, func(p []byte) { plainHash.Write(p) })
-	clear(buf)
+	// The calling goroutine hashes the plaintext and encrypts; from
+	// pipeMin bytes on, a second one MACs, hashes and writes the ciphertext.
+	p := newPipe(pipeChunk, nil, true, func(b []byte) error {
+		_, err := ct.Write(b)
+		return err
+	})
+	defer p.clear()
+	defer p.stop()
+	n, err := encryptCBCPipe(p, src, block, keys.IV[:], func(b []byte) { plainHash.Write(b) })
+	if err == nil || err == errPipeFailed {
+		err = p.finish()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -164,23 +173,30 @@ func DecryptWhatsApp(dst io.Writer, src io.ReaderAt, size int64, kind Kind, medi
 		side = newSidecar(keys.MACKey[:], keys.IV[:])
 		side.out = make([]byte, 0, (size+SidecarChunk-1)/SidecarChunk*SidecarMACLen)
 	}
-	r, err := newCTReader(src, 0, ctLen)
+	r, err := newCTReader(src, 0, ctLen, blobHash != nil || side != nil || check.FileSHA256 != nil)
 	if err != nil {
 		return err
 	}
 	defer r.close()
 	var lb lastBlocks
 	copy(lb.last[:], keys.IV[:])
+	// The MAC on this goroutine, the digest and sidecar on a second one
+	// for a large blob.
+	var aside func([]byte)
+	if blobHash != nil || side != nil {
+		aside = func(chunk []byte) {
+			if blobHash != nil {
+				blobHash.Write(chunk)
+			}
+			if side != nil {
+				side.Write(chunk)
+			}
+		}
+	}
 	err = r.scan(func(chunk []byte) {
 		mac.Write(chunk)
-		if blobHash != nil {
-			blobHash.Write(chunk)
-		}
-		if side != nil {
-			side.Write(chunk)
-		}
 		lb.see(chunk)
-	})
+	}, aside)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,227 @@
+package media
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Large attachments are processed on two goroutines: the calling one reads
+// and runs AES-CBC (and, where the format allows, one hash) on chunk i while
+// a second one runs the other hashes and the output of chunk i−1. The chunks
+// live in a ring of pipeSlots fixed buffers of pipeChunk bytes, so memory use
+// still does not depend on the size of the attachment.
+const (
+	pipeChunk = 64 << 10
+	pipeSlots = 4
+	// pipeMin is the smallest input handed to a second goroutine; below it
+	// the start-up and hand-over cost more than they save.
+	pipeMin = pipeSlots * pipeChunk
+)
+
+// errPipeFailed is returned by get and send once the consumer has failed;
+// finish returns the consumer's own error (or re-raises its panic).
+var errPipeFailed = errors.New("media: pipeline consumer failed")
+
+// pipe hands filled buffers, in order, from the calling goroutine (the
+// producer) to a second goroutine that runs consume on each and returns the
+// buffer to the ring. Only plain channels: full carries chunks to the
+// consumer, free carries buffers back, failed is closed when consume fails
+// or panics (the consumer then drains full without consuming), and done is
+// closed when the consumer goroutine has exited. The producer must call stop
+// (deferred) or finish on every path; both close full and wait for done, so
+// no goroutine outlives the call.
+//
+// A lazy pipe starts its goroutine only once every slot holds a pending
+// chunk (pipeMin bytes); if the input ends before that, finish consumes the
+// pending chunks on the calling goroutine.
+type pipe struct {
+	consume func([]byte) error
+	size    int
+	backing []byte   // optional preallocated slots·size bytes
+	bufs    [][]byte // every buffer handed out so far (≤ pipeSlots)
+	pending [][]byte // lazy, not started: chunks waiting for the consumer
+
+	free, full    chan []byte
+	failed, done  chan struct{}
+	started, lazy bool
+	closed        bool
+	err           error // set by the consumer before closing failed
+	panicked      bool
+	panicVal      any
+}
+
+// newPipe makes a pipe of pipeSlots buffers of size bytes, taken from
+// backing (pipeSlots·size bytes) if it is not nil, else allocated on demand.
+// An eager pipe starts its goroutine at once.
+func newPipe(size int, backing []byte, lazy bool, consume func([]byte) error) *pipe {
+	p := &pipe{
+		consume: consume, size: size, backing: backing, lazy: lazy,
+		free:   make(chan []byte, pipeSlots),
+		full:   make(chan []byte, pipeSlots),
+		failed: make(chan struct{}),
+		done:   make(chan struct{}),
+	}
+	if !lazy {
+		p.start()
+	}
+	return p
+}
+
+func (p *pipe) start() {
+	p.started = true
+	go p.run()
+	for _, b := range p.pending {
+		p.full <- b // never blocks: at most pipeSlots buffers exist
+	}
+	p.pending = nil
+}
+
+func (p *pipe) run() {
+	defer close(p.done)
+	for b := range p.full {
+		if p.err == nil {
+			if err := p.safeConsume(b); err != nil {
+				p.err = err
+				close(p.failed)
+			}
+		}
+		p.free <- b[:cap(b)] // never blocks: free holds pipeSlots
+	}
+}
+
+func (p *pipe) safeConsume(b []byte) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.panicked, p.panicVal = true, r
+			err = fmt.Errorf("media: panic in pipeline: %v", r)
+		}
+	}()
+	return p.consume(b)
+}
+
+// get returns a buffer of size bytes for the producer to fill.
+func (p *pipe) get() ([]byte, error) {
+	select {
+	case b := <-p.free:
+		return b, nil
+	default:
+	}
+	if len(p.bufs) < pipeSlots {
+		var b []byte
+		if i := len(p.bufs); p.backing != nil {
+			b = p.backing[i*p.size : (i+1)*p.size : (i+1)*p.size]
+		} else {
+			b = make([]byte, p.size)
+		}
+		p.bufs = append(p.bufs, b)
+		return b, nil
+	}
+	if !p.started {
+		// Cannot happen: a lazy pipe starts when every slot is pending.
+		return nil, errPipeFailed
+	}
+	select {
+	case b := <-p.free:
+		return b, nil
+	case <-p.failed:
+		return nil, errPipeFailed
+	}
+}
+
+// send hands a filled buffer (a prefix of one from get) to the consumer.
+func (p *pipe) send(b []byte) error {
+	if !p.started {
+		p.pending = append(p.pending, b)
+		if len(p.pending) == pipeSlots {
+			p.start()
+		}
+		return nil
+	}
+	select {
+	case <-p.failed:
+		return errPipeFailed
+	default:
+	}
+	p.full <- b // never blocks: at most pipeSlots buffers exist
+	return nil
+}
+
+// stop ends the consumer without re-raising its panic: for deferred
+// clean-up on the producer's own error and panic paths. It is idempotent.
+func (p *pipe) stop() {
+	if p.started && !p.closed {
+		p.closed = true
+		close(p.full)
+		<-p.done
+	}
+}
+
+// finish waits for every chunk sent to be consumed and returns the
+// consumer's error; a panic in consume is raised again here, on the
+// producer's goroutine.
+func (p *pipe) finish() error {
+	if !p.started {
+		for len(p.pending) > 0 {
+			b := p.pending[0]
+			p.pending = p.pending[1:]
+			if err := p.consume(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	p.stop()
+	if p.panicked {
+		panic(p.panicVal)
+	}
+	return p.err
+}
+
+// clear zeroes every buffer; call after stop or finish.
+func (p *pipe) clear() {
+	for _, b := range p.bufs {
+		clear(b[:cap(b)])
+	}
+}
+
+// encryptCBCPipe is encryptCBC through p: it fills each buffer from src,
+// shows the plaintext to onPlain (if not nil), encrypts it in place and
+// sends it to p's consumer; the last buffer carries the PKCS#7 padding. It
+// returns the plaintext length; the caller calls p.finish.
+func encryptCBCPipe(p *pipe, src io.Reader, block cipher.Block, iv []byte, onPlain func([]byte)) (int64, error) {
+	mode := cipher.NewCBCEncrypter(block, iv)
+	var total int64
+	for {
+		buf, err := p.get()
+		if err != nil {
+			return total, err
+		}
+		n, rerr := io.ReadFull(src, buf)
+		total += int64(n)
+		if rerr != nil && rerr != io.EOF && rerr != io.ErrUnexpectedEOF {
+			return total, rerr
+		}
+		if onPlain != nil && n > 0 {
+			onPlain(buf[:n])
+		}
+		if rerr == nil {
+			mode.CryptBlocks(buf, buf)
+			if err := p.send(buf); err != nil {
+				return total, err
+			}
+			continue
+		}
+		// End of input: n < len(buf), a multiple of the block size, so the
+		// padding fits.
+		pad := aes.BlockSize - n%aes.BlockSize
+		end := n + pad
+		for i := n; i < end; i++ {
+			buf[i] = byte(pad)
+		}
+		mode.CryptBlocks(buf[:end], buf[:end])
+		return total, p.send(buf[:end])
+	}
+}

@@ -1,0 +1,245 @@
+package media
+
+import (
+	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// pipeSizes straddle the two-goroutine threshold and the ring's wrap-around.
+var pipeSizes = []int{pipeMin - 17, pipeMin - 16, pipeMin, pipeMin + 1, pipeMin + 3*pipeChunk + 17, 2*pipeMin + 5, 3<<20 + 5}
+
+// oddReader returns at most 1000 bytes a call, so that fills span reads.
+type oddReader struct{ r io.Reader }
+
+func (o oddReader) Read(p []byte) (int, error) { return o.r.Read(p[:min(len(p), 1000)]) }
+
+func refCBC(key, iv, pt []byte) []byte {
+	pad := 16 - len(pt)%16
+	buf := append(bytes.Clone(pt), bytes.Repeat([]byte{byte(pad)}, pad)...)
+	block, _ := aes.NewCipher(key)
+	cipher.NewCBCEncrypter(block, iv).CryptBlocks(buf, buf)
+	return buf
+}
+
+func refHMAC(key []byte, parts ...[]byte) []byte {
+	m := hmac.New(sha256.New, key)
+	for _, p := range parts {
+		m.Write(p)
+	}
+	return m.Sum(nil)
+}
+
+// TestPipelineMatchesDefinition: around and above pipeMin, both formats'
+// output and metadata equal the formats' definitions computed in memory,
+// and decrypt back.
+func TestPipelineMatchesDefinition(t *testing.T) {
+	for _, n := range pipeSizes {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			pt := patterned(n, 5)
+			mediaKey := bytes.Repeat([]byte{7}, MediaKeySize)
+			var blob bytes.Buffer
+			info, err := EncryptWhatsAppWithKey(&blob, oddReader{bytes.NewReader(pt)}, Video, mediaKey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys, _ := DeriveWhatsAppKeys(mediaKey, Video)
+			ct := refCBC(keys.CipherKey[:], keys.IV[:], pt)
+			want := append(ct, refHMAC(keys.MACKey[:], keys.IV[:], ct)[:WhatsAppMACLen]...)
+			if !bytes.Equal(blob.Bytes(), want) {
+				t.Fatal("WhatsApp blob differs from its definition")
+			}
+			ivBlob := append(bytes.Clone(keys.IV[:]), want...)
+			var side []byte
+			for off := 0; off < len(want); off += SidecarChunk {
+				side = append(side, refHMAC(keys.MACKey[:], ivBlob[off:min(off+SidecarChunk+16, len(ivBlob))])[:SidecarMACLen]...)
+			}
+			if !bytes.Equal(info.FileSHA256, sum(pt)) || !bytes.Equal(info.FileEncSHA256, sum(want)) || info.FileLength != uint64(n) || !bytes.Equal(info.StreamingSidecar, side) {
+				t.Fatal("WhatsApp metadata differs")
+			}
+			var out bytes.Buffer
+			check := &WhatsAppCheck{FileEncSHA256: info.FileEncSHA256, FileSHA256: info.FileSHA256, StreamingSidecar: info.StreamingSidecar}
+			if err := DecryptWhatsApp(&out, bytes.NewReader(want), int64(len(want)), Video, mediaKey, check); err != nil || !bytes.Equal(out.Bytes(), pt) {
+				t.Fatalf("WhatsApp decrypt: %v", err)
+			}
+			out.Reset()
+			if err := DecryptWhatsApp(&out, bytes.NewReader(want), int64(len(want)), Video, mediaKey, nil); err != nil || !bytes.Equal(out.Bytes(), pt) {
+				t.Fatalf("WhatsApp decrypt, MAC only: %v", err)
+			}
+
+			key, iv := bytes.Repeat([]byte{3}, SignalKeySize), bytes.Repeat([]byte{4}, 16)
+			blob.Reset()
+			sinfo, err := EncryptSignalWithKey(&blob, oddReader{bytes.NewReader(pt)}, int64(n), key, iv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			padded := append(bytes.Clone(pt), make([]byte, PaddedSize(int64(n))-int64(n))...)
+			sct := refCBC(key[:32], iv, padded)
+			swant := append(append(bytes.Clone(iv), sct...), refHMAC(key[32:], iv, sct)...)
+			if !bytes.Equal(blob.Bytes(), swant) {
+				t.Fatal("Signal blob differs from its definition")
+			}
+			chunk := ChunkSize(int64(len(swant)))
+			var inc []byte
+			for off := chunk; off <= len(swant); off += chunk {
+				inc = append(inc, refHMAC(key[32:], swant[:off])...)
+			}
+			inc = append(inc, refHMAC(key[32:], swant)...)
+			if !bytes.Equal(sinfo.Digest, sum(swant)) || !bytes.Equal(sinfo.IncrementalMAC, inc) || sinfo.ChunkSize != chunk {
+				t.Fatal("Signal metadata differs")
+			}
+			out.Reset()
+			scheck := &SignalCheck{Digest: sinfo.Digest, IncrementalMAC: sinfo.IncrementalMAC}
+			if err := DecryptSignal(&out, bytes.NewReader(swant), int64(len(swant)), key, int64(n), scheck); err != nil || !bytes.Equal(out.Bytes(), pt) {
+				t.Fatalf("Signal decrypt: %v", err)
+			}
+		})
+	}
+}
+
+var errTest = errors.New("test I/O error")
+
+// limitWriter fails, or panics, once more than n bytes were written.
+type limitWriter struct {
+	n     int
+	panic bool
+}
+
+func (w *limitWriter) Write(p []byte) (int, error) {
+	w.n -= len(p)
+	if w.n < 0 {
+		if w.panic {
+			panic(errTest)
+		}
+		return 0, errTest
+	}
+	return len(p), nil
+}
+
+// errReader fails after n bytes.
+type errReader struct {
+	r io.Reader
+	n int
+}
+
+func (e *errReader) Read(p []byte) (int, error) {
+	if e.n <= 0 {
+		return 0, errTest
+	}
+	m, err := e.r.Read(p[:min(len(p), e.n)])
+	e.n -= m
+	return m, err
+}
+
+// errReaderAt fails at offsets from off on.
+type errReaderAt struct {
+	r   io.ReaderAt
+	off int64
+}
+
+func (e errReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off+int64(len(p)) > e.off {
+		return 0, errTest
+	}
+	return e.r.ReadAt(p, off)
+}
+
+// TestPipelineNoLeak: every error and panic, in the producer's I/O or the
+// consumer's, reaches the caller, and no goroutine outlives the call.
+func TestPipelineNoLeak(t *testing.T) {
+	const n = 3<<20 + 5
+	pt := patterned(n, 1)
+	wa, waInfo := sealWhatsApp(t, Video, pt)
+	sig, sigInfo := sealSignal(t, pt)
+	waCheck := &WhatsAppCheck{FileEncSHA256: waInfo.FileEncSHA256, FileSHA256: waInfo.FileSHA256, StreamingSidecar: waInfo.StreamingSidecar}
+	sigCheck := &SignalCheck{Digest: sigInfo.Digest, IncrementalMAC: sigInfo.IncrementalMAC}
+	bad := bytes.Clone(sig)
+	bad[len(bad)/2] ^= 1
+
+	ops := map[string]func(panicky bool) error{
+		"wa-encrypt-dst": func(p bool) error {
+			_, err := EncryptWhatsApp(&limitWriter{n: n / 2, panic: p}, bytes.NewReader(pt), Video, bytes.NewReader(waInfo.MediaKey))
+			return err
+		},
+		"wa-encrypt-src": func(bool) error {
+			_, err := EncryptWhatsApp(io.Discard, &errReader{bytes.NewReader(pt), n / 2}, Video, bytes.NewReader(waInfo.MediaKey))
+			return err
+		},
+		"sig-encrypt-dst": func(p bool) error {
+			_, err := EncryptSignal(&limitWriter{n: n / 2, panic: p}, bytes.NewReader(pt), n, bytes.NewReader(make([]byte, 80)))
+			return err
+		},
+		"sig-encrypt-src": func(bool) error {
+			_, err := EncryptSignal(io.Discard, &errReader{bytes.NewReader(pt), n / 2}, n, bytes.NewReader(make([]byte, 80)))
+			return err
+		},
+		"wa-decrypt-dst": func(p bool) error {
+			return DecryptWhatsApp(&limitWriter{n: n / 2, panic: p}, bytes.NewReader(wa), int64(len(wa)), Video, waInfo.MediaKey, waCheck)
+		},
+		"wa-decrypt-src": func(bool) error {
+			return DecryptWhatsApp(io.Discard, errReaderAt{bytes.NewReader(wa), n / 2}, int64(len(wa)), Video, waInfo.MediaKey, waCheck)
+		},
+		"sig-decrypt-dst": func(p bool) error {
+			return DecryptSignal(&limitWriter{n: n / 2, panic: p}, bytes.NewReader(sig), int64(len(sig)), sigInfo.Key, n, sigCheck)
+		},
+		"sig-decrypt-src": func(bool) error {
+			return DecryptSignal(io.Discard, errReaderAt{bytes.NewReader(sig), n / 2}, int64(len(sig)), sigInfo.Key, n, sigCheck)
+		},
+		"sig-decrypt-tampered": func(bool) error {
+			var w failWriter
+			err := DecryptSignal(&w, bytes.NewReader(bad), int64(len(bad)), sigInfo.Key, n, nil)
+			if w.wrote {
+				t.Error("tampered blob: plaintext written")
+			}
+			if errors.Is(err, ErrInvalidMAC) {
+				return errTest
+			}
+			return err
+		},
+	}
+	before := runtime.NumGoroutine()
+	for name, op := range ops {
+		for _, panicky := range []bool{false, true} {
+			var recovered any
+			err := func() (err error) {
+				defer func() { recovered = recover() }()
+				return op(panicky)
+			}()
+			if panicky && viaWriter(name) {
+				if recovered != errTest {
+					t.Errorf("%s: recovered %v (err %v), want the writer's panic", name, recovered, err)
+				}
+			} else if recovered != nil || !errors.Is(err, errTest) {
+				t.Errorf("%s: err %v, panic %v", name, err, recovered)
+			}
+		}
+	}
+	// Successful calls too.
+	if err := DecryptWhatsApp(io.Discard, bytes.NewReader(wa), int64(len(wa)), Video, waInfo.MediaKey, waCheck); err != nil {
+		t.Fatal(err)
+	}
+	if err := DecryptSignal(io.Discard, bytes.NewReader(sig), int64(len(sig)), sigInfo.Key, n, nil); err != nil {
+		t.Fatal(err)
+	}
+	// A goroutine that closed done may take a moment to disappear.
+	deadline := time.Now().Add(2 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if after := runtime.NumGoroutine(); after > before {
+		buf := make([]byte, 1<<16)
+		t.Fatalf("%d goroutines before, %d after:\n%s", before, after, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// viaWriter reports whether the op named fails through a writer, which can
+// panic.
+func viaWriter(name string) bool { return bytes.HasSuffix([]byte(name), []byte("-dst")) }
