@@ -191,6 +191,21 @@ func (s *waStore) encryptPrefetched(tb testing.TB, ser *serialize.Serializer, ad
 	return n
 }
 
+// inTx runs f with every statement inside one SQL transaction: the
+// baselines kinder than whatsmeow itself.
+func (s *waStore) inTx(tb testing.TB, f func()) {
+	tx, err := s.db.BeginTx(context.Background(), nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s.q = tx
+	f()
+	s.q = s.db
+	if err := tx.Commit(); err != nil {
+		tb.Fatal(err)
+	}
+}
+
 // encryptEach is whatsmeow's per-device loop: one go.mau.fi session cipher
 // per device, each loading, checking, saving and storing on its own.
 func (s *waStore) encryptEach(tb testing.TB, ser *serialize.Serializer, addrs []*mauproto.SignalAddress, pt []byte) int {
@@ -449,16 +464,7 @@ func BenchmarkFanout(b *testing.B) {
 		b.ReportAllocs()
 		cpu := processCPU()
 		for b.Loop() {
-			tx, err := st.db.BeginTx(ctx, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			st.q = tx
-			st.encryptEach(b, st.Ser, addrs, fanoutPlaintext)
-			st.q = st.db
-			if err := tx.Commit(); err != nil {
-				b.Fatal(err)
-			}
+			st.inTx(b, func() { st.encryptEach(b, st.Ser, addrs, fanoutPlaintext) })
 		}
 		reportFanout(b, n, cpu)
 	})
@@ -479,16 +485,7 @@ func BenchmarkFanout(b *testing.B) {
 		b.ReportAllocs()
 		cpu := processCPU()
 		for b.Loop() {
-			tx, err := st.db.BeginTx(ctx, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			st.q = tx
-			st.encryptPrefetched(b, st.Ser, addrs, fanoutPlaintext)
-			st.q = st.db
-			if err := tx.Commit(); err != nil {
-				b.Fatal(err)
-			}
+			st.inTx(b, func() { st.encryptPrefetched(b, st.Ser, addrs, fanoutPlaintext) })
 		}
 		reportFanout(b, n, cpu)
 	})
