@@ -116,6 +116,26 @@ type atomicOutput struct {
 	path string
 }
 
+// openMediaFiles opens IN for reading and a temporary file beside OUT (files
+// = IN, OUT), and returns IN's size.
+func openMediaFiles(files []string) (*os.File, int64, *atomicOutput, error) {
+	in, err := os.Open(files[0])
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	st, err := in.Stat()
+	if err != nil {
+		in.Close()
+		return nil, 0, nil, err
+	}
+	out, err := createAtomic(files[1])
+	if err != nil {
+		in.Close()
+		return nil, 0, nil, err
+	}
+	return in, st.Size(), out, nil
+}
+
 func createAtomic(path string) (*atomicOutput, error) {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
@@ -181,20 +201,12 @@ func mediaEncrypt(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	in, err := os.Open(files[0])
+	in, size, out, err := openMediaFiles(files)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	st, err := in.Stat()
-	if err != nil {
-		return err
-	}
-	out, err := createAtomic(files[1])
-	if err != nil {
-		return err
-	}
-	dst, done := withProgress(out.f, stderr, st.Size(), "encrypting")
+	dst, done := withProgress(out.f, stderr, size, "encrypting")
 	var line any
 	switch f.format {
 	case "whatsapp":
@@ -215,7 +227,7 @@ func mediaEncrypt(args []string, stdout, stderr io.Writer) error {
 		}
 		line = l
 	case "signal":
-		info, err := media.EncryptSignal(dst, in, st.Size(), rand.Reader)
+		info, err := media.EncryptSignal(dst, in, size, rand.Reader)
 		if err != nil {
 			out.abort()
 			return err
@@ -242,25 +254,17 @@ func mediaDecrypt(args []string, stderr io.Writer) error {
 	if key == nil {
 		return usageError{"--key is required"}
 	}
-	in, err := os.Open(files[0])
+	in, size, out, err := openMediaFiles(files)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	st, err := in.Stat()
-	if err != nil {
-		return err
-	}
-	out, err := createAtomic(files[1])
-	if err != nil {
-		return err
-	}
-	dst, done := withProgress(out.f, stderr, st.Size(), "decrypting")
+	dst, done := withProgress(out.f, stderr, size, "decrypting")
 	switch f.format {
 	case "whatsapp":
-		err = decryptWhatsApp(f, dst, in, st.Size(), key)
+		err = decryptWhatsApp(f, dst, in, size, key)
 	case "signal":
-		err = decryptSignal(f, dst, in, st.Size(), key)
+		err = decryptSignal(f, dst, in, size, key)
 	}
 	if err != nil {
 		out.abort()
