@@ -3,15 +3,27 @@
 // of the attachment: fixed buffers per call (at most 512 KiB), plus the
 // sidecar or incremental MAC, which are part of the output.
 //
-// From 256 KiB on, a call runs on two goroutines (decryption only when it
-// checks a digest or plaintext hash besides the MAC): the calling one reads
-// and runs AES-CBC (and, encrypting for WhatsApp, SHA-256 of the plaintext)
-// on one 64 KiB chunk while a second one hashes, MACs and writes the
-// previous chunk, through a ring of four fixed buffers. Output and metadata are the
-// same bytes as on one goroutine; the second goroutine has exited when the
-// call returns, on success, error or panic (a panic in dst.Write is raised
-// again on the calling goroutine). dst.Write may thus be called from another
-// goroutine than the caller's, never concurrently.
+// Large attachments run on two goroutines, through a ring of four fixed
+// 64 KiB chunks (taken from a pool, cleared before they go back): encryption
+// from its first full chunk on (Signal: from 256 KiB), decryption from
+// 256 KiB of ciphertext. Encrypting, the calling goroutine reads and runs
+// AES-CBC (and, for WhatsApp, SHA-256 of the plaintext) on one chunk while
+// the second one MACs, hashes and writes the previous one. Decrypting, the
+// calling goroutine reads and MACs each chunk in the first pass and reads
+// and decrypts it in the second; the second goroutine runs the digest and
+// sidecar in the first pass and then writes the plaintext, hashing it for
+// fileSHA256 or else decrypting half of each chunk itself (CBC decryption
+// is parallel). The calling goroutine starts the second pass as soon as the
+// MAC and padding pass, while the second goroutine finishes the digests; it
+// writes nothing before they pass. A side that waits polls for up to 100 µs
+// before it parks, because parking and waking through the scheduler made
+// the two stages take turns on one core of a small virtual machine.
+//
+// Output and metadata are the same bytes as on one goroutine; the second
+// goroutine has exited when the call returns, on success, error or panic (a
+// panic in dst.Write is raised again on the calling goroutine). dst.Write
+// may thus be called from another goroutine than the caller's, never
+// concurrently.
 //
 // # WhatsApp media
 //
@@ -56,10 +68,11 @@
 // buffer is then decrypted from memory. A larger one is read a second time
 // to decrypt it; both reads fold a GMAC of every chunk, under a key drawn
 // from crypto/rand for the call, into one digest, and if src changed between
-// the passes the call fails with ErrInvalidMAC, but the bytes already
-// written came from unauthenticated ciphertext, so decrypt from storage
-// nobody else can write, or write to a temporary file and keep it only on
-// success (as cmd/interlock does). One HMAC computes both a Signal blob's
+// the passes the call fails with ErrInvalidMAC (with a WhatsApp fileSHA256
+// to check, the changed plaintext fails that check instead and no GMAC is
+// needed), but the bytes already written came from unauthenticated
+// ciphertext, so decrypt from storage nobody else can write, or write to a
+// temporary file and keep it only on success (as cmd/interlock does). One HMAC computes both a Signal blob's
 // MAC and its incremental MAC (same key, one input a prefix of the other).
 // WhatsApp's fileSHA256 can only be checked after writing
 // (ErrInvalidPlaintextHash): discard the output then too.

@@ -120,7 +120,7 @@ func EncryptSignalWithKey(dst io.Writer, src io.Reader, size int64, key, iv []by
 			_, err := blob.Write(b)
 			return err
 		})
-		defer p.clear()
+		defer p.release()
 		defer p.stop()
 		_, err = encryptCBCPipe(p, plain, block, iv, nil)
 		if err == nil || err == errPipeFailed {
@@ -202,71 +202,60 @@ func DecryptSignal(dst io.Writer, src io.ReaderAt, blobSize int64, key []byte, s
 		}
 	}
 
-	// Pass 1: authenticate.
 	var iv [aes.BlockSize]byte
 	if err := readFullAt(src, iv[:], 0); err != nil {
-		return err
-	}
-	mac := newIncrementalMAC(key[32:], incChunk)
-	mac.Write(iv[:])
-	var blobHash hash.Hash
-	if check.Digest != nil {
-		blobHash = sha256.New()
-		blobHash.Write(iv[:])
-	}
-	r, err := newCTReader(src, aes.BlockSize, ctLen, blobHash != nil)
-	if err != nil {
-		return err
-	}
-	defer r.close()
-	var lb lastBlocks
-	copy(lb.last[:], iv[:])
-	// The MAC on this goroutine, the digest on a second one for a large
-	// blob.
-	var aside func([]byte)
-	if blobHash != nil {
-		aside = func(chunk []byte) { blobHash.Write(chunk) }
-	}
-	err = r.scan(func(chunk []byte) {
-		mac.Write(chunk)
-		lb.see(chunk)
-	}, aside)
-	if err != nil {
 		return err
 	}
 	var tag [SignalMACLen]byte
 	if err := readFullAt(src, tag[:], aes.BlockSize+ctLen); err != nil {
 		return err
 	}
-	if blobHash != nil {
-		blobHash.Write(tag[:])
-		if !hmac.Equal(blobHash.Sum(nil), check.Digest) {
-			return ErrInvalidDigest
+	mac := newIncrementalMAC(key[32:], incChunk)
+	mac.Write(iv[:])
+	var lb lastBlocks
+	copy(lb.last[:], iv[:])
+	ps := &passes{
+		scan: func(chunk []byte) {
+			mac.Write(chunk)
+			lb.see(chunk)
+		},
+		check: func() (int64, error) {
+			want := mac.sum()
+			if check.IncrementalMAC != nil {
+				mac.Write(tag[:])
+				if !hmac.Equal(mac.finish(), check.IncrementalMAC) {
+					return 0, ErrInvalidIncrementalMAC
+				}
+			}
+			if !hmac.Equal(want, tag[:]) {
+				return 0, ErrInvalidMAC
+			}
+			pad, err := lastBlockPadding(block, lb.prev[:], lb.last[:])
+			if err != nil {
+				return 0, err
+			}
+			if size > ctLen-int64(pad) {
+				return 0, fmt.Errorf("%w: size %d exceeds the padded plaintext (%d bytes)", ErrInvalidSize, size, ctLen-int64(pad))
+			}
+			if size < 0 {
+				return ctLen - int64(pad), nil
+			}
+			return size, nil
+		},
+	}
+	if check.Digest != nil {
+		blobHash := sha256.New()
+		blobHash.Write(iv[:])
+		ps.side = func(chunk []byte) { blobHash.Write(chunk) }
+		ps.gate = func() error {
+			blobHash.Write(tag[:])
+			if !hmac.Equal(blobHash.Sum(nil), check.Digest) {
+				return ErrInvalidDigest
+			}
+			return nil
 		}
 	}
-	want := mac.sum()
-	if check.IncrementalMAC != nil {
-		mac.Write(tag[:])
-		if !hmac.Equal(mac.finish(), check.IncrementalMAC) {
-			return ErrInvalidIncrementalMAC
-		}
-	}
-	if !hmac.Equal(want, tag[:]) {
-		return ErrInvalidMAC
-	}
-	pad, err := lastBlockPadding(block, lb.prev[:], lb.last[:])
-	if err != nil {
-		return err
-	}
-	if size > ctLen-int64(pad) {
-		return fmt.Errorf("%w: size %d exceeds the padded plaintext (%d bytes)", ErrInvalidSize, size, ctLen-int64(pad))
-	}
-
-	// Pass 2: decrypt.
-	if size < 0 {
-		size = ctLen - int64(pad)
-	}
-	return writePlaintext(dst, r, block, iv[:], size, nil)
+	return decryptTwoPass(dst, src, aes.BlockSize, ctLen, block, iv[:], ps)
 }
 
 // incrementalMAC is libsignal's Incremental<Hmac<Sha256>>: one running HMAC

@@ -95,13 +95,14 @@ func EncryptWhatsAppWithKey(dst io.Writer, src io.Reader, kind Kind, mediaKey []
 	blob := io.MultiWriter(writers...)
 	ct := io.MultiWriter(blob, mac)
 
-	// The calling goroutine hashes the plaintext and encrypts; from
-	// pipeMin bytes on, a second one MACs, hashes and writes the ciphertext.
+	// The calling goroutine hashes the plaintext and encrypts; once a first
+	// full chunk is read, a second one MACs, hashes and writes the
+	// ciphertext.
 	p := newPipe(pipeChunk, nil, true, func(b []byte) error {
 		_, err := ct.Write(b)
 		return err
 	})
-	defer p.clear()
+	defer p.release()
 	defer p.stop()
 	n, err := encryptCBCPipe(p, src, block, keys.IV[:], func(b []byte) { plainHash.Write(b) })
 	if err == nil || err == errPipeFailed {
@@ -136,11 +137,12 @@ type WhatsAppCheck struct {
 
 // DecryptWhatsApp authenticates and decrypts a WhatsApp media blob of size
 // bytes. The first pass reads the whole blob and checks its length, the
-// fileEncSHA256 and sidecar when given, the MAC and the padding, before
-// writing anything to dst; the second pass decrypts. Only FileSHA256 is
+// fileEncSHA256 and sidecar when given, the MAC and the padding (errors in
+// that order), before writing anything to dst; the second pass decrypts. Only FileSHA256 is
 // checked after writing: on ErrInvalidPlaintextHash, discard the output.
-// src must not change between the passes (a second read is checked against
-// the first, and ErrInvalidMAC returned, after writing, if it did).
+// src must not change between the passes: if it did, the error (after
+// writing) is ErrInvalidPlaintextHash when FileSHA256 was given, else
+// ErrInvalidMAC (the second read is then checked against the first).
 func DecryptWhatsApp(dst io.Writer, src io.ReaderAt, size int64, kind Kind, mediaKey []byte, check *WhatsAppCheck) error {
 	keys, err := DeriveWhatsAppKeys(mediaKey, kind)
 	if err != nil {
@@ -161,7 +163,11 @@ func DecryptWhatsApp(dst io.Writer, src io.ReaderAt, size int64, kind Kind, medi
 		return fmt.Errorf("%w: %v", ErrInvalidKey, err)
 	}
 
-	// Pass 1: authenticate.
+	// The tag first: the digest and sidecar checks end with it.
+	var tag [WhatsAppMACLen]byte
+	if err := readFullAt(src, tag[:], ctLen); err != nil {
+		return err
+	}
 	mac := hmac.New(sha256.New, keys.MACKey[:])
 	mac.Write(keys.IV[:])
 	var blobHash hash.Hash
@@ -173,18 +179,23 @@ func DecryptWhatsApp(dst io.Writer, src io.ReaderAt, size int64, kind Kind, medi
 		side = newSidecar(keys.MACKey[:], keys.IV[:])
 		side.out = make([]byte, 0, (size+SidecarChunk-1)/SidecarChunk*SidecarMACLen)
 	}
-	r, err := newCTReader(src, 0, ctLen, blobHash != nil || side != nil || check.FileSHA256 != nil)
-	if err != nil {
-		return err
-	}
-	defer r.close()
 	var lb lastBlocks
 	copy(lb.last[:], keys.IV[:])
-	// The MAC on this goroutine, the digest and sidecar on a second one
-	// for a large blob.
-	var aside func([]byte)
+	ps := &passes{
+		scan: func(chunk []byte) {
+			mac.Write(chunk)
+			lb.see(chunk)
+		},
+		check: func() (int64, error) {
+			if !hmac.Equal(mac.Sum(nil)[:WhatsAppMACLen], tag[:]) {
+				return 0, ErrInvalidMAC
+			}
+			pad, err := lastBlockPadding(block, lb.prev[:], lb.last[:])
+			return ctLen - int64(pad), err
+		},
+	}
 	if blobHash != nil || side != nil {
-		aside = func(chunk []byte) {
+		ps.side = func(chunk []byte) {
 			if blobHash != nil {
 				blobHash.Write(chunk)
 			}
@@ -192,46 +203,27 @@ func DecryptWhatsApp(dst io.Writer, src io.ReaderAt, size int64, kind Kind, medi
 				side.Write(chunk)
 			}
 		}
-	}
-	err = r.scan(func(chunk []byte) {
-		mac.Write(chunk)
-		lb.see(chunk)
-	}, aside)
-	if err != nil {
-		return err
-	}
-	var tag [WhatsAppMACLen]byte
-	if err := readFullAt(src, tag[:], ctLen); err != nil {
-		return err
-	}
-	if blobHash != nil {
-		blobHash.Write(tag[:])
-		if !hmac.Equal(blobHash.Sum(nil), check.FileEncSHA256) {
-			return fmt.Errorf("%w: fileEncSHA256 mismatch", ErrInvalidDigest)
+		ps.gate = func() error {
+			if blobHash != nil {
+				blobHash.Write(tag[:])
+				if !hmac.Equal(blobHash.Sum(nil), check.FileEncSHA256) {
+					return fmt.Errorf("%w: fileEncSHA256 mismatch", ErrInvalidDigest)
+				}
+			}
+			if side != nil {
+				side.Write(tag[:])
+				if !hmac.Equal(side.finish(), check.StreamingSidecar) {
+					return ErrInvalidSidecar
+				}
+			}
+			return nil
 		}
 	}
-	want := mac.Sum(nil)[:WhatsAppMACLen]
-	if !hmac.Equal(want, tag[:]) {
-		return ErrInvalidMAC
-	}
-	if side != nil {
-		side.Write(tag[:])
-		if !hmac.Equal(side.finish(), check.StreamingSidecar) {
-			return ErrInvalidSidecar
-		}
-	}
-	pad, err := lastBlockPadding(block, lb.prev[:], lb.last[:])
-	if err != nil {
-		return err
-	}
-
-	// Pass 2: decrypt.
-	var onPlain func([]byte)
 	plainHash := sha256.New()
 	if check.FileSHA256 != nil {
-		onPlain = func(p []byte) { plainHash.Write(p) }
+		ps.plain = func(p []byte) { plainHash.Write(p) }
 	}
-	if err := writePlaintext(dst, r, block, keys.IV[:], ctLen-int64(pad), onPlain); err != nil {
+	if err := decryptTwoPass(dst, src, 0, ctLen, block, keys.IV[:], ps); err != nil {
 		return err
 	}
 	if check.FileSHA256 != nil && !hmac.Equal(plainHash.Sum(nil), check.FileSHA256) {
