@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -114,7 +115,9 @@ func servePeer(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	out := bufio.NewWriter(stdout)
 	for {
 		line, err := in.ReadBytes('\n')
-		if len(line) > 0 {
+		// A blank line is no request: answering it would shift every
+		// later answer against its request.
+		if len(bytes.TrimSpace(line)) > 0 {
 			resp := p.handle(line, stderr)
 			b, merr := json.Marshal(resp)
 			if merr != nil {
@@ -234,8 +237,14 @@ func (p *peer) dispatch(r *peerRequest, raw []byte) (map[string]any, error) {
 	if r.Op == "init" {
 		return p.init(r)
 	}
+	if !slices.Contains(peerOps, r.Op) && extraOps[r.Op] == nil {
+		return nil, kindErr("unsupported", "op %q is not implemented", r.Op)
+	}
 	if p.cipher == nil {
 		return nil, kindErr("other", "%s before init", r.Op)
+	}
+	if r.Address != nil && r.Address.Name == "" {
+		return nil, kindErr("other", "%s: address without a name", r.Op)
 	}
 	if h, ok := extraOps[r.Op]; ok {
 		return h(p, raw)
@@ -308,6 +317,9 @@ func (r *peerRequest) addr() session.Address {
 }
 
 func (p *peer) init(r *peerRequest) (map[string]any, error) {
+	if r.Name == "" {
+		return nil, kindErr("other", "init needs name")
+	}
 	id, err := prekey.GenerateIdentityKeyPair(rand.Reader)
 	if err != nil {
 		return nil, err

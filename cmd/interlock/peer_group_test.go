@@ -13,6 +13,12 @@ import (
 // the decoded responses.
 func runPeer(t *testing.T, reqs ...string) []map[string]any {
 	t.Helper()
+	return runPeerLines(t, len(reqs), reqs...)
+}
+
+// runPeerLines is runPeer for input lines of which want are requests.
+func runPeerLines(t *testing.T, want int, reqs ...string) []map[string]any {
+	t.Helper()
 	var out bytes.Buffer
 	if err := servePeer(nil, strings.NewReader(strings.Join(reqs, "\n")+"\n"), &out, io.Discard); err != nil {
 		t.Fatal(err)
@@ -26,8 +32,8 @@ func runPeer(t *testing.T, reqs ...string) []map[string]any {
 		}
 		resps = append(resps, m)
 	}
-	if len(resps) != len(reqs) {
-		t.Fatalf("%d responses to %d requests", len(resps), len(reqs))
+	if len(resps) != want {
+		t.Fatalf("%d responses to %d requests", len(resps), want)
 	}
 	return resps
 }
