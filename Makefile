@@ -1,7 +1,7 @@
 # Interlock: `make test` is the one command that runs every test (CI runs it too).
 SHELL := /bin/bash
 GO ?= go
-FUZZTIME ?= 5s
+FUZZTIME ?= 10s
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BIN := $(CURDIR)/bin
 LIBSIGNAL_PEER := node $(CURDIR)/interop/libsignal/peer.js
