@@ -355,55 +355,58 @@ func decodeList(b []byte, r *CorpusResult) ([]json.RawMessage, error) {
 	return f.Vectors, nil
 }
 
-func runXEdDSA(impl Implementation, b []byte, r *CorpusResult) error {
+// eachVector decodes the file's vectors as T one by one and hands each to
+// fn; the first error ends the run.
+func eachVector[T any](b []byte, r *CorpusResult, fn func(v *T) error) error {
 	vs, err := decodeList(b, r)
 	if err != nil {
 		return err
 	}
 	for _, raw := range vs {
-		var v struct {
-			Vector
-			PublicKey []byte `json:"public_key"`
-			Message   []byte `json:"message"`
-			Signature []byte `json:"signature"`
-		}
+		var v T
 		if err := json.Unmarshal(raw, &v); err != nil {
 			return err
 		}
-		got := impl.VerifyXEdDSA(v.PublicKey, v.Message, v.Signature)
-		if why, ok := acceptable[r.File+"#"+string(v.ID)]; ok && got != (v.Expect == "valid") {
-			r.Notes = append(r.Notes, fmt.Sprintf("vector %s: verify = %v, acceptable: %s", v.ID, got, why))
-			r.Passed++
-			continue
+		if err := fn(&v); err != nil {
+			return err
 		}
-		if got != (v.Expect == "valid") {
-			r.failf("xeddsa %s (%s): verify = %v, want %s", v.ID, v.Comment, got, v.Expect)
-			continue
-		}
-		r.Passed++
 	}
 	return nil
 }
 
+func runXEdDSA(impl Implementation, b []byte, r *CorpusResult) error {
+	return eachVector(b, r, func(v *struct {
+		Vector
+		PublicKey []byte `json:"public_key"`
+		Message   []byte `json:"message"`
+		Signature []byte `json:"signature"`
+	}) error {
+		got := impl.VerifyXEdDSA(v.PublicKey, v.Message, v.Signature)
+		if why, ok := acceptable[r.File+"#"+string(v.ID)]; ok && got != (v.Expect == "valid") {
+			r.Notes = append(r.Notes, fmt.Sprintf("vector %s: verify = %v, acceptable: %s", v.ID, got, why))
+			r.Passed++
+			return nil
+		}
+		if got != (v.Expect == "valid") {
+			r.failf("xeddsa %s (%s): verify = %v, want %s", v.ID, v.Comment, got, v.Expect)
+			return nil
+		}
+		r.Passed++
+		return nil
+	})
+}
+
 func runKEM(impl Implementation, b []byte, r *CorpusResult) error {
-	vs, err := decodeList(b, r)
-	if err != nil {
-		return err
-	}
-	for _, raw := range vs {
-		var v struct {
-			Vector
-			SecretKey    []byte `json:"secret_key"`
-			Ciphertext   []byte `json:"ciphertext"`
-			SharedSecret []byte `json:"shared_secret"`
-		}
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return err
-		}
+	return eachVector(b, r, func(v *struct {
+		Vector
+		SecretKey    []byte `json:"secret_key"`
+		Ciphertext   []byte `json:"ciphertext"`
+		SharedSecret []byte `json:"shared_secret"`
+	}) error {
 		ss, err := impl.Decapsulate(v.SecretKey, v.Ciphertext)
 		r.expect(impl, "kem "+string(v.ID), v.Comment, v.ExpectError, err, func() bool { return bytes.Equal(ss, v.SharedSecret) })
-	}
-	return nil
+		return nil
+	})
 }
 
 // expect scores one vector: a rejection of kind want, or success and ok().
@@ -423,53 +426,37 @@ func (r *CorpusResult) expect(impl Implementation, id, comment, want string, err
 }
 
 func runAgreement(impl Implementation, b []byte, r *CorpusResult) error {
-	vs, err := decodeList(b, r)
-	if err != nil {
-		return err
-	}
-	for _, raw := range vs {
-		var v struct {
-			Vector
-			Inputs AgreementInputs `json:"inputs"`
-			AgreementExpect
-		}
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return err
-		}
+	return eachVector(b, r, func(v *struct {
+		Vector
+		Inputs AgreementInputs `json:"inputs"`
+		AgreementExpect
+	}) error {
 		root, chain, err := impl.Agree(v.Inputs)
 		r.expect(impl, "agreement "+string(v.ID), v.Comment, v.ExpectError, err, func() bool {
 			return bytes.Equal(root, v.RootKey) && bytes.Equal(chain, v.ChainKey)
 		})
-	}
-	return nil
+		return nil
+	})
 }
 
 func runFingerprint(impl Implementation, b []byte, r *CorpusResult) error {
-	vs, err := decodeList(b, r)
-	if err != nil {
-		return err
-	}
-	for _, raw := range vs {
-		var v struct {
-			Vector
-			Version           int    `json:"version"`
-			Iterations        int    `json:"iterations"`
-			LocalIDBytes      []byte `json:"local_id_bytes"`
-			LocalIdentityKey  []byte `json:"local_identity_key"`
-			RemoteIDBytes     []byte `json:"remote_id_bytes"`
-			RemoteIdentityKey []byte `json:"remote_identity_key"`
-			Displayable       string `json:"displayable"`
-			Scannable         []byte `json:"scannable"`
-		}
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return err
-		}
+	return eachVector(b, r, func(v *struct {
+		Vector
+		Version           int    `json:"version"`
+		Iterations        int    `json:"iterations"`
+		LocalIDBytes      []byte `json:"local_id_bytes"`
+		LocalIdentityKey  []byte `json:"local_identity_key"`
+		RemoteIDBytes     []byte `json:"remote_id_bytes"`
+		RemoteIdentityKey []byte `json:"remote_identity_key"`
+		Displayable       string `json:"displayable"`
+		Scannable         []byte `json:"scannable"`
+	}) error {
 		d, s, err := impl.Fingerprint(v.Version, v.Iterations, v.LocalIDBytes, v.LocalIdentityKey, v.RemoteIDBytes, v.RemoteIdentityKey)
 		r.expect(impl, "fingerprint "+string(v.ID), v.Comment, v.ExpectError, err, func() bool {
 			return d == v.Displayable && (v.Scannable == nil || bytes.Equal(s, v.Scannable))
 		})
-	}
-	return nil
+		return nil
+	})
 }
 
 // runSession replays a recorded conversation at the responder. The

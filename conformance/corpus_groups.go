@@ -100,19 +100,11 @@ type senderKeyVector struct {
 }
 
 func runSenderKeySteps(impl Implementation, b []byte, r *CorpusResult) error {
-	vs, err := decodeList(b, r)
-	if err != nil {
-		return err
-	}
-	for _, raw := range vs {
-		var v senderKeyVector
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return err
-		}
+	return eachVector(b, r, func(v *senderKeyVector) error {
 		rcv, err := impl.NewSenderKeyReceiver(v.Flavour)
 		if err != nil {
 			r.failf("vector %d: set-up (%s flavour): %v", v.ID, v.Flavour, err)
-			continue
+			return nil
 		}
 		for i, s := range v.Steps {
 			into := r
@@ -131,8 +123,8 @@ func runSenderKeySteps(impl Implementation, b []byte, r *CorpusResult) error {
 				return fmt.Errorf("vector %d step %d: op %q", v.ID, i, s.Op)
 			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // sealedExpect is what an opened sealed message must contain.

@@ -189,15 +189,7 @@ func (v *mediaVector) decrypt(impl Implementation) ([]byte, error) {
 }
 
 func runMediaList(impl Implementation, b []byte, r *CorpusResult) error {
-	vs, err := decodeList(b, r)
-	if err != nil {
-		return err
-	}
-	for _, raw := range vs {
-		var v mediaVector
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return err
-		}
+	return eachVector(b, r, func(v *mediaVector) error {
 		if v.Format != "signal" && v.Format != "whatsapp" {
 			return fmt.Errorf("vector %d: format %q", v.ID, v.Format)
 		}
@@ -207,8 +199,8 @@ func runMediaList(impl Implementation, b []byte, r *CorpusResult) error {
 		}
 		got, err := v.decrypt(impl)
 		into.expect(impl, fmt.Sprintf("media %d", v.ID), v.Comment+v.Mutation, v.ExpectError, err, func() bool { return bytes.Equal(got, v.Plaintext) })
-	}
-	return nil
+		return nil
+	})
 }
 
 // runPadding runs signal-padding.json or whatsapp-padding.json: valid
@@ -253,25 +245,17 @@ func runPadding(flavour, field string) func(Implementation, []byte, *CorpusResul
 // runEnvelopePadding unpads the padded Contents of signal-envelope.json
 // (Signal-Android's padding) to their wire bytes.
 func runEnvelopePadding(impl Implementation, b []byte, r *CorpusResult) error {
-	vs, err := decodeList(b, r)
-	if err != nil {
-		return err
-	}
-	for _, raw := range vs {
-		var v struct {
-			Vector
-			Message string `json:"message"`
-			Wire    []byte `json:"wire"`
-			Padded  []byte `json:"padded"`
-		}
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return err
-		}
+	return eachVector(b, r, func(v *struct {
+		Vector
+		Message string `json:"message"`
+		Wire    []byte `json:"wire"`
+		Padded  []byte `json:"padded"`
+	}) error {
 		if v.Padded == nil {
-			continue
+			return nil
 		}
 		got, err := impl.UnpadMessage("signal", v.Padded)
 		r.expect(impl, "envelope "+string(v.ID), v.Comment, "", err, func() bool { return bytes.Equal(got, v.Wire) })
-	}
-	return nil
+		return nil
+	})
 }
