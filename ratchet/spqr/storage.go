@@ -1,6 +1,7 @@
 package spqr
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"github.com/interlock-e2ee/interlock/internal/erasure"
@@ -19,49 +20,52 @@ func (s *State) Marshal() []byte {
 	if s.braid == nil {
 		return nil
 	}
-	var b []byte
+	b := make([]byte, 0, s.braid.marshalSize()+512)
 	if n := s.neg; n != nil {
-		var vn []byte
-		vn = putBytes(vn, 1, n.authKey)
-		vn = putVarint(vn, 2, uint64(n.dir))
-		vn = putVarint(vn, 3, uint64(n.minVersion))
-		vn = putMsg(vn, 4, chainParams(n.maxJump, n.maxOOO))
-		b = putMsg(b, 1, vn)
+		b = appendMsg(b, 1, func(b []byte) []byte {
+			b = putBytes(b, 1, n.authKey)
+			b = putVarint(b, 2, uint64(n.dir))
+			b = putVarint(b, 3, uint64(n.minVersion))
+			return appendMsg(b, 4, chainParams(n.maxJump, n.maxOOO))
+		})
 	}
 	if c := s.chain; c != nil {
-		var cb []byte
-		cb = putVarint(cb, 1, uint64(c.dir))
-		cb = putVarint(cb, 2, c.currentEpoch)
-		for _, l := range c.links {
-			var lb []byte
-			lb = putMsg(lb, 1, dirBytes(&l.send))
-			lb = putMsg(lb, 2, dirBytes(&l.recv))
-			cb = putMsg(cb, 3, lb)
+		b = appendMsg(b, 2, func(b []byte) []byte {
+			b = putVarint(b, 1, uint64(c.dir))
+			b = putVarint(b, 2, c.currentEpoch)
+			for i := range c.links {
+				l := &c.links[i]
+				b = appendMsg(b, 3, func(b []byte) []byte {
+					b = appendMsg(b, 1, dirBytes(&l.send))
+					return appendMsg(b, 2, dirBytes(&l.recv))
+				})
+			}
+			b = putBytes(b, 4, c.nextRoot)
+			b = putVarint(b, 5, c.sendEpoch)
+			return appendMsg(b, 6, chainParams(c.maxJump, c.maxOOO))
+		})
+	}
+	return appendMsg(b, 3, s.braid.marshal)
+}
+
+func chainParams(jump, ooo uint32) func([]byte) []byte {
+	return func(b []byte) []byte {
+		if jump != DefaultMaxJump {
+			b = putVarint(b, 1, uint64(jump))
 		}
-		cb = putBytes(cb, 4, c.nextRoot)
-		cb = putVarint(cb, 5, c.sendEpoch)
-		cb = putMsg(cb, 6, chainParams(c.maxJump, c.maxOOO))
-		b = putMsg(b, 2, cb)
+		if ooo != DefaultMaxOOOKeys {
+			b = putVarint(b, 2, uint64(ooo))
+		}
+		return b
 	}
-	return putMsg(b, 3, s.braid.marshal())
 }
 
-func chainParams(jump, ooo uint32) []byte {
-	var p []byte
-	if jump != DefaultMaxJump {
-		p = putVarint(p, 1, uint64(jump))
+func dirBytes(d *direction) func([]byte) []byte {
+	return func(b []byte) []byte {
+		b = putVarint(b, 1, uint64(d.ctr))
+		b = putBytes(b, 2, d.next)
+		return putBytes(b, 3, d.prev)
 	}
-	if ooo != DefaultMaxOOOKeys {
-		p = putVarint(p, 2, uint64(ooo))
-	}
-	return p
-}
-
-func dirBytes(d *direction) []byte {
-	var b []byte
-	b = putVarint(b, 1, uint64(d.ctr))
-	b = putBytes(b, 2, d.next)
-	return putBytes(b, 3, d.prev)
 }
 
 // layout says which Unchunked fields (numbers 3, 4, 5, in order) a stage
@@ -105,49 +109,65 @@ func (b *braid) field(name string) *[]byte {
 	return &b.ct1
 }
 
-func (b *braid) marshal() []byte {
+// marshalSize bounds the size of the braid's large fields, to size the
+// output buffer once.
+func (b *braid) marshalSize() int {
+	n := len(b.ek) + len(b.dk) + len(b.hdr) + len(b.es) + len(b.ct1) + 128
+	if b.enc != nil || b.dec != nil {
+		n += 2 * ekMsgSize
+	}
+	return n
+}
+
+// marshal appends the braid's V1 message.
+func (b *braid) marshal(out []byte) []byte {
 	l := layouts[b.stage]
-	var uc, auth []byte
-	auth = putBytes(auth, 1, b.auth.root[:])
-	auth = putBytes(auth, 2, b.auth.mac[:])
-	uc = putVarint(uc, 1, b.epoch)
-	uc = putMsg(uc, 2, auth)
-	for i, f := range l.fields {
-		uc = putBytes(uc, protowire.Number(3+i), *b.field(f))
-	}
-	var st []byte
-	st = putMsg(st, 1, uc)
-	for n := protowire.Number(2); n <= 3; n++ {
-		switch n {
-		case l.enc:
-			idx, pts, polys := b.enc.State()
-			var e []byte
-			e = putVarint(e, 1, uint64(idx))
-			for _, p := range pts {
-				e = protowire.AppendTag(e, 2, protowire.BytesType)
-				e = protowire.AppendBytes(e, p)
+	return appendMsg(out, protowire.Number(b.stage), func(st []byte) []byte {
+		st = appendMsg(st, 1, func(uc []byte) []byte {
+			uc = putVarint(uc, 1, b.epoch)
+			uc = appendMsg(uc, 2, func(auth []byte) []byte {
+				auth = putBytes(auth, 1, b.auth.root[:])
+				return putBytes(auth, 2, b.auth.mac[:])
+			})
+			for i, f := range l.fields {
+				uc = putBytes(uc, protowire.Number(3+i), *b.field(f))
 			}
-			for _, p := range polys {
-				e = protowire.AppendTag(e, 3, protowire.BytesType)
-				e = protowire.AppendBytes(e, p)
+			return uc
+		})
+		for n := protowire.Number(2); n <= 3; n++ {
+			switch n {
+			case l.enc:
+				st = appendMsg(st, n, func(e []byte) []byte {
+					idx, pts, polys := b.enc.State()
+					e = putVarint(e, 1, uint64(idx))
+					for _, p := range pts {
+						e = protowire.AppendTag(e, 2, protowire.BytesType)
+						e = protowire.AppendBytes(e, p)
+					}
+					for _, p := range polys {
+						e = protowire.AppendTag(e, 3, protowire.BytesType)
+						e = protowire.AppendBytes(e, p)
+					}
+					return e
+				})
+			case l.dec:
+				st = appendMsg(st, n, func(d []byte) []byte {
+					need, pts, done := b.dec.State()
+					d = putVarint(d, 1, uint64(need))
+					d = putVarint(d, 2, erasure.Lanes)
+					for _, p := range pts {
+						d = protowire.AppendTag(d, 3, protowire.BytesType)
+						d = protowire.AppendBytes(d, p)
+					}
+					if done {
+						d = putVarint(d, 4, 1)
+					}
+					return d
+				})
 			}
-			st = putMsg(st, n, e)
-		case l.dec:
-			need, pts, done := b.dec.State()
-			var d []byte
-			d = putVarint(d, 1, uint64(need))
-			d = putVarint(d, 2, erasure.Lanes)
-			for _, p := range pts {
-				d = protowire.AppendTag(d, 3, protowire.BytesType)
-				d = protowire.AppendBytes(d, p)
-			}
-			if done {
-				d = putVarint(d, 4, 1)
-			}
-			st = putMsg(st, n, d)
 		}
-	}
-	return putMsg(nil, protowire.Number(b.stage), st)
+		return st
+	})
 }
 
 func putVarint(b []byte, n protowire.Number, v uint64) []byte {
@@ -164,8 +184,20 @@ func putBytes(b []byte, n protowire.Number, v []byte) []byte {
 	return protowire.AppendBytes(protowire.AppendTag(b, n, protowire.BytesType), v)
 }
 
-func putMsg(b []byte, n protowire.Number, v []byte) []byte {
-	return protowire.AppendBytes(protowire.AppendTag(b, n, protowire.BytesType), v)
+// appendMsg appends field n holding the sub-message body appends (present
+// even when empty). The body is written in place and moved right by the size
+// of its length prefix, so nested messages need no buffers of their own.
+func appendMsg(b []byte, n protowire.Number, body func([]byte) []byte) []byte {
+	b = protowire.AppendTag(b, n, protowire.BytesType)
+	start := len(b)
+	b = body(b)
+	size := len(b) - start
+	var pfx [binary.MaxVarintLen64]byte
+	p := protowire.AppendVarint(pfx[:0], uint64(size))
+	b = append(b, p...)
+	copy(b[start+len(p):], b[start:start+size])
+	copy(b[start:], p)
+	return b
 }
 
 // fields is a parsed protobuf message: for each field number, its values in
@@ -221,7 +253,17 @@ func (f fields) varint(n protowire.Number) (uint64, error) {
 	return v, nil
 }
 
+// bytes returns a copy of the last value of field n.
 func (f fields) bytes(n protowire.Number) ([]byte, error) {
+	v, err := f.raw(n)
+	if v == nil {
+		return nil, err
+	}
+	return append([]byte(nil), v...), nil
+}
+
+// raw returns the last value of field n, in the parsed buffer.
+func (f fields) raw(n protowire.Number) ([]byte, error) {
 	vs := f[n]
 	if len(vs) == 0 {
 		return nil, nil
@@ -230,7 +272,7 @@ func (f fields) bytes(n protowire.Number) ([]byte, error) {
 	if !ok {
 		return nil, corrupt("wire type")
 	}
-	return append([]byte(nil), v...), nil
+	return v, nil
 }
 
 func (f fields) all(n protowire.Number) ([][]byte, error) {
@@ -245,12 +287,13 @@ func (f fields) all(n protowire.Number) ([][]byte, error) {
 	return out, nil
 }
 
-// msg returns a sub-message, and whether it was present.
+// msg returns a sub-message, and whether it was present. Its values stay in
+// the parsed buffer: bytes copies what is kept.
 func (f fields) msg(n protowire.Number) (fields, bool, error) {
 	if len(f[n]) == 0 {
 		return nil, false, nil
 	}
-	b, err := f.bytes(n)
+	b, err := f.raw(n)
 	if err != nil {
 		return nil, false, err
 	}
