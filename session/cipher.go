@@ -388,7 +388,14 @@ func (c *Cipher) decryptWithRecord(rec *Record, m *SignalMessage) ([]byte, *Stat
 		}
 		firstErr = err
 	}
-	for i, st := range rec.previous {
+	for i := range rec.previous {
+		st, err := rec.archivedState(i)
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
 		pt, err := c.decryptWithState(st, m)
 		if err == nil {
 			rec.promotePrevious(i)
@@ -495,7 +502,7 @@ func (c *Cipher) decryptPreKey(ctx context.Context, store Store, addr Address, m
 			return nil, err
 		}
 	case i >= 0:
-		if pt, err = c.decryptWithState(rec.previous[i], m.Message); err != nil {
+		if pt, err = c.decryptWithState(rec.previous[i].s, m.Message); err != nil {
 			return nil, err
 		}
 		rec.promotePrevious(i)

@@ -99,9 +99,23 @@ func (s *State) cloneInto(b *stateBlock) {
 
 // Record holds a session with one address: the current state and up to
 // MaxArchivedStates previous ones (newest first). The zero value is empty.
+//
+// Archived states stay in their serialized form until a message needs one
+// (one that the current state does not decrypt, or a PreKeySignalMessage
+// that may restart one): loading and storing a record then costs the same
+// with forty archived states as with none.
 type Record struct {
 	current  *State
-	previous []*State
+	previous []archived
+}
+
+// archived is one previous state: its serialized SessionStructure as it was
+// loaded (raw), its parsed form (s), or both. An archived state never
+// changes while archived (a state that decrypts is promoted first), so raw
+// stays valid once parsed.
+type archived struct {
+	raw []byte
+	s   *State
 }
 
 // NewRecord returns an empty record.
@@ -113,6 +127,24 @@ func (r *Record) Current() *State { return r.current }
 // ArchivedStates returns the number of previous states.
 func (r *Record) ArchivedStates() int { return len(r.previous) }
 
+// archivedState returns previous state i, parsing it on first use. A state
+// that does not parse is ErrCorruptRecord.
+func (r *Record) archivedState(i int) (*State, error) {
+	a := &r.previous[i]
+	if a.s == nil {
+		var pb signalpb.SessionStructure
+		if err := proto.Unmarshal(a.raw, &pb); err != nil {
+			return nil, fmt.Errorf("%w: archived state %d: %w", ErrCorruptRecord, i, err)
+		}
+		s, err := stateFromProto(&pb)
+		if err != nil {
+			return nil, fmt.Errorf("archived state %d: %w", i, err)
+		}
+		a.s = s
+	}
+	return a.s, nil
+}
+
 // Clone returns a deep copy.
 func (r *Record) Clone() *Record {
 	// The record and its current state in one allocation (the MemoryStore
@@ -123,9 +155,13 @@ func (r *Record) Clone() *Record {
 	})
 	c := &b.rec
 	if len(r.previous) > 0 {
-		c.previous = make([]*State, len(r.previous))
-		for i, s := range r.previous {
-			c.previous[i] = s.clone()
+		c.previous = make([]archived, len(r.previous))
+		for i, a := range r.previous {
+			// Serialized forms are never written to: they are shared.
+			c.previous[i].raw = a.raw
+			if a.raw == nil {
+				c.previous[i].s = a.s.clone()
+			}
 		}
 	}
 	if r.current != nil {
@@ -138,7 +174,7 @@ func (r *Record) Clone() *Record {
 // promote makes s the current state and archives the old current one.
 func (r *Record) promote(s *State) {
 	if r.current != nil {
-		r.previous = slices.Insert(r.previous, 0, r.current)
+		r.previous = slices.Insert(r.previous, 0, archived{s: r.current})
 		if len(r.previous) > MaxArchivedStates {
 			r.previous = r.previous[:MaxArchivedStates]
 		}
@@ -146,9 +182,9 @@ func (r *Record) promote(s *State) {
 	r.current = s
 }
 
-// promotePrevious makes previous state i current.
+// promotePrevious makes previous state i current; it has been parsed.
 func (r *Record) promotePrevious(i int) {
-	s := r.previous[i]
+	s := r.previous[i].s
 	r.previous = slices.Delete(r.previous, i, i+1)
 	r.promote(s)
 }
@@ -162,7 +198,8 @@ func (r *Record) ArchiveCurrent() {
 }
 
 // findBaseKey returns the index of the state started with base key k:
-// -1 for current, ≥ 0 into previous, or -2 when none.
+// -1 for current, ≥ 0 into previous, or -2 when none. An archived state
+// that does not parse matches nothing.
 func (r *Record) findBaseKey(version int, k prekey.PublicKey) int {
 	kb := k.Bytes()
 	match := func(s *State) bool {
@@ -171,8 +208,8 @@ func (r *Record) findBaseKey(version int, k prekey.PublicKey) int {
 	if match(r.current) {
 		return -1
 	}
-	for i, s := range r.previous {
-		if match(s) {
+	for i := range r.previous {
+		if s, err := r.archivedState(i); err == nil && match(s) {
 			return i
 		}
 	}
@@ -185,10 +222,13 @@ func (r *Record) Marshal() ([]byte, error) {
 	if r.current != nil {
 		pb.CurrentSession = r.current.toProto()
 	}
-	for _, s := range r.previous {
-		b, err := proto.Marshal(s.toProto())
-		if err != nil {
-			return nil, err
+	for _, a := range r.previous {
+		b := a.raw
+		if b == nil {
+			var err error
+			if b, err = proto.Marshal(a.s.toProto()); err != nil {
+				return nil, err
+			}
 		}
 		pb.PreviousSessions = append(pb.PreviousSessions, b)
 	}
@@ -196,7 +236,8 @@ func (r *Record) Marshal() ([]byte, error) {
 }
 
 // UnmarshalRecord parses a serialized record; corrupt input is an error,
-// never a panic.
+// never a panic. Archived states are parsed when first needed (and a
+// corrupt one is an error then).
 func UnmarshalRecord(b []byte) (*Record, error) {
 	var pb signalpb.RecordStructure
 	if err := proto.Unmarshal(b, &pb); err != nil {
@@ -213,16 +254,11 @@ func UnmarshalRecord(b []byte) (*Record, error) {
 		}
 		r.current = s
 	}
-	for _, raw := range pb.PreviousSessions {
-		var sp signalpb.SessionStructure
-		if err := proto.Unmarshal(raw, &sp); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrCorruptRecord, err)
+	if len(pb.PreviousSessions) > 0 {
+		r.previous = make([]archived, len(pb.PreviousSessions))
+		for i, raw := range pb.PreviousSessions {
+			r.previous[i].raw = raw
 		}
-		s, err := stateFromProto(&sp)
-		if err != nil {
-			return nil, err
-		}
-		r.previous = append(r.previous, s)
 	}
 	return r, nil
 }
