@@ -5,8 +5,8 @@
 //
 // Large attachments run on two goroutines, through a ring of four fixed
 // 64 KiB chunks (taken from a pool, cleared before they go back): encryption
-// from its first full chunk on (Signal: from 256 KiB), decryption from
-// 256 KiB of ciphertext. Encrypting, the calling goroutine reads and runs
+// from its first full chunk on (Signal: from 256 KiB), decryption above
+// 128 KiB of ciphertext (below, the blob is read once, into memory). Encrypting, the calling goroutine reads and runs
 // AES-CBC (and, for WhatsApp, SHA-256 of the plaintext) on one chunk while
 // the second one MACs, hashes and writes the previous one. Decrypting, the
 // calling goroutine reads and MACs each chunk in the first pass and reads

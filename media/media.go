@@ -40,9 +40,9 @@ var (
 	ErrInvalidSize = errors.New("media: invalid size")
 )
 
-// bufSize is the one buffer a stream function allocates below pipeMin
-// (above it, the pipe's ring); memory use does not depend on the size of the
-// attachment.
+// bufSize is the one buffer a stream function allocates when it does not use
+// a pipe's ring (small Signal attachments; decryption of a blob that fits
+// it); memory use does not depend on the size of the attachment.
 const bufSize = 128 << 10
 
 // Kind names a WhatsApp media type: it selects the HKDF info string from which

@@ -19,9 +19,9 @@ import (
 const (
 	pipeChunk = 64 << 10
 	pipeSlots = 4
-	// pipeMin is the smallest input of known size (Signal encryption,
-	// decryption) handed to a second goroutine; below it the start-up and
-	// hand-over cost more than they save.
+	// pipeMin is the smallest Signal attachment whose encryption is handed
+	// to a second goroutine; below it the start-up and hand-over cost more
+	// than they save.
 	pipeMin = pipeSlots * pipeChunk
 	// pipeSpin is how long a side that finds nothing to do polls before it
 	// parks. Parking costs more than it seems: the runtime readies the

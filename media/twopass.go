@@ -30,7 +30,9 @@ import (
 // changed source changes the plaintext, and that check fails instead (after
 // writing, as the fold's would).
 //
-// From pipeMin bytes on, the passes run through one pipe on two goroutines.
+// A larger region runs both passes through one pipe on two goroutines
+// (measured on 2 cores, WhatsApp with every check: 130 KiB 18 %, 192 KiB
+// 20 %, 250 KiB 27 % faster than both passes on one goroutine).
 // The calling goroutine reads each chunk and runs the MAC over it (pass 1),
 // or decrypts it (pass 2); the second one runs the digests (pass 1), then
 // writes the plaintext, decrypting the second half of each chunk itself
@@ -80,9 +82,6 @@ func decryptTwoPass(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.B
 			return err
 		}
 	}
-	if n < pipeMin {
-		return decryptSerial(dst, src, off, n, block, iv, ps, f)
-	}
 	return decryptPiped(dst, src, off, n, block, iv, ps, f)
 }
 
@@ -125,45 +124,6 @@ func writeOut(dst io.Writer, pt []byte, plain func([]byte)) error {
 	}
 	_, err := dst.Write(pt)
 	return err
-}
-
-// decryptSerial reads the region twice through one buffer, on the calling
-// goroutine.
-func decryptSerial(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Block, iv []byte, ps *passes, f *folder) error {
-	buf := make([]byte, bufSize)
-	defer clear(buf)
-	for done := int64(0); done < n; {
-		chunk := buf[:min(int64(len(buf)), n-done)]
-		if err := readFullAt(src, chunk, off+done); err != nil {
-			return err
-		}
-		f.fold(0, chunk)
-		ps.scan(chunk)
-		if ps.side != nil {
-			ps.side(chunk)
-		}
-		done += int64(len(chunk))
-	}
-	w, err := checks(ps)
-	if err != nil {
-		return err
-	}
-	mode := cipher.NewCBCDecrypter(block, iv)
-	for done := int64(0); done < n; {
-		chunk := buf[:min(int64(len(buf)), n-done)]
-		if err := readFullAt(src, chunk, off+done); err != nil {
-			return err
-		}
-		f.fold(1, chunk)
-		mode.CryptBlocks(chunk, chunk)
-		k := min(int64(len(chunk)), w)
-		w -= k
-		if err := writeOut(dst, chunk[:k], ps.plain); err != nil {
-			return err
-		}
-		done += int64(len(chunk))
-	}
-	return f.compare()
 }
 
 // ivSetter is implemented by the CBC BlockMode crypto/cipher returns for

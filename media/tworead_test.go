@@ -86,10 +86,10 @@ func TestSourceChangedBetweenPasses(t *testing.T) {
 	}
 }
 
-// TestChecksBeforeOutput: on blobs decrypted from two reads, in one
-// goroutine and in two (where the calling goroutine starts decrypting while
-// the second one still checks the digests), every failed check is reported
-// in the documented order and nothing is written.
+// TestChecksBeforeOutput: on blobs decrypted from two reads (on two
+// goroutines, where the calling one starts decrypting while the second one
+// still checks the digests), every failed check is reported in the
+// documented order and nothing is written.
 func TestChecksBeforeOutput(t *testing.T) {
 	flip := func(b []byte, i int) []byte {
 		b = bytes.Clone(b)
