@@ -155,7 +155,8 @@ func (p *pipe) get() ([]byte, error) {
 		return b, nil
 	}
 	if !p.started {
-		// Cannot happen: a lazy pipe starts when every slot is pending.
+		// Cannot happen: a lazy pipe starts with its first full buffer,
+		// and only the last buffer sent can be partial.
 		return nil, errPipeFailed
 	}
 	if b, ok := poll(p.free, p.failed); ok {
