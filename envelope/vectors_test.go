@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -14,6 +12,8 @@ import (
 	"github.com/interlock-e2ee/interlock/proto/signalpb"
 	"github.com/interlock-e2ee/interlock/session"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/interlock-e2ee/interlock/internal/vectortest"
 )
 
 // Vectors from independent implementations (testdata/vectors/README.md):
@@ -21,26 +21,6 @@ import (
 // (interop/whatsapp-media/gen-envelope-vectors.js), signal-padding.json and
 // signal-envelope.json from Signal-Android's libsignal-service
 // (interop/signal-envelope/GenVectors.java).
-
-// loadVectors reads testdata/vectors/name into v; a missing file skips the
-// test unless INTERLOCK_REQUIRE_VECTORS=1.
-func loadVectors(t *testing.T, name string, v any) {
-	t.Helper()
-	path := filepath.Join("..", "testdata", "vectors", name)
-	b, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		if os.Getenv("INTERLOCK_REQUIRE_VECTORS") == "1" {
-			t.Fatalf("vector file %s is missing (INTERLOCK_REQUIRE_VECTORS=1)", path)
-		}
-		t.Skipf("vector file %s not present", path)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-}
 
 // TestWhatsAppPaddingVectors: Baileys' writeRandomPadMax16 output unpads to
 // the payload and Interlock pads to the same bytes given the same N; the
@@ -57,7 +37,7 @@ func TestWhatsAppPaddingVectors(t *testing.T) {
 			ExpectError string `json:"expect_error"`
 		} `json:"vectors"`
 	}
-	loadVectors(t, "whatsapp-padding.json", &f)
+	vectortest.Load(t, "whatsapp-padding.json", &f)
 	valid, invalid := 0, 0
 	for _, v := range f.Vectors {
 		if v.ExpectError != "" {
@@ -121,7 +101,7 @@ func TestWhatsAppMessageVectors(t *testing.T) {
 			ParseOnly bool   `json:"parse_only"`
 		} `json:"vectors"`
 	}
-	loadVectors(t, "whatsapp-message.json", &f)
+	vectortest.Load(t, "whatsapp-message.json", &f)
 	if len(f.Vectors) == 0 {
 		t.Fatal("no vectors")
 	}
@@ -180,7 +160,7 @@ func TestSignalPaddingVectors(t *testing.T) {
 			ExpectError string `json:"expect_error"`
 		} `json:"vectors"`
 	}
-	loadVectors(t, "signal-padding.json", &f)
+	vectortest.Load(t, "signal-padding.json", &f)
 	valid, invalid := 0, 0
 	for _, v := range f.Vectors {
 		if v.ExpectError != "" {
@@ -225,7 +205,7 @@ func TestSignalEnvelopeVectors(t *testing.T) {
 			PlaintextContentDEM []byte          `json:"plaintext_content_dem"`
 		} `json:"vectors"`
 	}
-	loadVectors(t, "signal-envelope.json", &f)
+	vectortest.Load(t, "signal-envelope.json", &f)
 	counts := map[string]int{}
 	for _, v := range f.Vectors {
 		counts[v.Message]++

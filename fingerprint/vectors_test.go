@@ -2,12 +2,11 @@ package fingerprint_test
 
 import (
 	"bytes"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/interlock-e2ee/interlock/fingerprint"
+
+	"github.com/interlock-e2ee/interlock/internal/vectortest"
 )
 
 type vector struct {
@@ -28,17 +27,10 @@ type vector struct {
 
 func loadVectors(t *testing.T) []vector {
 	t.Helper()
-	path := filepath.Join("..", "testdata", "vectors", "libsignal-fingerprint.json")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("vector file %s: %v", path, err)
-	}
 	var f struct {
 		Vectors []vector `json:"vectors"`
 	}
-	if err := json.Unmarshal(b, &f); err != nil {
-		t.Fatal(err)
-	}
+	vectortest.Load(t, "libsignal-fingerprint.json", &f)
 	if len(f.Vectors) == 0 {
 		t.Fatal("no vectors")
 	}

@@ -3,11 +3,10 @@ package group
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/interlock-e2ee/interlock/internal/vectortest"
 )
 
 // TestEncodingMatchesRecorded: Interlock's encoder writes exactly the bytes
@@ -15,19 +14,13 @@ import (
 // verifies signatures over its own re-encoding, so this matters).
 func TestEncodingMatchesRecorded(t *testing.T) {
 	for _, file := range []string{"libsignal-sender-key.json", "mau-sender-key.json"} {
-		b, err := os.ReadFile(filepath.Join("..", "testdata", "vectors", file))
-		if err != nil {
-			t.Fatal(err)
-		}
 		var v struct {
 			DistributionMessage []byte `json:"distribution_message"`
 			Messages            []struct {
 				Ciphertext []byte `json:"ciphertext"`
 			} `json:"messages"`
 		}
-		if err := json.Unmarshal(b, &v); err != nil {
-			t.Fatal(err)
-		}
+		vectortest.Load(t, file, &v)
 		d, err := ParseAnySenderKeyDistributionMessage(v.DistributionMessage)
 		if err != nil {
 			t.Fatal(err)

@@ -3,26 +3,13 @@ package group_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/interlock-e2ee/interlock/group"
-)
 
-func loadVectorFile(t *testing.T, name string, v any) {
-	t.Helper()
-	path := filepath.Join("..", "testdata", "vectors", name)
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("vector file %s: %v (regenerate with the generator named in testdata/vectors/README.md)", path, err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-}
+	"github.com/interlock-e2ee/interlock/internal/vectortest"
+)
 
 type vectorMessage struct {
 	Iteration  uint32 `json:"iteration"`
@@ -45,7 +32,7 @@ func TestLibsignalSenderKeyVectors(t *testing.T) {
 		DeliveryOrder       []int           `json:"delivery_order"`
 		Messages            []vectorMessage `json:"messages"`
 	}
-	loadVectorFile(t, "libsignal-sender-key.json", &v)
+	vectortest.Load(t, "libsignal-sender-key.json", &v)
 	ctx := context.Background()
 	skdm, err := group.ParseSenderKeyDistributionMessage(v.DistributionMessage, group.LayoutSignal)
 	if err != nil {
@@ -102,7 +89,7 @@ func TestMauSenderKeyVectors(t *testing.T) {
 		DistributionMessage []byte          `json:"distribution_message"`
 		Messages            []vectorMessage `json:"messages"`
 	}
-	loadVectorFile(t, "mau-sender-key.json", &v)
+	vectortest.Load(t, "mau-sender-key.json", &v)
 	ctx := context.Background()
 	skdm, err := group.ParseAnySenderKeyDistributionMessage(v.DistributionMessage)
 	if err != nil {

@@ -2,31 +2,10 @@ package media
 
 import (
 	"bytes"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
-)
 
-// loadVectors reads testdata/vectors/name into v; a missing file skips the
-// test unless INTERLOCK_REQUIRE_VECTORS=1.
-func loadVectors(t *testing.T, name string, v any) {
-	t.Helper()
-	path := filepath.Join("..", "testdata", "vectors", name)
-	b, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		if os.Getenv("INTERLOCK_REQUIRE_VECTORS") == "1" {
-			t.Fatalf("vector file %s is missing (INTERLOCK_REQUIRE_VECTORS=1)", path)
-		}
-		t.Skipf("vector file %s not present", path)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatal(err)
-	}
-}
+	"github.com/interlock-e2ee/interlock/internal/vectortest"
+)
 
 // TestWhatsAppVectors: blobs made by Baileys (an independent implementation)
 // are reproduced byte for byte and decrypt.
@@ -50,7 +29,7 @@ func TestWhatsAppVectors(t *testing.T) {
 			Blob          []byte `json:"blob"`
 		} `json:"vectors"`
 	}
-	loadVectors(t, "whatsapp-media.json", &f)
+	vectortest.Load(t, "whatsapp-media.json", &f)
 	if len(f.Vectors) == 0 {
 		t.Fatal("no vectors")
 	}
@@ -126,7 +105,7 @@ func TestSignalVectors(t *testing.T) {
 			PaddedSize int64 `json:"padded_size"`
 		} `json:"padding"`
 	}
-	loadVectors(t, "signal-attachment-incremental-mac.json", &f)
+	vectortest.Load(t, "signal-attachment-incremental-mac.json", &f)
 	if len(f.ChunkSizes) == 0 || len(f.IncrementalMACs) == 0 || len(f.Attachments) == 0 || len(f.Padding) == 0 {
 		t.Fatal("empty vector file")
 	}

@@ -3,10 +3,7 @@ package sealedsender_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,6 +11,8 @@ import (
 	"github.com/interlock-e2ee/interlock/prekey"
 	"github.com/interlock-e2ee/interlock/sealedsender"
 	"github.com/interlock-e2ee/interlock/session"
+
+	"github.com/interlock-e2ee/interlock/internal/vectortest"
 )
 
 // v2VectorFile is testdata/vectors/libsignal-sealed-sender-v2.json, written
@@ -73,18 +72,8 @@ type v2VectorFile struct {
 // content and decrypts the inner message; excluded recipients get nothing,
 // and no recipient can open another's copy.
 func TestLibsignalSealedSenderV2Vectors(t *testing.T) {
-	path := filepath.Join("..", "testdata", "vectors", "libsignal-sealed-sender-v2.json")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		if os.Getenv("INTERLOCK_REQUIRE_VECTORS") == "1" {
-			t.Fatalf("vector file %s: %v", path, err)
-		}
-		t.Skipf("vector file %s not present; set INTERLOCK_REQUIRE_VECTORS=1 to make this a failure", path)
-	}
 	var f v2VectorFile
-	if err := json.Unmarshal(b, &f); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
+	vectortest.Load(t, "libsignal-sealed-sender-v2.json", &f)
 	root, err := prekey.NewPublicKey(f.TrustRootPublic)
 	if err != nil {
 		t.Fatal(err)

@@ -2,16 +2,15 @@ package sealedsender_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/interlock-e2ee/interlock/prekey"
 	"github.com/interlock-e2ee/interlock/sealedsender"
 	"github.com/interlock-e2ee/interlock/session"
+
+	"github.com/interlock-e2ee/interlock/internal/vectortest"
 )
 
 // sealedVectors is testdata/vectors/libsignal-sealed-sender-v1.json,
@@ -49,18 +48,8 @@ type sealedVectors struct {
 
 func loadSealedVectors(t *testing.T) *sealedVectors {
 	t.Helper()
-	path := filepath.Join("..", "testdata", "vectors", "libsignal-sealed-sender-v1.json")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		if os.Getenv("INTERLOCK_REQUIRE_VECTORS") == "1" {
-			t.Fatalf("vector file %s: %v", path, err)
-		}
-		t.Skipf("vector file %s not present; set INTERLOCK_REQUIRE_VECTORS=1 to make this a failure", path)
-	}
 	var v sealedVectors
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
+	vectortest.Load(t, "libsignal-sealed-sender-v1.json", &v)
 	return &v
 }
 

@@ -4,15 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"io"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/interlock-e2ee/interlock/prekey"
 	"github.com/interlock-e2ee/interlock/session"
+
+	"github.com/interlock-e2ee/interlock/internal/vectortest"
 )
 
 // sessionVector is a conversation recorded from another implementation, with
@@ -66,18 +65,6 @@ func (r *prefixReader) Read(p []byte) (int, error) {
 	return rand.Read(p)
 }
 
-func loadVectorFile(t *testing.T, name string, v any) {
-	t.Helper()
-	path := filepath.Join("..", "testdata", "vectors", name)
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("vector file %s: %v (regenerate with the generator named in testdata/vectors/README.md)", path, err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-}
-
 // TestRecordedSessions: Interlock, as the responder, decrypts conversations
 // recorded from libsignal 0.90.0 (PQXDH, v4) and go.mau.fi/libsignal (X3DH,
 // v3), including out-of-order messages, and reproduces the responder's
@@ -105,7 +92,7 @@ func TestRecordedSessions(t *testing.T) {
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			var v sessionVector
-			loadVectorFile(t, tc.file, &v)
+			vectortest.Load(t, tc.file, &v)
 			ctx := context.Background()
 			r := v.Responder
 			id, err := prekey.NewIdentityKeyPair(r.IdentityPrivate)

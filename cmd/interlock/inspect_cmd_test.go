@@ -5,21 +5,18 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/interlock-e2ee/interlock/envelope"
 	"github.com/interlock-e2ee/interlock/session"
+
+	"github.com/interlock-e2ee/interlock/internal/vectortest"
 )
 
 func vectorField(t *testing.T, file string, path ...any) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "vectors", file))
-	if err != nil {
-		t.Fatalf("vector file (committed under testdata/vectors): %v", err)
-	}
+	b := vectortest.Read(t, file)
 	var v any
 	json.Unmarshal(b, &v)
 	for _, p := range path {

@@ -6,29 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"filippo.io/edwards25519"
-	"io/fs"
-	"os"
 	"testing"
-)
 
-// loadVectorFile reads a shared vector file. If it does not exist the test is
-// skipped, unless INTERLOCK_REQUIRE_VECTORS=1, in which case it fails.
-func loadVectorFile(t *testing.T, path string, v any) {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		if os.Getenv("INTERLOCK_REQUIRE_VECTORS") == "1" {
-			t.Fatalf("vector file %s is missing (INTERLOCK_REQUIRE_VECTORS=1)", path)
-		}
-		t.Skipf("vector file %s not present; set INTERLOCK_REQUIRE_VECTORS=1 to make this a failure", path)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-}
+	"github.com/interlock-e2ee/interlock/internal/vectortest"
+)
 
 // TestLibsignalXEdDSAVectors checks every vector of
 // testdata/vectors/libsignal-xeddsa.json (signatures made or judged by
@@ -44,7 +25,7 @@ func TestLibsignalXEdDSAVectors(t *testing.T) {
 			Expect    string          `json:"expect"`
 		} `json:"vectors"`
 	}
-	loadVectorFile(t, "../../testdata/vectors/libsignal-xeddsa.json", &file)
+	vectortest.Load(t, "libsignal-xeddsa.json", &file)
 	if len(file.Vectors) == 0 {
 		t.Fatal("no vectors")
 	}

@@ -5,29 +5,16 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"io/fs"
-	"os"
 	"testing"
+
+	"github.com/interlock-e2ee/interlock/internal/vectortest"
 )
 
 // TestLibsignalKyber1024Vectors checks every vector of
 // testdata/vectors/libsignal-kyber1024.json (keys and ciphertexts made by
 // libsignal): the secret key and public key parse, the secret key's public
 // key is the given one, and decapsulation yields the given shared secret.
-// The file missing skips the test, or fails it when
-// INTERLOCK_REQUIRE_VECTORS=1.
 func TestLibsignalKyber1024Vectors(t *testing.T) {
-	const path = "../../testdata/vectors/libsignal-kyber1024.json"
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		if os.Getenv("INTERLOCK_REQUIRE_VECTORS") == "1" {
-			t.Fatalf("vector file %s is missing (INTERLOCK_REQUIRE_VECTORS=1)", path)
-		}
-		t.Skipf("vector file %s not present; set INTERLOCK_REQUIRE_VECTORS=1 to make this a failure", path)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
 	var file struct {
 		Vectors []struct {
 			ID           json.RawMessage `json:"id"`
@@ -37,9 +24,7 @@ func TestLibsignalKyber1024Vectors(t *testing.T) {
 			SharedSecret string          `json:"shared_secret"`
 		} `json:"vectors"`
 	}
-	if err := json.Unmarshal(data, &file); err != nil {
-		t.Fatal(err)
-	}
+	vectortest.Load(t, "libsignal-kyber1024.json", &file)
 	if len(file.Vectors) == 0 {
 		t.Fatal("no vectors")
 	}

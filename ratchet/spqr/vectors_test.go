@@ -5,16 +5,15 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/json"
 	"io"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/interlock-e2ee/interlock/prekey"
 	"github.com/interlock-e2ee/interlock/ratchet"
 	"github.com/interlock-e2ee/interlock/ratchet/spqr"
 	"github.com/interlock-e2ee/interlock/session"
+
+	"github.com/interlock-e2ee/interlock/internal/vectortest"
 )
 
 type vectorFile struct {
@@ -55,14 +54,8 @@ func (r *fixedReader) Read(p []byte) (int, error) {
 func TestLibsignalSalts(t *testing.T) {
 	for _, file := range []string{"libsignal-pqxdh-session.json", "libsignal-pqxdh-session-noopk.json"} {
 		t.Run(file, func(t *testing.T) {
-			raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", "vectors", file))
-			if err != nil {
-				t.Fatal(err)
-			}
 			var v vectorFile
-			if err := json.Unmarshal(raw, &v); err != nil {
-				t.Fatal(err)
-			}
+			vectortest.Load(t, file, &v)
 			r := v.Responder
 			id, err := prekey.NewIdentityKeyPair(r.IdentityPrivate)
 			if err != nil {
