@@ -225,6 +225,20 @@ func (s *waStore) encryptEach(tb testing.TB, ser *serialize.Serializer, addrs []
 // mauWarm builds a go.mau.fi sender with n answered sessions in a
 // whatsmeow-style SQLite store. One responder identity answers for every
 // device address (the sender cannot tell), which keeps the set-up short.
+// mauFanout runs one whatsmeow-style warm fan-out benchmark: fan runs one
+// fan-out to n devices over a store from mauWarm.
+func mauFanout(b *testing.B, name string, n int, documented bool, fan func(*testing.B, *waStore, []*mauproto.SignalAddress)) {
+	b.Run(name, func(b *testing.B) {
+		st, addrs := mauWarm(b, n, documented)
+		b.ReportAllocs()
+		cpu := processCPU()
+		for b.Loop() {
+			fan(b, st, addrs)
+		}
+		reportFanout(b, n, cpu)
+	})
+}
+
 func mauWarm(tb testing.TB, n int, documented bool) (*waStore, []*mauproto.SignalAddress) {
 	alice, err := mau.NewParty("alice", 1, 1)
 	if err != nil {
@@ -448,46 +462,22 @@ func BenchmarkFanout(b *testing.B) {
 		}
 		reportFanout(b, n, cpu)
 	})
-	b.Run("warm-3000/whatsmeow-sqlite", func(b *testing.B) {
-		st, addrs := mauWarm(b, n, false)
-		b.ReportAllocs()
-		cpu := processCPU()
-		for b.Loop() {
-			st.encryptEach(b, st.Ser, addrs, fanoutPlaintext)
-		}
-		reportFanout(b, n, cpu)
+	mauFanout(b, "warm-3000/whatsmeow-sqlite", n, false, func(b *testing.B, st *waStore, addrs []*mauproto.SignalAddress) {
+		st.encryptEach(b, st.Ser, addrs, fanoutPlaintext)
 	})
-	b.Run("warm-3000/whatsmeow-sqlite-one-tx", func(b *testing.B) {
-		// The same loop inside one SQL transaction: a baseline kinder than
-		// whatsmeow itself.
-		st, addrs := mauWarm(b, n, false)
-		b.ReportAllocs()
-		cpu := processCPU()
-		for b.Loop() {
-			st.inTx(b, func() { st.encryptEach(b, st.Ser, addrs, fanoutPlaintext) })
-		}
-		reportFanout(b, n, cpu)
+	// The same loop inside one SQL transaction: a baseline kinder than
+	// whatsmeow itself.
+	mauFanout(b, "warm-3000/whatsmeow-sqlite-one-tx", n, false, func(b *testing.B, st *waStore, addrs []*mauproto.SignalAddress) {
+		st.inTx(b, func() { st.encryptEach(b, st.Ser, addrs, fanoutPlaintext) })
 	})
-	b.Run("warm-3000/whatsmeow-sqlite-prefetch", func(b *testing.B) {
-		// Today's whatsmeow send path: one SELECT and all records parsed
-		// first, the writes one statement each at the end.
-		st, addrs := mauWarm(b, n, false)
-		b.ReportAllocs()
-		cpu := processCPU()
-		for b.Loop() {
-			st.encryptPrefetched(b, st.Ser, addrs, fanoutPlaintext)
-		}
-		reportFanout(b, n, cpu)
+	// Today's whatsmeow send path: one SELECT and all records parsed
+	// first, the writes one statement each at the end.
+	mauFanout(b, "warm-3000/whatsmeow-sqlite-prefetch", n, false, func(b *testing.B, st *waStore, addrs []*mauproto.SignalAddress) {
+		st.encryptPrefetched(b, st.Ser, addrs, fanoutPlaintext)
 	})
-	b.Run("warm-3000/whatsmeow-sqlite-prefetch-one-tx", func(b *testing.B) {
-		// The same with the write-back in one transaction.
-		st, addrs := mauWarm(b, n, false)
-		b.ReportAllocs()
-		cpu := processCPU()
-		for b.Loop() {
-			st.inTx(b, func() { st.encryptPrefetched(b, st.Ser, addrs, fanoutPlaintext) })
-		}
-		reportFanout(b, n, cpu)
+	// The same with the write-back in one transaction.
+	mauFanout(b, "warm-3000/whatsmeow-sqlite-prefetch-one-tx", n, false, func(b *testing.B, st *waStore, addrs []*mauproto.SignalAddress) {
+		st.inTx(b, func() { st.encryptPrefetched(b, st.Ser, addrs, fanoutPlaintext) })
 	})
 	// As shipped: Interlock's default durability (WAL, synchronous=FULL,
 	// one commit per fan-out) against whatsmeow's documented SQLite DSN
@@ -504,14 +494,8 @@ func BenchmarkFanout(b *testing.B) {
 		}
 		reportFanout(b, n, cpu)
 	})
-	b.Run("warm-3000/whatsmeow-sqlite-default", func(b *testing.B) {
-		st, addrs := mauWarm(b, n, true)
-		b.ReportAllocs()
-		cpu := processCPU()
-		for b.Loop() {
-			st.encryptEach(b, st.Ser, addrs, fanoutPlaintext)
-		}
-		reportFanout(b, n, cpu)
+	mauFanout(b, "warm-3000/whatsmeow-sqlite-default", n, true, func(b *testing.B, st *waStore, addrs []*mauproto.SignalAddress) {
+		st.encryptEach(b, st.Ser, addrs, fanoutPlaintext)
 	})
 	b.Run("single-1to1/interlock-memory", func(b *testing.B) {
 		mem, rs := ilWarm(b, 1)
