@@ -75,13 +75,13 @@ type pipe struct {
 	bufs    [][]byte        // every buffer handed out so far (≤ pipeSlots)
 	pending [][]byte        // lazy, not started: chunks waiting for the consumer
 
-	free, full    chan []byte
-	failed, done  chan struct{}
-	started, lazy bool
-	closed        bool
-	err           error // set by the consumer before closing failed
-	panicked      bool
-	panicVal      any
+	free, full   chan []byte
+	failed, done chan struct{}
+	started      bool
+	closed       bool
+	err          error // set by the consumer before closing failed
+	panicked     bool
+	panicVal     any
 }
 
 // newPipe makes a pipe of pipeSlots buffers of size bytes, taken from
@@ -90,7 +90,7 @@ type pipe struct {
 // its goroutine at once.
 func newPipe(size int, backing []byte, lazy bool, consume func([]byte) error) *pipe {
 	p := &pipe{
-		consume: consume, size: size, backing: backing, lazy: lazy,
+		consume: consume, size: size, backing: backing,
 		free:   make(chan []byte, pipeSlots),
 		full:   make(chan []byte, pipeSlots),
 		failed: make(chan struct{}),

@@ -96,22 +96,17 @@ func decryptInMemory(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.
 	if ps.side != nil {
 		ps.side(buf)
 	}
-	w, err := checks(ps)
+	if ps.gate != nil {
+		if err := ps.gate(); err != nil {
+			return err
+		}
+	}
+	w, err := ps.check()
 	if err != nil {
 		return err
 	}
 	cipher.NewCBCDecrypter(block, iv).CryptBlocks(buf, buf)
 	return writeOut(dst, buf[:w], ps.plain)
-}
-
-// checks runs gate, then check.
-func checks(ps *passes) (int64, error) {
-	if ps.gate != nil {
-		if err := ps.gate(); err != nil {
-			return 0, err
-		}
-	}
-	return ps.check()
 }
 
 // writeOut shows pt to plain (if not nil) and writes it to dst.
