@@ -60,6 +60,13 @@ func (r *recorder) Read(p []byte) (int, error) {
 
 var genTime = time.Unix(1_700_000_000, 0)
 
+// genFile is one generated vector file: its name, category, comment and
+// vectors.
+type genFile struct {
+	name, category, comment string
+	vectors                 []any
+}
+
 // GenerateVectors returns the interlock-*.json files, byte for byte. dir is
 // testdata/vectors: agreement vectors are also derived from the recorded
 // libsignal and go.mau.fi sessions there.
@@ -105,10 +112,7 @@ func GenerateVectors(dir string) (map[string][]byte, error) {
 		return nil, err
 	}
 	agreements = append(agreements, neg...)
-	files := []struct {
-		name, category, comment string
-		vectors                 []any
-	}{
+	files := []genFile{
 		{"interlock-agreement.json", "agreement", "X3DH (version 3) and PQXDH (version 4) at the responder: from the responder's private keys, the initiator's identity and base key and (PQXDH) the Kyber ciphertext, the first root key and chain key of the Double Ratchet. Negative vectors name the rejection kind (PEER-PROTOCOL.md).", agreements},
 	}
 	xv, err := genXEdDSA()
@@ -124,18 +128,9 @@ func GenerateVectors(dir string) (map[string][]byte, error) {
 		return nil, err
 	}
 	files = append(files,
-		struct {
-			name, category, comment string
-			vectors                 []any
-		}{"interlock-xeddsa.json", "xeddsa", "XEdDSA signatures made with deterministic randomness, and tampered ones that must not verify. public_key is the 33-byte libsignal form.", xv},
-		struct {
-			name, category, comment string
-			vectors                 []any
-		}{"interlock-kem.json", "kem", "Kyber-1024 decapsulation (libsignal serialization, type byte 0x08). A tampered ciphertext decapsulates to the implicit-rejection secret (no error); malformed ones are rejected.", kv},
-		struct {
-			name, category, comment string
-			vectors                 []any
-		}{"interlock-fingerprint.json", "fingerprint", "Safety numbers: a changed identity key changes the number (key-change detection); malformed keys are rejected. ids are given as bytes (local_id_bytes, remote_id_bytes).", fv},
+		genFile{"interlock-xeddsa.json", "xeddsa", "XEdDSA signatures made with deterministic randomness, and tampered ones that must not verify. public_key is the 33-byte libsignal form.", xv},
+		genFile{"interlock-kem.json", "kem", "Kyber-1024 decapsulation (libsignal serialization, type byte 0x08). A tampered ciphertext decapsulates to the implicit-rejection secret (no error); malformed ones are rejected.", kv},
+		genFile{"interlock-fingerprint.json", "fingerprint", "Safety numbers: a changed identity key changes the number (key-change detection); malformed keys are rejected. ids are given as bytes (local_id_bytes, remote_id_bytes).", fv},
 	)
 	sk, err := genSenderKey()
 	if err != nil {
@@ -146,14 +141,8 @@ func GenerateVectors(dir string) (map[string][]byte, error) {
 		return nil, err
 	}
 	files = append(files,
-		struct {
-			name, category, comment string
-			vectors                 []any
-		}{"interlock-sender-key.json", "sender-key", "Sender keys in both flavours. Each vector is one receiver: run its steps in order on a fresh group member; op process takes a SenderKeyDistributionMessage (as if it arrived over the sender's 1:1 session), op decrypt a SenderKeyMessage from sender in group_id. Negative steps (tampered, truncated, replayed, unknown chain, before the distribution message) name the rejection kind and leave the receiver unchanged.", sk},
-		struct {
-			name, category, comment string
-			vectors                 []any
-		}{"interlock-media.json", "media", "Attachments. format signal: blob = IV ‖ AES-256-CBC(PKCS#7(plaintext ‖ zeros to the padded size)) ‖ HMAC-SHA256 under key[32:], decrypt to size bytes, checking digest and incremental_mac (chunk_size) when given. format whatsapp: keys from HKDF-SHA256(media_key, info), blob = AES-256-CBC ‖ HMAC[:10], checking file_enc_sha256 and file_sha256 when given. Negative vectors (flipped, truncated, extended blobs; wrong digests, keys and info; a valid MAC over bad padding) name the rejection kind.", mv},
+		genFile{"interlock-sender-key.json", "sender-key", "Sender keys in both flavours. Each vector is one receiver: run its steps in order on a fresh group member; op process takes a SenderKeyDistributionMessage (as if it arrived over the sender's 1:1 session), op decrypt a SenderKeyMessage from sender in group_id. Negative steps (tampered, truncated, replayed, unknown chain, before the distribution message) name the rejection kind and leave the receiver unchanged.", sk},
+		genFile{"interlock-media.json", "media", "Attachments. format signal: blob = IV ‖ AES-256-CBC(PKCS#7(plaintext ‖ zeros to the padded size)) ‖ HMAC-SHA256 under key[32:], decrypt to size bytes, checking digest and incremental_mac (chunk_size) when given. format whatsapp: keys from HKDF-SHA256(media_key, info), blob = AES-256-CBC ‖ HMAC[:10], checking file_enc_sha256 and file_sha256 when given. Negative vectors (flipped, truncated, extended blobs; wrong digests, keys and info; a valid MAC over bad padding) name the rejection kind.", mv},
 	)
 	sf, err := genSealed()
 	if err != nil {
