@@ -33,7 +33,11 @@
 // refused (ErrVersion) if MinVersion is V1. While negotiating with
 // MinVersion V0 a party has no chain yet, so its messages carry index 0 and
 // no key (libsignal 0.74–0.91); with MinVersion V1 they are keyed from the
-// first message (libsignal 0.92+ requires SPQR).
+// first message (libsignal 0.92+ requires SPQR). A pq_ratchet of a version
+// above V1 is ignored while it may be a newer peer's opening (negotiating
+// with MinVersion V0, or a V0 session), as SPQR's recv does; once the state
+// speaks V1 for good (negotiated, or MinVersion V1) it fails with ErrVersion,
+// like an empty pq_ratchet.
 //
 // # Security considerations
 //
@@ -46,6 +50,11 @@
 //     Sending chains of epochs before the previous one are erased.
 //   - Decoders hold a bounded number of chunks whatever the peer sends;
 //     parsers never panic (fuzz targets for messages, states and Recv).
+//   - Once SPQR V1 is negotiated (or required by MinVersion V1) every
+//     received message must carry a V1 pq_ratchet and so its SPQR key: an
+//     empty field or an unknown version is ErrVersion, so the classical
+//     state alone cannot inject messages without the post-quantum salt
+//     (issue #20 item 6; SPQR v1.5.3 ignores unknown versions at any time).
 //   - SPQR keys supplement, never replace, the Double Ratchet's: a session
 //     downgraded to V0 (MinVersion V0) has only classical security; use
 //     MinVersion V1 once every peer speaks SPQR.

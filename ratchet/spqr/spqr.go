@@ -141,11 +141,25 @@ func (s *State) Send(rand io.Reader) (next *State, msg, key []byte, err error) {
 	return n, m.Append(nil), key, nil
 }
 
+// requiresV1 reports whether the state speaks V1 for good: negotiation is
+// over (a V1 message from the peer arrived), or MinVersion is V1.
+func (s *State) requiresV1() bool {
+	return s.braid != nil && (s.neg == nil || s.neg.minVersion >= V1)
+}
+
 // Recv applies the pq_ratchet bytes of a received message (empty if it had
 // none) and returns the next state and the message key to salt that
 // message's keys with (nil when none). It performs version negotiation: the
 // first message from a peer that speaks a lower version downgrades the
 // session if MinVersion allows, and fails with ErrVersion otherwise.
+//
+// A version above V1 is ignored (no key, state unchanged) only while it may
+// still be a newer peer's opening, as SPQR's recv does: before negotiation
+// with MinVersion V0, or in a V0 session. Once the state speaks V1 for good
+// (requiresV1) such a message would carry no SPQR key, so accepting it would
+// let whoever holds only the classical state inject messages without the
+// post-quantum salt: it fails with ErrVersion (issue #20 item 6; stricter
+// than SparsePostQuantumRatchet v1.5.3, which ignores it at any time).
 func (s *State) Recv(msg []byte) (next *State, key []byte, err error) {
 	theirs := V0
 	if len(msg) > 0 {
@@ -153,6 +167,9 @@ func (s *State) Recv(msg []byte) (next *State, key []byte, err error) {
 		case V0, V1:
 			theirs = Version(msg[0])
 		default:
+			if s.requiresV1() {
+				return nil, nil, fmt.Errorf("%w: peer sent version %d, session speaks %d", ErrVersion, msg[0], V1)
+			}
 			// A version above ours: keep speaking ours.
 			return s.clone(), nil, nil
 		}

@@ -132,9 +132,10 @@ func TestNegotiation(t *testing.T) {
 	if _, _, err := b2.Recv(nil); !errors.Is(err, ErrVersion) {
 		t.Fatalf("got %v", err)
 	}
-	// Unknown higher versions are ignored.
-	if _, k, err := b2.Recv([]byte{2, 1, 2, 3}); err != nil || k != nil {
-		t.Fatal("higher version not ignored")
+	// Unknown higher versions are refused once negotiated (issue #20 item
+	// 6; TestIssue20Item6_UnknownVersionAfterNegotiation covers the rest).
+	if _, _, err := b2.Recv([]byte{2, 1, 2, 3}); !errors.Is(err, ErrVersion) {
+		t.Fatalf("higher version after negotiation: %v", err)
 	}
 	// MinVersion V0: the first messages carry index 0 and no key; after the
 	// first reply they are keyed (libsignal 0.90's 01 01 01 00).
