@@ -41,5 +41,9 @@
 // application trusts it through its IdentityStore. RequirePQXDH refuses to
 // start or accept a version 3 session, so neither a server withholding
 // Kyber prekeys nor a peer can downgrade a session to X3DH. Sessions that
-// the peer never answered stop encrypting after MaxUnacknowledgedSessionAge.
+// the peer never answered stop encrypting after MaxUnacknowledgedSessionAge,
+// counted from the start time the record stores in libsignal's unit (whole
+// seconds), so the limit holds alike for records moved between Interlock and
+// libsignal; records of earlier Interlock versions, which stored
+// milliseconds, are read as the same instant.
 package session

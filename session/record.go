@@ -37,6 +37,31 @@ type pendingPreKey struct {
 	timestamp       time.Time
 }
 
+// legacyMillisThreshold separates the two units a stored unanswered-session
+// timestamp (SessionStructure.PendingPreKey.timestamp) can be in. libsignal
+// writes whole seconds since the epoch (rust/protocol/src/state/session.rs,
+// set_unacknowledged_pre_key_message: as_secs()), and so does Interlock now;
+// Interlock before issue #20 item 16 wrote milliseconds. 10^11 seconds is the
+// year 5138, 10^11 milliseconds is March 1973, before any record of either
+// kind was written: a value from 10^11 on is milliseconds.
+const legacyMillisThreshold = 100_000_000_000
+
+// pendingTimeFromStored reads a stored unanswered-session timestamp:
+// seconds, or milliseconds for a record of an earlier Interlock (see
+// legacyMillisThreshold). Any value is accepted without overflow.
+func pendingTimeFromStored(v uint64) time.Time {
+	if v < legacyMillisThreshold {
+		return time.Unix(int64(v), 0)
+	}
+	return time.Unix(int64(v/1000), int64(v%1000)*int64(time.Millisecond))
+}
+
+// pendingTimeToStored writes an unanswered-session timestamp as libsignal
+// does: whole seconds since the epoch, truncated; 0 before the epoch.
+func pendingTimeToStored(t time.Time) uint64 {
+	return uint64(max(t.Unix(), 0))
+}
+
 // State is one session state: the ratchet plus what the session knows about
 // both parties.
 type State struct {
@@ -281,7 +306,7 @@ func (s *State) toProto() *signalpb.SessionStructure {
 		pb.PendingPreKey = &signalpb.SessionStructure_PendingPreKey{
 			SignedPreKeyId: int32(p.signedPreKeyID),
 			BaseKey:        p.baseKey.Bytes(),
-			Timestamp:      uint64(p.timestamp.UnixMilli()),
+			Timestamp:      pendingTimeToStored(p.timestamp),
 		}
 		if p.hasPreKeyID {
 			id := p.preKeyID
@@ -333,7 +358,7 @@ func stateFromProto(pb *signalpb.SessionStructure) (*State, error) {
 	if pp := pb.GetPendingPreKey(); pp != nil {
 		p := &pendingPreKey{
 			signedPreKeyID: uint32(pp.GetSignedPreKeyId()),
-			timestamp:      time.UnixMilli(int64(pp.GetTimestamp())),
+			timestamp:      pendingTimeFromStored(pp.GetTimestamp()),
 		}
 		if pp.PreKeyId != nil {
 			p.preKeyID, p.hasPreKeyID = pp.GetPreKeyId(), true
