@@ -160,17 +160,23 @@ type Response struct {
 }
 
 // Respond runs the responder's side of X3DH / PQXDH (X3DH §3.4, PQXDH §3.4).
-// For PQXDH the base key must be canonical and in the prime-order subgroup.
+// The base key must be canonical in both versions: a re-encoded base key
+// (the unused top bit of u set, or u ≥ p) gives the same agreement under
+// other bytes, so a replayed message would not be recognised by its base key
+// (issue #20 item 3). For PQXDH it must also lie in the prime-order subgroup.
 func Respond(r *Response) (Secrets, error) {
 	if r.Version != Version3 && r.Version != Version4 {
 		return Secrets{}, ErrUnsupportedVersion
+	}
+	if !r.TheirBaseKey.IsCanonical() {
+		return Secrets{}, fmt.Errorf("%w: base key is not canonical", ErrInvalidKey)
 	}
 	if r.Version == Version4 {
 		if r.KyberPreKey == nil || r.KyberCiphertext == nil {
 			return Secrets{}, ErrNoKyberPreKey
 		}
-		if !r.TheirBaseKey.IsCanonical() || !r.TheirBaseKey.IsTorsionFree() {
-			return Secrets{}, fmt.Errorf("%w: base key is not canonical", ErrInvalidKey)
+		if !r.TheirBaseKey.IsTorsionFree() {
+			return Secrets{}, fmt.Errorf("%w: base key is not in the prime-order subgroup", ErrInvalidKey)
 		}
 	}
 	ikm := make([]byte, 0, 32*6)

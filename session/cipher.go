@@ -60,6 +60,14 @@ func WithRand(r io.Reader) Option { return func(c *Cipher) { c.rand = r } }
 // WithClock sets the time source (default time.Now).
 func WithClock(now func() time.Time) Option { return func(c *Cipher) { c.now = now } }
 
+// WithLocalAddress tells the Cipher its own address. It then writes
+// libsignal's address binding (sender and recipient, under the MAC) into the
+// version 4 PreKeySignalMessages it sends, as libsignal ≥ 0.91 does, and
+// checks both halves of a received binding; without it only the sender half
+// is checked. Addresses whose names are not service IDs (a UUID, or "PNI:"
+// and a UUID) have no binding.
+func WithLocalAddress(a Address) Option { return func(c *Cipher) { c.local = &a } }
+
 // Cipher encrypts and decrypts 1:1 messages over a Store. It is safe for
 // concurrent use: operations on one address are serialised, operations on
 // different addresses run in parallel.
@@ -69,6 +77,9 @@ type Cipher struct {
 	spqr   SPQRPolicy
 	rand   io.Reader
 	now    func() time.Time
+	local  *Address // WithLocalAddress
+
+	observer func(context.Context, IdentityEvent) error // WithIdentityObserver (identity.go)
 
 	mu    sync.Mutex
 	locks map[Address]*addrLock
@@ -170,7 +181,7 @@ func (c *Cipher) processBundle(ctx context.Context, store Store, addr Address, b
 		return err
 	}
 	if !trusted {
-		return fmt.Errorf("%w: %s", ErrUntrustedIdentity, addr)
+		return untrusted(ctx, store, addr, b.IdentityKey)
 	}
 	ours, err := store.IdentityKeyPair(ctx)
 	if err != nil {
@@ -213,14 +224,20 @@ func (c *Cipher) processBundle(ctx context.Context, store Store, addr Address, b
 		},
 	}
 	rec, err := store.LoadSession(ctx, addr)
+	if errors.Is(err, ErrCorruptRecord) {
+		rec, err = nil, nil // the new session replaces it (issue #20 item 17)
+	}
 	if err != nil {
+		return err
+	}
+	if err := checkDowngrade(rec, addr, version); err != nil {
 		return err
 	}
 	if rec == nil {
 		rec = NewRecord()
 	}
 	rec.promote(ns)
-	if _, err := store.SaveIdentity(ctx, addr, b.IdentityKey); err != nil {
+	if err := c.saveIdentity(ctx, store, addr, b.IdentityKey); err != nil {
 		return err
 	}
 	return store.StoreSession(ctx, addr, rec)
@@ -266,7 +283,7 @@ func (c *Cipher) encrypt(ctx context.Context, store Store, addr Address, plainte
 		return 0, nil, err
 	}
 	if !trusted {
-		return 0, nil, fmt.Errorf("%w: %s", ErrUntrustedIdentity, addr)
+		return 0, nil, untrusted(ctx, store, addr, st.remoteIdentity)
 	}
 	var pqNext *spqr.State
 	var pqMsg, pqKey []byte
@@ -282,7 +299,14 @@ func (c *Cipher) encrypt(ctx context.Context, store Store, addr Address, plainte
 	if pqNext != nil {
 		st.pq = pqNext
 	}
-	msg, err := sealSignalMessage(st.version, h, &mk, plaintext, pqMsg, st.localIdentity, st.remoteIdentity)
+	var addrs []byte
+	if st.pending != nil && st.version == prekey.Version4 && c.local != nil {
+		var buf [AddressBindingSize]byte
+		if b, ok := appendAddressBinding(buf[:0], *c.local, addr); ok {
+			addrs = b
+		}
+	}
+	msg, err := sealSignalMessage(st.version, h, &mk, plaintext, pqMsg, addrs, st.localIdentity, st.remoteIdentity)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -367,19 +391,24 @@ func (c *Cipher) checkAndSaveIdentity(ctx context.Context, store Store, addr Add
 		return err
 	}
 	if !trusted {
-		return fmt.Errorf("%w: %s", ErrUntrustedIdentity, addr)
+		return untrusted(ctx, store, addr, k)
 	}
-	_, err = store.SaveIdentity(ctx, addr, k)
-	return err
+	return c.saveIdentity(ctx, store, addr, k)
 }
 
 // decryptWithRecord tries the current state then each archived one. On
 // success the record is updated in memory (and the winning state promoted);
 // on failure it is untouched.
 func (c *Cipher) decryptWithRecord(rec *Record, m *SignalMessage) ([]byte, *State, error) {
+	var work *ratchet.Work
+	if workHook != nil {
+		work = new(ratchet.Work)
+		defer func() { workHook(*work) }()
+	}
+	full := ratchet.Limits{MaxJump: ratchet.MaxForwardJumps, NewChain: true, Work: work}
 	var firstErr error
 	if rec.current != nil {
-		pt, err := c.decryptWithState(rec.current, m)
+		pt, err := c.decryptWithStateLimited(rec.current, m, full)
 		if err == nil {
 			return pt, rec.current, nil
 		}
@@ -396,7 +425,7 @@ func (c *Cipher) decryptWithRecord(rec *Record, m *SignalMessage) ([]byte, *Stat
 			}
 			continue
 		}
-		pt, err := c.decryptWithState(st, m)
+		pt, err := c.decryptWithStateLimited(st, m, full)
 		if err == nil {
 			rec.promotePrevious(i)
 			return pt, st, nil
@@ -411,9 +440,20 @@ func (c *Cipher) decryptWithRecord(rec *Record, m *SignalMessage) ([]byte, *Stat
 	return nil, nil, firstErr
 }
 
-// decryptWithState authenticates and decrypts m with st; st changes only on
-// success.
+// decryptWithState authenticates and decrypts m with st, within libsignal's
+// limits; st changes only on success.
 func (c *Cipher) decryptWithState(st *State, m *SignalMessage) ([]byte, error) {
+	return c.decryptWithStateLimited(st, m, ratchet.Limits{MaxJump: ratchet.MaxForwardJumps, NewChain: true})
+}
+
+// decryptWithStateLimited is decryptWithState within lim. The header checks
+// that cost nothing come first: the version here, the counter and the chain
+// in ratchet.State.ReceiveLimited before any derivation.
+func (c *Cipher) decryptWithStateLimited(st *State, m *SignalMessage, lim ratchet.Limits) ([]byte, error) {
+	if len(m.raw) <= MACSize {
+		// A SignalMessage not made by ParseSignalMessage has no MAC to check.
+		return nil, invalid("signal message without its serialized form")
+	}
 	if m.Version != st.version {
 		return nil, invalid("message version %d, session version %d", m.Version, st.version)
 	}
@@ -434,7 +474,7 @@ func (c *Cipher) decryptWithState(st *State, m *SignalMessage) ([]byte, error) {
 	}
 	var pt []byte
 	h := ratchet.Header{RatchetKey: m.RatchetKey, Counter: m.Counter, PreviousCounter: m.PreviousCounter}
-	err := st.ratchet.ReceiveSalted(c.rand, h, salt, func(mk ratchet.MessageKeys) error {
+	err := st.ratchet.ReceiveLimited(c.rand, h, lim, salt, func(mk ratchet.MessageKeys) error {
 		k := newMsgKeys(&mk)
 		defer k.clear()
 		if !m.verifyMAC(k, st.remoteIdentity, st.localIdentity) {
@@ -480,75 +520,165 @@ func (c *Cipher) decryptPreKey(ctx context.Context, store Store, addr Address, m
 	if !c.allows(m.Version) {
 		return nil, fmt.Errorf("%w: version %d prekey message and PQXDH is required", ErrInvalidMessage, m.Version)
 	}
-	trusted, err := store.IsTrustedIdentity(ctx, addr, m.IdentityKey, Receiving)
-	if err != nil {
+	// Address binding first: it costs no key derivation (issue #20 item 11).
+	if err := c.checkAddressBinding(addr, m.Message.Addresses); err != nil {
 		return nil, err
-	}
-	if !trusted {
-		return nil, fmt.Errorf("%w: %s", ErrUntrustedIdentity, addr)
 	}
 	rec, err := store.LoadSession(ctx, addr)
+	if errors.Is(err, ErrCorruptRecord) {
+		// Only a new session can come of it: it replaces the record
+		// (issue #20 item 17).
+		rec, err = nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
+	var old *Record // what to put back if a later write fails (no Transactor)
+	_, atomic := c.store.(Transactor)
 	if rec == nil {
 		rec = NewRecord()
+	} else if !atomic {
+		old = rec.Clone()
 	}
 	var pt []byte
-	var usedPreKey, usedKyber bool
-	switch i := rec.findBaseKey(m.Version, m.BaseKey); {
+	var st *State
+	var used consumed
+	i := rec.findBaseKey(m.Version, m.BaseKey)
+	switch {
 	case i == -1:
-		if pt, err = c.decryptWithState(rec.current, m.Message); err != nil {
-			return nil, err
-		}
+		st = rec.current
 	case i >= 0:
-		if pt, err = c.decryptWithState(rec.previous[i].s, m.Message); err != nil {
+		st = rec.previous[i].s
+	}
+	if st != nil {
+		// A repeat of a message whose session exists (issue #20 item 1): what
+		// authenticates the message is that state's MAC, keyed to the state's
+		// remote identity, not the message's unauthenticated identity field.
+		// The field must name that identity, and that identity is the one
+		// checked and pinned.
+		if !st.remoteIdentity.Equal(m.IdentityKey) {
+			return nil, invalid("prekey message names another identity than its session's")
+		}
+		if err := c.checkTrust(ctx, store, addr, st.remoteIdentity); err != nil {
 			return nil, err
 		}
-		rec.promotePrevious(i)
-	default:
-		st, err := c.respond(ctx, store, m)
-		if err != nil {
+		if pt, err = c.decryptWithState(st, m.Message); err != nil {
+			return nil, err
+		}
+		if i >= 0 {
+			rec.promotePrevious(i)
+		}
+	} else {
+		// A new session: the identity field enters the key agreement (X3DH
+		// §3.3, PQXDH §3.3), so a message that decrypts was sent by its
+		// holder.
+		if err := c.checkTrust(ctx, store, addr, m.IdentityKey); err != nil {
+			return nil, err
+		}
+		if st, used, err = c.respond(ctx, store, m); err != nil {
 			return nil, err
 		}
 		if pt, err = c.decryptWithState(st, m.Message); err != nil {
 			return nil, err
 		}
 		rec.promote(st)
-		usedPreKey, usedKyber = m.HasPreKeyID, m.Version == prekey.Version4
 	}
-	if _, err := store.SaveIdentity(ctx, addr, m.IdentityKey); err != nil {
+	if err := c.commitPreKey(ctx, store, addr, m, rec, old, st.remoteIdentity, used, atomic); err != nil {
 		return nil, err
-	}
-	if err := store.StoreSession(ctx, addr, rec); err != nil {
-		return nil, err
-	}
-	if usedPreKey {
-		if err := store.RemovePreKey(ctx, m.PreKeyID); err != nil {
-			return nil, err
-		}
-	}
-	if usedKyber {
-		if err := store.MarkKyberPreKeyUsed(ctx, m.KyberPreKeyID); err != nil {
-			return nil, err
-		}
 	}
 	return pt, nil
 }
 
+// checkTrust refuses an identity the store does not trust for addr.
+func (c *Cipher) checkTrust(ctx context.Context, store Store, addr Address, k prekey.IdentityKey) error {
+	trusted, err := store.IsTrustedIdentity(ctx, addr, k, Receiving)
+	if err != nil {
+		return err
+	}
+	if !trusted {
+		return untrusted(ctx, store, addr, k)
+	}
+	return nil
+}
+
+// consumed names the prekeys a new session was built on: the one-time
+// prekey (nil when the message names none) and the Kyber prekey (nil in
+// version 3).
+type consumed struct {
+	opk *prekey.PreKeyRecord
+	kpk *prekey.KyberPreKeyRecord
+}
+
+// commitPreKey stores what a decrypted PreKeySignalMessage changed: the
+// record, the consumed prekeys and the sender's identity. With a Transactor
+// these writes are one transaction. Without one (issue #20 item 15) they run
+// in this order — record, one-time prekey, Kyber prekey (the replay check of
+// a last-resort key), identity — and a failure puts back what the earlier
+// writes changed (the prekeys, then the old record; old nil meaning none), so
+// that a message refused at any point, a replay included, leaves no trace and
+// a message that failed on a store fault can be decrypted again, with no
+// prekey left usable after a session was built on it. One case cannot be put
+// back: a fault at the identity, the last write, after a last-resort Kyber
+// prekey recorded the base key; the message is then refused as a replay.
+func (c *Cipher) commitPreKey(ctx context.Context, store Store, addr Address, m *PreKeySignalMessage, rec, old *Record, identity prekey.IdentityKey, used consumed, atomic bool) (err error) {
+	if err := store.StoreSession(ctx, addr, rec); err != nil {
+		return err
+	}
+	var removedPreKey, removedKyber bool
+	if !atomic {
+		defer func() {
+			if err == nil {
+				return
+			}
+			if removedPreKey {
+				if e := store.StorePreKey(ctx, used.opk); e != nil {
+					err = errors.Join(err, fmt.Errorf("session: restoring one-time prekey %d: %w", used.opk.ID, e))
+				}
+			}
+			if removedKyber {
+				if e := store.StoreKyberPreKey(ctx, used.kpk); e != nil {
+					err = errors.Join(err, fmt.Errorf("session: restoring Kyber prekey %d: %w", used.kpk.ID, e))
+				}
+			}
+			if old == nil {
+				old = NewRecord()
+			}
+			if e := store.StoreSession(ctx, addr, old); e != nil {
+				err = errors.Join(err, fmt.Errorf("session: restoring the record of %s: %w", addr, e))
+			}
+		}()
+	}
+	if used.opk != nil {
+		if err := store.RemovePreKey(ctx, used.opk.ID); err != nil {
+			return err
+		}
+		removedPreKey = true
+	}
+	if used.kpk != nil {
+		if err := store.MarkKyberPreKeyUsed(ctx, m.KyberPreKeyID, m.SignedPreKeyID, m.BaseKey); err != nil {
+			return err
+		}
+		removedKyber = !used.kpk.LastResort
+	}
+	if _, err := store.SaveIdentity(ctx, addr, identity); err != nil {
+		return err
+	}
+	return nil
+}
+
 // respond builds the responder's new state for m.
-func (c *Cipher) respond(ctx context.Context, store Store, m *PreKeySignalMessage) (*State, error) {
+func (c *Cipher) respond(ctx context.Context, store Store, m *PreKeySignalMessage) (*State, consumed, error) {
 	ours, err := store.IdentityKeyPair(ctx)
 	if err != nil {
-		return nil, err
+		return nil, consumed{}, err
 	}
 	regID, err := store.LocalRegistrationID(ctx)
 	if err != nil {
-		return nil, err
+		return nil, consumed{}, err
 	}
 	spk, err := store.LoadSignedPreKey(ctx, m.SignedPreKeyID)
 	if err != nil {
-		return nil, err
+		return nil, consumed{}, err
 	}
 	r := &prekey.Response{
 		Version:       m.Version,
@@ -557,31 +687,30 @@ func (c *Cipher) respond(ctx context.Context, store Store, m *PreKeySignalMessag
 		TheirIdentity: m.IdentityKey,
 		TheirBaseKey:  m.BaseKey,
 	}
+	var used consumed
 	if m.HasPreKeyID {
-		opk, err := store.LoadPreKey(ctx, m.PreKeyID)
-		if err != nil {
-			return nil, err
+		if used.opk, err = store.LoadPreKey(ctx, m.PreKeyID); err != nil {
+			return nil, consumed{}, err
 		}
-		r.OneTimePreKey = &opk.KeyPair
+		r.OneTimePreKey = &used.opk.KeyPair
 	}
 	if m.Version == prekey.Version4 {
-		kpk, err := store.LoadKyberPreKey(ctx, m.KyberPreKeyID)
-		if err != nil {
-			return nil, err
+		if used.kpk, err = store.LoadKyberPreKey(ctx, m.KyberPreKeyID); err != nil {
+			return nil, consumed{}, err
 		}
-		r.KyberPreKey = &kpk.KeyPair.Secret
+		r.KyberPreKey = &used.kpk.KeyPair.Secret
 		r.KyberCiphertext = m.KyberCiphertext
 	}
 	secrets, err := prekey.Respond(r)
 	if err != nil {
 		if errors.Is(err, prekey.ErrInvalidKey) {
-			return nil, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+			return nil, consumed{}, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
 		}
-		return nil, err
+		return nil, consumed{}, err
 	}
 	pq, err := c.newSPQR(m.Version, spqr.B2A, secrets.PQRatchetKey)
 	if err != nil {
-		return nil, err
+		return nil, consumed{}, err
 	}
 	return &State{
 		version:        m.Version,
@@ -592,7 +721,7 @@ func (c *Cipher) respond(ctx context.Context, store Store, m *PreKeySignalMessag
 		ratchet:        ratchet.InitBob(secrets.RootKey, secrets.ChainKey, spk.KeyPair),
 		aliceBaseKey:   m.BaseKey.Bytes(),
 		pq:             pq,
-	}, nil
+	}, used, nil
 }
 
 // SessionVersion reports the message version of the current session with

@@ -11,10 +11,11 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
-// sealSignalMessage builds a whole SignalMessage — version ‖ fields 1–4 (and
-// 5 when pq is set, as appendSignalMessageBody writes them) ‖ MAC — in one
-// buffer, encrypting the plaintext in place into its final position.
-func sealSignalMessage(version int, h ratchet.Header, mk *ratchet.MessageKeys, plaintext, pq []byte, sender, receiver prekey.IdentityKey) ([]byte, error) {
+// sealSignalMessage builds a whole SignalMessage — version ‖ fields 1–4 (5
+// when pq is set, 6 when addrs, the address binding, is set: libsignal's
+// field order) ‖ MAC — in one buffer, encrypting the plaintext in place into
+// its final position.
+func sealSignalMessage(version int, h ratchet.Header, mk *ratchet.MessageKeys, plaintext, pq, addrs []byte, sender, receiver prekey.IdentityKey) ([]byte, error) {
 	k := newMsgKeys(mk)
 	defer k.clear()
 	ctLen := len(plaintext) + aescbc.IVSize - len(plaintext)%aescbc.IVSize
@@ -22,6 +23,9 @@ func sealSignalMessage(version int, h ratchet.Header, mk *ratchet.MessageKeys, p
 		1 + protowire.SizeVarint(uint64(ctLen)) + ctLen + MACSize
 	if len(pq) > 0 {
 		size += 1 + protowire.SizeVarint(uint64(len(pq))) + len(pq)
+	}
+	if len(addrs) > 0 {
+		size += 1 + protowire.SizeVarint(uint64(len(addrs))) + len(addrs)
 	}
 	msg := make([]byte, 0, size)
 	msg = append(msg, versionByte(version))
@@ -41,6 +45,10 @@ func sealSignalMessage(version int, h ratchet.Header, mk *ratchet.MessageKeys, p
 	if len(pq) > 0 {
 		msg = protowire.AppendTag(msg, 5, protowire.BytesType)
 		msg = protowire.AppendBytes(msg, pq)
+	}
+	if len(addrs) > 0 {
+		msg = protowire.AppendTag(msg, 6, protowire.BytesType)
+		msg = protowire.AppendBytes(msg, addrs)
 	}
 	mac := k.computeMAC(sender, receiver, msg)
 	return append(msg, mac[:]...), nil

@@ -91,6 +91,12 @@ func ParseSignalMessage(b []byte) (*SignalMessage, error) {
 				if err != nil {
 					return nil, invalid("ratchet key: %v", err)
 				}
+				// Chains are found by the ratchet key's bytes: only the
+				// canonical encoding of a point is accepted (issue #20
+				// item 3).
+				if !m.RatchetKey.IsCanonical() {
+					return nil, invalid("ratchet key is not canonical")
+				}
 				have |= 1
 			}
 		case (num == 2 || num == 3) && typ == protowire.VarintType:
@@ -211,6 +217,12 @@ func ParsePreKeySignalMessage(b []byte) (*PreKeySignalMessage, error) {
 				case 2:
 					if m.BaseKey, err = prekey.NewPublicKey(val); err != nil {
 						return nil, invalid("base key: %v", err)
+					}
+					// Sessions are found by the base key's bytes: only the
+					// canonical encoding is accepted, in version 3 as in 4
+					// (issue #20 item 3).
+					if !m.BaseKey.IsCanonical() {
+						return nil, invalid("base key is not canonical")
 					}
 					have |= 1
 				case 3:

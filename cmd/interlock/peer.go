@@ -355,7 +355,8 @@ func (p *peer) init(r *peerRequest) (map[string]any, error) {
 
 // newCipher builds the session cipher over p.store with the peer's policies.
 func (p *peer) newCipher() *session.Cipher {
-	return session.NewCipher(p.store, session.WithPolicy(p.policy), session.WithSPQR(p.spqr))
+	return session.NewCipher(p.store, session.WithPolicy(p.policy), session.WithSPQR(p.spqr),
+		session.WithLocalAddress(session.Address{Name: p.name, DeviceID: p.device}))
 }
 
 func (p *peer) bundle(r *peerRequest) (map[string]any, error) {
