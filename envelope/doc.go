@@ -14,6 +14,10 @@
 //     Field numbers: Signal-Android's SignalService.proto
 //     (lib/libsignal-service/src/main/protowire), in ../proto/signalservice.proto.
 //     Seal and Open do a whole plain (non-sealed) message in one call.
+//     PLAINTEXT_CONTENT carries only a DecryptionErrorMessage, unencrypted:
+//     SealPlaintextContent writes it, OpenPlaintextContent (and
+//     ParsePlaintextContent, for the body of a sealed-sender message of type
+//     session.TypePlaintext) reads it; Open refuses it.
 //   - WhatsApp (`<enc v="2">`): waE2E.Message ‖ N bytes of value N, N 1–15
 //     (whatsmeow message.go padMessage/unpadMessage). WhatsAppMessage is a
 //     minimal waE2E.Message: conversation 1 and imageMessage 3,
@@ -63,4 +67,23 @@
 // parse after a successful decryption has still advanced the ratchet, as in
 // libsignal. Padding lengths are drawn from the caller's rand (crypto/rand in
 // production) without modulo bias.
+//
+// Every Content, WhatsAppMessage and MessageTransport that Open, OpenWhatsApp
+// and OpenMessenger return was decrypted and authenticated by a session;
+// nothing else comes out of them (issue #20 item 4). A PLAINTEXT_CONTENT
+// envelope is not encrypted, so anyone who delivers envelopes (the server
+// first) can write one under any source: Open returns
+// ErrUnauthenticatedContent for it, whatever it holds, and
+// OpenPlaintextContent returns only a DecryptionErrorMessage, as an
+// UnauthenticatedRequest, refusing a Content with any other field (a
+// DataMessage, a SenderKeyDistributionMessage, an unknown field, a second
+// field 8) or a message that does not parse. libsignal itself accepts any
+// body after the 0xC0 marker and leaves the check to the client
+// (Signal-Android's EnvelopeContentValidator); here it is the library's. The
+// request's sender, timestamp, device and ratchet key are the server's word:
+// use it only to resend a message you did send, and to archive a session
+// only when the ratchet key is the current one. Envelope types other than
+// DOUBLE_RATCHET, PREKEY_MESSAGE and PLAINTEXT_CONTENT (sealed sender, server
+// receipts, unknown) and WhatsApp enc types other than msg and pkmsg (skmsg
+// needs a group cipher; plaintext and msmsg are not supported) are errors.
 package envelope

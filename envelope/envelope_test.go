@@ -313,9 +313,12 @@ func TestPlaintextContent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	from, got, err := envelope.Open(context.Background(), nil, env)
-	if err != nil || from != aliceAddr || !bytes.Equal(got.DecryptionErrorMessage, dem) {
-		t.Fatalf("%v %v", err, got)
+	req, err := envelope.OpenPlaintextContent(env)
+	if err != nil || req.From != aliceAddr || !bytes.Equal(req.DecryptionErrorMessage.Bytes(), dem) || req.DecryptionErrorMessage.Timestamp != 1 {
+		t.Fatalf("%v %+v", err, req)
+	}
+	if _, got, err := envelope.Open(context.Background(), nil, env); !errors.Is(err, envelope.ErrUnauthenticatedContent) || got != nil {
+		t.Fatalf("Open(PLAINTEXT_CONTENT) = %+v, %v; want ErrUnauthenticatedContent", got, err)
 	}
 	if e, _ := envelope.ParseEnvelope(env); e.Type != envelope.TypePlaintextContent {
 		t.Fatal(e.Type)

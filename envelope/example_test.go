@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"time"
 
@@ -65,6 +66,40 @@ func Example() {
 	// Output:
 	// PREKEY_MESSAGE
 	// <nil> true hello
+}
+
+// A device that cannot decrypt a message asks its sender to resend it with a
+// DecryptionErrorMessage, sent unencrypted in a PLAINTEXT_CONTENT envelope.
+// Open refuses such an envelope (anyone could have written it); the request
+// is read with OpenPlaintextContent, which returns nothing but the
+// DecryptionErrorMessage, marked unauthenticated.
+func ExampleOpenPlaintextContent() {
+	ctx := context.Background()
+	alice, _, aliceAddr, bobAddr := exampleSessions(false)
+
+	// Alice's message does not decrypt on Bob's device: Bob asks for it again.
+	typ, lost, _ := alice.Encrypt(ctx, bobAddr, envelope.PadSignal([]byte("...")))
+	dem, _ := session.NewDecryptionErrorMessage(lost, typ, 1700000000000, bobAddr.DeviceID)
+	env, err := envelope.SealPlaintextContent(bobAddr, aliceAddr, &envelope.Content{DecryptionErrorMessage: dem.Bytes()}, 1700000000001)
+	if err != nil {
+		panic(err)
+	}
+
+	// Alice receives the envelope.
+	_, content, err := envelope.Open(ctx, alice, env)
+	fmt.Println(content == nil, errors.Is(err, envelope.ErrUnauthenticatedContent))
+	if errors.Is(err, envelope.ErrUnauthenticatedContent) {
+		req, err := envelope.OpenPlaintextContent(env)
+		if err != nil {
+			panic(err) // anything but a lone DecryptionErrorMessage
+		}
+		// Unauthenticated: resend the message sent at this timestamp, if
+		// there is one, and change nothing else on the strength of it.
+		fmt.Println(req.From == bobAddr, req.DecryptionErrorMessage.Timestamp, req.DecryptionErrorMessage.DeviceID)
+	}
+	// Output:
+	// true true
+	// true 1700000000000 1
 }
 
 // Signal: a text with an image. The image is encrypted as a Signal

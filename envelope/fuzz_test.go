@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"reflect"
 	"testing"
 
 	"github.com/interlock-e2ee/interlock/envelope"
+	"github.com/interlock-e2ee/interlock/session"
 )
 
 func FuzzUnpadSignal(f *testing.F) {
@@ -33,7 +36,7 @@ func FuzzUnpadWhatsApp(f *testing.F) {
 }
 
 func FuzzParseEnvelope(f *testing.F) {
-	env, _ := envelope.SealPlaintextContent(aliceAddr, bobAddr, &envelope.Content{DecryptionErrorMessage: []byte{1}}, 1)
+	env, _ := envelope.SealPlaintextContent(aliceAddr, bobAddr, &envelope.Content{DecryptionErrorMessage: []byte{0x10, 1}}, 1)
 	f.Add(env)
 	full, _ := (&envelope.Envelope{Type: envelope.TypeDoubleRatchet, SourceServiceIDBinary: make([]byte, 16), SourceDevice: 2,
 		ServerGUID: "g", ServerTimestamp: 3, Content: []byte{4}, Story: true, ReportSpamToken: []byte{5}}).Marshal()
@@ -126,13 +129,58 @@ func FuzzParseMessageTransport(f *testing.F) {
 	})
 }
 
-// FuzzOpen feeds arbitrary envelopes to a cipher with a live session.
+// FuzzOpen feeds arbitrary envelopes to a cipher with a live session. No
+// Content comes out of an envelope the session did not decrypt (issue #20
+// item 4): never of a PLAINTEXT_CONTENT envelope, never with an error.
 func FuzzOpen(f *testing.F) {
 	ctx := context.Background()
 	alice, bob := pair(f, false)
 	env, _ := envelope.Seal(ctx, alice, aliceAddr, bobAddr, &envelope.Content{DataMessage: &envelope.DataMessage{Body: "x"}}, 1)
 	f.Add(env)
+	forged, _ := (&envelope.Content{DataMessage: &envelope.DataMessage{Body: "wire 5,000 EUR"}}).Marshal()
+	forged, _ = (&envelope.Envelope{Type: envelope.TypePlaintextContent, SourceServiceID: aliceAddr.Name, SourceDevice: 1,
+		Content: append(append([]byte{envelope.PlaintextContentMarker}, forged...), 0x80)}).Marshal()
+	f.Add(forged)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		envelope.Open(ctx, bob, b)
+		_, content, err := envelope.Open(ctx, bob, b)
+		if content == nil {
+			return
+		}
+		if err != nil {
+			t.Fatal("content and error")
+		}
+		if e, _ := envelope.ParseEnvelope(b); e.Type != envelope.TypeDoubleRatchet && e.Type != envelope.TypePreKeyMessage {
+			t.Fatalf("content out of a %v envelope", e.Type)
+		}
+	})
+}
+
+// FuzzParsePlaintextContent: issue #20 item 4. What parses is libsignal's
+// PlaintextContent around a lone DecryptionErrorMessage, and only that: the
+// Content holds field 8 and nothing else, and re-wrapping the message
+// (session.NewPlaintextContent) parses to the same bytes.
+func FuzzParsePlaintextContent(f *testing.F) {
+	f.Add(session.NewPlaintextContent(&session.DecryptionErrorMessage{Timestamp: 1700000000000, DeviceID: 1}).Bytes())
+	ct, _ := hex.DecodeString("c04204100118028000") // 0xC0, Content{8: {timestamp 1, device 2}}, 0x80, one zero
+	f.Add(ct)
+	data, _ := (&envelope.Content{DataMessage: &envelope.DataMessage{Body: "wire 5,000 EUR"}}).Marshal()
+	f.Add(append(append([]byte{envelope.PlaintextContentMarker}, data...), 0x80))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := envelope.ParsePlaintextContent(b)
+		if err != nil {
+			if m != nil || !errors.Is(err, session.ErrInvalidMessage) {
+				t.Fatalf("message and error, or error not ErrInvalidMessage: %v", err)
+			}
+			return
+		}
+		c, err := envelope.ParseContent(b[1:])
+		if err != nil || c.DataMessage != nil || c.Null != nil || c.Receipt != nil || c.Typing != nil ||
+			c.SenderKeyDistributionMessage != nil || len(c.Unknown) != 0 || !bytes.Equal(c.DecryptionErrorMessage, m.Bytes()) {
+			t.Fatalf("accepted a Content that is not a lone decryption error message: %+v, %v", c, err)
+		}
+		again, err := envelope.ParsePlaintextContent(session.NewPlaintextContent(m).Bytes())
+		if err != nil || !bytes.Equal(again.Bytes(), m.Bytes()) {
+			t.Fatalf("re-wrap: %v", err)
+		}
 	})
 }

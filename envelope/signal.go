@@ -114,15 +114,25 @@ func Seal(ctx context.Context, c *session.Cipher, from, to session.Address, cont
 	return wrap(typ, ct, from, to, timestamp)
 }
 
-// SealPlaintextContent wraps an unencrypted Content (only a
-// DecryptionErrorMessage is meant to travel this way) in a
-// TypePlaintextContent envelope: 0xC0 ‖ Content ‖ 0x80.
+// SealPlaintextContent wraps an unencrypted Content in a
+// TypePlaintextContent envelope: 0xC0 ‖ Content ‖ 0x80, libsignal's
+// PlaintextContent. As in libsignal, which builds a PlaintextContent only
+// from a DecryptionErrorMessage, content must hold a DecryptionErrorMessage
+// that parses and nothing else; any other content is refused, since it
+// would travel unencrypted and receivers refuse it (ParsePlaintextContent).
 func SealPlaintextContent(from, to session.Address, content *Content, timestamp uint64) ([]byte, error) {
+	if content == nil || content.DecryptionErrorMessage == nil || content.DataMessage != nil || content.Null != nil ||
+		content.Receipt != nil || content.Typing != nil || content.SenderKeyDistributionMessage != nil || len(content.Unknown) != 0 {
+		return nil, fmt.Errorf("envelope: only a lone DecryptionErrorMessage may travel as plaintext content")
+	}
 	body, err := content.Marshal()
 	if err != nil {
 		return nil, err
 	}
 	pc := append(append([]byte{PlaintextContentMarker}, body...), 0x80)
+	if _, err := ParsePlaintextContent(pc); err != nil {
+		return nil, err
+	}
 	return wrap(session.TypePlaintext, pc, from, to, timestamp)
 }
 
@@ -145,7 +155,22 @@ func wrap(typ int, content []byte, from, to session.Address, timestamp uint64) (
 
 // Open parses a plain (non-sealed) envelope, decrypts its content with c
 // from the envelope's source, and returns the source and the unpadded
-// Content. TypePlaintextContent envelopes are returned without decryption.
+// Content. A Content comes out of Open only after the session has decrypted
+// it and checked its MAC, that is, authenticated it as from the returned
+// address's session.
+//
+// A TypePlaintextContent envelope is not encrypted, so Open returns
+// ErrUnauthenticatedContent (which wraps session.ErrInvalidMessage) and no
+// Content, whatever it carries (issue #20 item 4: a server could otherwise
+// inject a DataMessage as any contact). The one thing Signal sends this way,
+// a DecryptionErrorMessage, is read with OpenPlaintextContent:
+//
+//	from, content, err := envelope.Open(ctx, c, env)
+//	if errors.Is(err, envelope.ErrUnauthenticatedContent) {
+//		req, err := envelope.OpenPlaintextContent(env) // a resend request, unauthenticated
+//		…
+//	}
+//
 // Errors from the session (ErrDuplicateMessage, ErrUntrustedIdentity, …) are
 // returned as they are; malformed bytes wrap session.ErrInvalidMessage.
 func Open(ctx context.Context, c *session.Cipher, envelope []byte) (session.Address, *Content, error) {
@@ -162,12 +187,7 @@ func Open(ctx context.Context, c *session.Cipher, envelope []byte) (session.Addr
 		return from, nil, err
 	}
 	if typ == session.TypePlaintext {
-		body := e.Content
-		if len(body) == 0 || body[0] != PlaintextContentMarker {
-			return from, nil, invalid("plaintext content without the 0xC0 marker")
-		}
-		content, err := ParseContent(body[1:])
-		return from, content, err
+		return from, nil, ErrUnauthenticatedContent
 	}
 	if c == nil {
 		return from, nil, fmt.Errorf("envelope: a %v envelope needs a cipher", e.Type)

@@ -246,10 +246,19 @@ func TestSignalEnvelopeVectors(t *testing.T) {
 				continue
 			}
 			counts["PlaintextContent"]++
-			from, content, err := envelope.Open(context.Background(), nil, v.Wire)
-			if err != nil || from != (session.Address{Name: want.SourceServiceID, DeviceID: want.SourceDevice}) ||
-				!bytes.Equal(content.DecryptionErrorMessage, v.PlaintextContentDEM) {
-				t.Errorf("vector %d (%s): Open = %v, %+v, %v", v.ID, v.Comment, from, content, err)
+			// Issue #20 item 4: Open refuses plaintext content; the
+			// DecryptionErrorMessage comes out of OpenPlaintextContent only.
+			if _, content, err := envelope.Open(context.Background(), nil, v.Wire); !errors.Is(err, envelope.ErrUnauthenticatedContent) || content != nil {
+				t.Errorf("vector %d (%s): Open = %+v, %v; want ErrUnauthenticatedContent", v.ID, v.Comment, content, err)
+			}
+			req, err := envelope.OpenPlaintextContent(v.Wire)
+			if err != nil {
+				t.Fatalf("vector %d (%s): OpenPlaintextContent: %v", v.ID, v.Comment, err)
+			}
+			from := req.From
+			if from != (session.Address{Name: want.SourceServiceID, DeviceID: want.SourceDevice}) ||
+				!bytes.Equal(req.DecryptionErrorMessage.Bytes(), v.PlaintextContentDEM) {
+				t.Errorf("vector %d (%s): OpenPlaintextContent = %v, %x", v.ID, v.Comment, from, req.DecryptionErrorMessage.Bytes())
 			}
 			sealed, err := envelope.SealPlaintextContent(from, session.Address{Name: want.DestinationServiceID, DeviceID: 1},
 				&envelope.Content{DecryptionErrorMessage: v.PlaintextContentDEM}, want.ClientTimestamp)
