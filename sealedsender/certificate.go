@@ -147,7 +147,8 @@ type SenderCertificate struct {
 
 // NewSenderCertificate issues a certificate for sender, signed with the
 // server's private key signerKey, which must match signer.Key(). The server
-// certificate is embedded, as libsignal does.
+// certificate is embedded, as libsignal does. sender.Expires must be set and
+// not before 1970 (ErrInvalidArgument).
 func NewSenderCertificate(rand io.Reader, sender Sender, signer *ServerCertificate, signerKey prekey.PrivateKey) (*SenderCertificate, error) {
 	switch {
 	case sender.UUID == "":
@@ -162,8 +163,9 @@ func NewSenderCertificate(rand io.Reader, sender Sender, signer *ServerCertifica
 		return nil, wrap(ErrInvalidArgument, "server key does not match the server certificate")
 	}
 	ms := sender.Expires.UnixMilli()
-	if ms < 0 {
-		ms = 0
+	if sender.Expires.IsZero() || ms < 0 {
+		// A zero Expires is a forgotten field, not "expired in 1970".
+		return nil, wrap(ErrInvalidArgument, "expiry %v is unset or before 1970", sender.Expires)
 	}
 	expires := uint64(ms)
 	device := sender.DeviceID
@@ -287,12 +289,14 @@ func (c *SenderCertificate) SignerID() uint32 {
 // Validate checks the certificate at time now, in libsignal's order: the
 // server certificate is signed by trustRoot and not revoked, the sender
 // certificate is signed by the server key, and now is not after the expiry.
+// A zero now means time.Now(); a now before 1970 is refused with
+// ErrInvalidArgument.
 // A certificate that names its server certificate by ID (Signal's servers
 // do this to save space) validates only when that certificate is among
 // known; Interlock bundles none of Signal's.
 //
 // It returns nil or an error wrapping ErrInvalidSignature, ErrRevoked,
-// ErrExpired or ErrUnknownServerCertificate.
+// ErrExpired, ErrUnknownServerCertificate or ErrInvalidArgument.
 func (c *SenderCertificate) Validate(trustRoot prekey.PublicKey, now time.Time, known ...*ServerCertificate) error {
 	signer := c.signer
 	if signer == nil {
@@ -308,8 +312,19 @@ func (c *SenderCertificate) Validate(trustRoot prekey.PublicKey, now time.Time, 
 	if !signer.key.VerifySignature(c.certificate, c.signature) {
 		return wrap(ErrInvalidSignature, "sender certificate is not signed by server key %d", signer.id)
 	}
+	// A zero now is "now", never "before every expiry" (issue #20 item 7:
+	// the zero time.Time is year 1, a negative UnixMilli, and used to skip
+	// the check). libsignal takes an unsigned millisecond timestamp, so no
+	// validation time of its precedes 1970; one of ours that does is a broken
+	// clock, refused rather than compared.
+	if now.IsZero() {
+		now = time.Now()
+	}
 	ms := now.UnixMilli()
-	if ms > 0 && uint64(ms) > c.expires {
+	if ms < 0 {
+		return wrap(ErrInvalidArgument, "validation time %v is before 1970", now)
+	}
+	if uint64(ms) > c.expires {
 		return wrap(ErrExpired, "expired at %d, now %d (ms)", c.expires, ms)
 	}
 	return nil

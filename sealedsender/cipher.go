@@ -51,7 +51,9 @@ func EncryptMessage(ctx context.Context, rand io.Reader, c *session.Cipher, stor
 type DecryptOptions struct {
 	// TrustRoot is the service's trust root public key.
 	TrustRoot prekey.PublicKey
-	// Now is the validation time for the sender certificate.
+	// Now is the validation time for the sender certificate; the zero
+	// value means time.Now() (a zero Now used to skip the expiry check,
+	// issue #20 item 7).
 	Now time.Time
 	// Local is our own address (our ACI UUID string and device ID): a
 	// message whose certificate names it is refused with ErrSelfSend.

@@ -55,8 +55,9 @@
 // MaxCertificateSize), checks each length before use and never panics; a v2
 // sent message cannot claim more recipients than its bytes hold. Low-order
 // ephemeral keys fail the agreement. Certificate expiry is checked to the
-// millisecond against the caller's clock; a skewed clock accepts expired
-// certificates or refuses fresh ones. In v2 every recipient learns the
+// millisecond against the caller's clock (a zero validation time means
+// time.Now, never "skip the check"; one before 1970 is refused); a skewed
+// clock accepts expired certificates or refuses fresh ones. In v2 every recipient learns the
 // shared payload key, but the authentication tag binds the sender to each
 // recipient through DH(sender, recipient), which no other recipient can
 // compute. Signal's production server certificates, which sender certificates may
