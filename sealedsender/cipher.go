@@ -2,6 +2,7 @@ package sealedsender
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -68,7 +69,10 @@ type DecryptOptions struct {
 
 // DecryptResult is an opened sealed message.
 type DecryptResult struct {
-	// Sender is the certified sender: name = the certificate's UUID.
+	// Sender is the certified sender: name = the certificate's UUID. The
+	// certificate's identity key is trusted for it and, for a 1:1 message,
+	// authenticated the inner message; for a plaintext content it is the
+	// identity pinned for Sender.
 	Sender session.Address
 	// SenderE164 is the certificate's phone number, if any.
 	SenderE164 string
@@ -93,6 +97,23 @@ type DecryptResult struct {
 // (ErrSelfSend), then decrypt a PreKeySignalMessage or SignalMessage from the
 // certificate's address. Sender-key (7) and plaintext (8) contents are
 // returned undecrypted. store is the store c was built over.
+//
+// Because the service that signs certificates could certify any key for any
+// address, DecryptMessage also ties the certificate to the store and to the
+// inner message (issue #20 item 12; libsignal does neither):
+//   - the certificate's identity key must be trusted for the sender
+//     (store.IsTrustedIdentity, Receiving), or the message is refused with
+//     an error wrapping session.ErrUntrustedIdentity;
+//   - an inner 1:1 message must be authenticated by a session whose remote
+//     identity is the certificate's key (session.Cipher.DecryptFromIdentity),
+//     or it is refused with an error wrapping ErrInvalidMessage and
+//     session.ErrUntrustedIdentity (a *session.IdentityMismatchError), and
+//     nothing is stored — a PreKeySignalMessage creates no session;
+//   - a plaintext content (a DecryptionErrorMessage) is returned only when
+//     the store pins an identity for the sender and it is the certificate's
+//     key; otherwise it is refused with an error wrapping
+//     session.ErrUntrustedIdentity. With no identity pinned we never had a
+//     session with the sender, so a retry request has nothing to ask for.
 //
 // Errors wrap this package's sentinels, or session's for the inner message.
 // On any error no session state changes.
@@ -125,13 +146,44 @@ func DecryptMessage(ctx context.Context, c *session.Cipher, store session.Identi
 		GroupID:     content.GroupID(),
 		Content:     content,
 	}
+	// The service signs certificates, so it can certify its own key for any
+	// address (issue #20 item 12). The certificate's key is the key the
+	// message was sealed with (v1 static key, v2 authentication tag, checked
+	// by DecryptToContent); it must also be the identity the store trusts
+	// for the sender...
+	trusted, err := store.IsTrustedIdentity(ctx, res.Sender, s.IdentityKey, session.Receiving)
+	if err != nil {
+		return nil, err
+	}
+	if !trusted {
+		return nil, fmt.Errorf("%w: the sender certificate's identity key is not the one trusted for %s", session.ErrUntrustedIdentity, res.Sender)
+	}
 	switch content.typ {
 	case session.TypeSignal, session.TypePreKey:
-		pt, err := c.Decrypt(ctx, res.Sender, content.typ, content.contents)
+		// ...and the identity that authenticates the inner message, checked
+		// before the session cipher stores anything.
+		pt, err := c.DecryptFromIdentity(ctx, res.Sender, content.typ, content.contents, s.IdentityKey)
 		if err != nil {
+			if _, ok := errors.AsType[*session.IdentityMismatchError](err); ok {
+				return nil, fmt.Errorf("%w: the inner message is not from the certificate's identity: %w", ErrInvalidMessage, err)
+			}
 			return nil, err
 		}
 		res.Plaintext = pt
+	case session.TypePlaintext:
+		// Nothing inside authenticates a plaintext content (in practice a
+		// DecryptionErrorMessage, which asks us to archive a session and
+		// resend): only the sealed layer does, with the certificate's key.
+		// That key must be the identity pinned for the sender; with none
+		// pinned we have never had a session with the sender, there is
+		// nothing to resend, and the request is refused.
+		pinned, ok, err := store.Identity(ctx, res.Sender)
+		if err != nil {
+			return nil, err
+		}
+		if !ok || !pinned.Equal(s.IdentityKey) {
+			return nil, fmt.Errorf("%w: plaintext content from %s under a certificate for an identity not pinned for it", session.ErrUntrustedIdentity, res.Sender)
+		}
 	}
 	return res, nil
 }

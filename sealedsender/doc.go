@@ -43,11 +43,32 @@
 // the recipient learns the sender only from the certificate, so
 // DecryptToContent binds the certificate to the message (its identity key
 // must equal the key the message was sealed with, v1 by comparing the
-// decrypted static key, v2 through the authentication tag) but validates
-// nothing else. Callers that use DecryptToContent directly must call
-// SenderCertificate.Validate before trusting the sender; DecryptMessage does
-// it, and refuses messages that name our own address. Until a certificate is
-// validated its contents are attacker-chosen.
+// decrypted static key, v2 through the authentication tag, as libsignal
+// does) but validates nothing else. Callers that use DecryptToContent
+// directly must call SenderCertificate.Validate before trusting the sender;
+// DecryptMessage does it, and refuses messages that name our own address.
+// Until a certificate is validated its contents are attacker-chosen.
+//
+// A valid certificate proves only that the service vouches for it, and the
+// service is in the threat model: it holds the signing key and can certify
+// its own identity key for any address. DecryptMessage therefore also
+// requires (issue #20 item 12) that the certificate's identity key is the
+// one the identity store trusts for the sender (IsTrustedIdentity,
+// Receiving), that an inner 1:1 message was authenticated by a session whose
+// remote identity is that same key (checked inside the session cipher's unit
+// of work, before anything is stored: a refused PreKeySignalMessage creates
+// no session and consumes no prekey), and that a plaintext content
+// (a DecryptionErrorMessage, authenticated only by the sealed layer) comes
+// under a certificate naming the identity pinned for the sender — with none
+// pinned it is refused. Without these checks, which libsignal's
+// sealed_sender_decrypt does not make, the service could re-wrap a
+// message Alice once sent unsealed and have it reported as certified from
+// another address, or send a retry request in Alice's name. What remains is
+// trust on first use: for an address with no pinned identity (or with an
+// identity store that trusts every key on receiving) the service can still
+// speak in its own name under a new address, as it can by inventing a
+// device; the store's pinning policy decides that. DecryptToContent callers
+// must make all three checks themselves.
 //
 // v1 MACs and v2 tags and ephemeral keys are compared in constant time;
 // nothing is decrypted before its MAC verifies (v1) or before the AEAD

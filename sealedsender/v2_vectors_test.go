@@ -186,9 +186,21 @@ func TestLibsignalSealedSenderV2Vectors(t *testing.T) {
 				}
 				for _, d := range r.Devices {
 					store := session.NewMemoryStore(ours, d.RegistrationID)
-					res, err := sealedsender.DecryptMessage(ctx, session.NewCipher(store), store, rm, sealedsender.DecryptOptions{
+					opts := sealedsender.DecryptOptions{
 						TrustRoot: root, Now: now, Local: session.Address{Name: id.String(), DeviceID: d.Device},
-					})
+					}
+					if e.MsgType == session.TypePlaintext {
+						// A plaintext content is returned only under the
+						// identity pinned for its sender (issue #20 item 12).
+						if _, err := sealedsender.DecryptMessage(ctx, session.NewCipher(store), store, rm, opts); !errors.Is(err, session.ErrUntrustedIdentity) {
+							t.Fatalf("%s.%d: plaintext content, no identity pinned: %v", id, d.Device, err)
+						}
+						from := session.Address{Name: tv.Sender.Name, DeviceID: tv.Sender.Device}
+						if _, err := store.SaveIdentity(ctx, from, cert.Sender().IdentityKey); err != nil {
+							t.Fatal(err)
+						}
+					}
+					res, err := sealedsender.DecryptMessage(ctx, session.NewCipher(store), store, rm, opts)
 					if err != nil {
 						t.Fatalf("%s.%d: DecryptMessage: %v", id, d.Device, err)
 					}

@@ -1,0 +1,111 @@
+package session
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/interlock-e2ee/interlock/prekey"
+)
+
+// Hooks for package sealedsender (issue #20 item 12). A sealed message names
+// its sender only in a certificate the service signs, and the service holds
+// the signing key: it can certify any identity key for any address. What
+// ties a sealed message to its sender is that the identity which
+// authenticated the inner 1:1 message is the identity the certificate
+// names. libsignal's sealed_sender_decrypt does not check this.
+
+// IdentityMismatchError reports that a message was authenticated by another
+// identity than the one the caller required (DecryptFromIdentity). It
+// matches ErrUntrustedIdentity with errors.Is.
+type IdentityMismatchError struct {
+	// Addr is the address the message was to be decrypted for.
+	Addr Address
+	// Want is the identity the caller required; Got the one that
+	// authenticates the message.
+	Want, Got prekey.IdentityKey
+}
+
+func (e *IdentityMismatchError) Error() string {
+	return fmt.Sprintf("%v: the message for %s is authenticated by identity %x, not the required %x",
+		ErrUntrustedIdentity, e.Addr, e.Got.Bytes(), e.Want.Bytes())
+}
+
+// Unwrap makes errors.Is(err, ErrUntrustedIdentity) true.
+func (e *IdentityMismatchError) Unwrap() error { return ErrUntrustedIdentity }
+
+// DecryptFromIdentity is Decrypt for a message that must have been
+// authenticated by the identity key want. A message authenticated by
+// another identity is refused with an *IdentityMismatchError (matching
+// ErrUntrustedIdentity) before the Cipher is asked to decrypt it, so the
+// refusal stores nothing: a PreKeySignalMessage creates no session, pins no
+// identity and consumes no prekey. A message that passes is decrypted by
+// Decrypt, with all of its checks.
+//
+// The identity that authenticates a message is fixed by the message itself:
+//
+//   - a PreKeySignalMessage's identity field. For a new session it enters
+//     the key agreement (X3DH/PQXDH §3.3); for a session that already exists
+//     the Cipher requires the field to name that session's remote identity
+//     (issue #20 item 1). The field is compared with want before anything
+//     else.
+//   - for a SignalMessage, the remote identity of the session state whose
+//     keys verify its MAC, which covers that identity (Double Ratchet §3.4,
+//     libsignal's MAC input sender identity ‖ receiver identity ‖ message):
+//     any state that verifies the message has the identity the sender
+//     computed the MAC with. DecryptFromIdentity finds it by a trial
+//     decryption of a copy of the stored record, outside any lock or
+//     transaction, and compares it with want. An honest message thus costs
+//     two trial decryptions; a forged one fails the first and costs one,
+//     and never reaches the store's write path.
+//
+// Package sealedsender uses it with the sender certificate's identity key.
+func (c *Cipher) DecryptFromIdentity(ctx context.Context, addr Address, typ int, ciphertext []byte, want prekey.IdentityKey) ([]byte, error) {
+	if want.IsZero() {
+		return nil, fmt.Errorf("%w: no required identity", ErrUntrustedIdentity)
+	}
+	switch typ {
+	case TypeSignal:
+		m, err := ParseSignalMessage(ciphertext)
+		if err != nil {
+			return nil, err
+		}
+		got, err := c.signalMessageIdentity(ctx, addr, m)
+		if err != nil {
+			return nil, err
+		}
+		if !got.Equal(want) {
+			return nil, &IdentityMismatchError{Addr: addr, Want: want, Got: got}
+		}
+		return c.DecryptSignalMessage(ctx, addr, m)
+	case TypePreKey:
+		m, err := ParsePreKeySignalMessage(ciphertext)
+		if err != nil {
+			return nil, err
+		}
+		if !m.IdentityKey.Equal(want) {
+			return nil, &IdentityMismatchError{Addr: addr, Want: want, Got: m.IdentityKey}
+		}
+		return c.DecryptPreKeyMessage(ctx, addr, m)
+	}
+	return nil, invalid("unknown message type %d", typ)
+}
+
+// signalMessageIdentity returns the remote identity of the state of addr's
+// stored record that authenticates m, by decrypting m with a copy of the
+// record (LoadSession's records are the caller's to modify); nothing is
+// written. It fails as DecryptSignalMessage would for a message no state
+// authenticates.
+func (c *Cipher) signalMessageIdentity(ctx context.Context, addr Address, m *SignalMessage) (prekey.IdentityKey, error) {
+	rec, err := c.store.LoadSession(ctx, addr)
+	if err != nil {
+		return prekey.IdentityKey{}, err
+	}
+	if rec == nil || (rec.current == nil && len(rec.previous) == 0) {
+		return prekey.IdentityKey{}, fmt.Errorf("%w: %s", ErrNoSession, addr)
+	}
+	_, st, err := c.decryptWithRecord(rec, m)
+	if err != nil {
+		return prekey.IdentityKey{}, err
+	}
+	return st.remoteIdentity, nil
+}
