@@ -46,4 +46,18 @@
 // seconds), so the limit holds alike for records moved between Interlock and
 // libsignal; records of earlier Interlock versions, which stored
 // milliseconds, are read as the same instant.
+//
+// Replays of a session's first message. A PreKeySignalMessage consumes its
+// one-time prekey and one-time Kyber prekey, so it cannot start a session
+// twice. One built on a last-resort Kyber prekey (and no one-time prekey)
+// consumes nothing, so the KyberPreKeyStore remembers, for each last-resort
+// Kyber prekey and signed prekey, the base keys of the sessions it has
+// accepted, and MarkKyberPreKeyUsed refuses one seen before with
+// ErrReusedBaseKey (matching ErrInvalidPreKey), as libsignal's
+// mark_kyber_pre_key_used does: the same bytes relabelled as from another
+// address, or delivered again once their state has left the record (after
+// MaxArchivedStates newer sessions, or deleted by the application), start
+// nothing and change nothing (issue #20 item 2). A version 3 (X3DH) message
+// without a one-time prekey has no such record, in libsignal as here: its
+// replay is caught only while its state is still in the record.
 package session

@@ -65,13 +65,35 @@ type SignedPreKeyStore interface {
 }
 
 // KyberPreKeyStore holds Kyber prekeys; unknown IDs wrap ErrInvalidPreKey.
-// MarkKyberPreKeyUsed removes a one-time Kyber prekey and keeps a last-resort
-// one.
 type KyberPreKeyStore interface {
 	LoadKyberPreKey(ctx context.Context, id uint32) (*prekey.KyberPreKeyRecord, error)
 	StoreKyberPreKey(ctx context.Context, r *prekey.KyberPreKeyRecord) error
-	MarkKyberPreKeyUsed(ctx context.Context, id uint32) error
+	// MarkKyberPreKeyUsed records that a PreKeySignalMessage with base key
+	// baseKey, naming the Kyber prekey kyberID and the signed prekey
+	// signedPreKeyID, has been accepted (libsignal's
+	// mark_kyber_pre_key_used(kyber_prekey_id, ec_prekey_id, base_key)).
+	// A one-time Kyber prekey is removed. A last-resort one is kept, and the
+	// triple (kyberID, signedPreKeyID, baseKey) is remembered: when it was
+	// already recorded, the message is a replay and MarkKyberPreKeyUsed
+	// returns an error wrapping ErrReusedBaseKey (which matches
+	// ErrInvalidPreKey) and changes nothing. An unknown kyberID wraps
+	// ErrInvalidPreKey (a one-time key another message already used).
+	//
+	// The Cipher calls it in the same unit of work (Transactor) as the rest of
+	// the decryption, before the plaintext is returned, and refuses the
+	// message when it fails. Remembered triples may be forgotten once the
+	// Kyber prekey or the signed prekey is removed or replaced by another
+	// key: a message naming it can no longer decrypt. Version 4 base keys
+	// are canonical (prekey.Respond refuses others), so comparing their
+	// 33-byte serializations is exact.
+	MarkKyberPreKeyUsed(ctx context.Context, kyberID, signedPreKeyID uint32, baseKey prekey.PublicKey) error
 }
+
+// ErrReusedBaseKey: a PreKeySignalMessage built on a last-resort Kyber prekey
+// carries a base key already used with that Kyber prekey and signed prekey —
+// a replay (issue #20 item 2; libsignal reports "reused base key"). It wraps
+// ErrInvalidPreKey, so errors.Is matches both.
+var ErrReusedBaseKey = fmt.Errorf("%w: base key already used with this last-resort Kyber prekey", ErrInvalidPreKey)
 
 // Store is everything a Cipher needs.
 type Store interface {
@@ -106,6 +128,15 @@ type MemoryStore struct {
 	preKeys    map[uint32]*prekey.PreKeyRecord
 	signed     map[uint32]*prekey.SignedPreKeyRecord
 	kyber      map[uint32]*prekey.KyberPreKeyRecord
+	// kyberUsed holds the (Kyber prekey, signed prekey, base key) triples
+	// accepted on last-resort Kyber prekeys (MarkKyberPreKeyUsed).
+	kyberUsed map[kyberUse]struct{}
+}
+
+// kyberUse is one accepted use of a last-resort Kyber prekey.
+type kyberUse struct {
+	kyberID, signedPreKeyID uint32
+	baseKey                 [32]byte // the canonical u-coordinate
 }
 
 var _ Store = (*MemoryStore)(nil)
@@ -120,6 +151,7 @@ func NewMemoryStore(identity prekey.IdentityKeyPair, registrationID uint32) *Mem
 		preKeys:    map[uint32]*prekey.PreKeyRecord{},
 		signed:     map[uint32]*prekey.SignedPreKeyRecord{},
 		kyber:      map[uint32]*prekey.KyberPreKeyRecord{},
+		kyberUsed:  map[kyberUse]struct{}{},
 	}
 }
 
@@ -215,11 +247,16 @@ func (m *MemoryStore) LoadSignedPreKey(_ context.Context, id uint32) (*prekey.Si
 	return &c, nil
 }
 
-// StoreSignedPreKey implements SignedPreKeyStore.
+// StoreSignedPreKey implements SignedPreKeyStore. Replacing a key by another
+// one under the same ID forgets the last-resort Kyber prekey uses recorded
+// with the old key (see MarkKyberPreKeyUsed).
 func (m *MemoryStore) StoreSignedPreKey(_ context.Context, r *prekey.SignedPreKeyRecord) error {
 	c := *r
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if old, ok := m.signed[r.ID]; ok && !old.KeyPair.Public.Equal(r.KeyPair.Public) {
+		m.forgetKyberUses(r.ID, false)
+	}
 	m.signed[r.ID] = &c
 	return nil
 }
@@ -236,21 +273,50 @@ func (m *MemoryStore) LoadKyberPreKey(_ context.Context, id uint32) (*prekey.Kyb
 	return &c, nil
 }
 
-// StoreKyberPreKey implements KyberPreKeyStore.
+// StoreKyberPreKey implements KyberPreKeyStore. Replacing a key by another
+// one under the same ID forgets the uses recorded for the old key.
 func (m *MemoryStore) StoreKyberPreKey(_ context.Context, r *prekey.KyberPreKeyRecord) error {
 	c := *r
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if old, ok := m.kyber[r.ID]; ok && !old.KeyPair.Public.Equal(r.KeyPair.Public) {
+		m.forgetKyberUses(r.ID, true)
+	}
 	m.kyber[r.ID] = &c
 	return nil
 }
 
-// MarkKyberPreKeyUsed implements KyberPreKeyStore.
-func (m *MemoryStore) MarkKyberPreKeyUsed(_ context.Context, id uint32) error {
+// MarkKyberPreKeyUsed implements KyberPreKeyStore: a one-time Kyber prekey
+// is removed; for a last-resort one the (kyberID, signedPreKeyID, baseKey)
+// triple is remembered, and a triple seen before is refused with
+// ErrReusedBaseKey.
+func (m *MemoryStore) MarkKyberPreKeyUsed(_ context.Context, kyberID, signedPreKeyID uint32, baseKey prekey.PublicKey) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if r, ok := m.kyber[id]; ok && !r.LastResort {
-		delete(m.kyber, id)
+	r, ok := m.kyber[kyberID]
+	if !ok {
+		return fmt.Errorf("%w: Kyber prekey %d", ErrInvalidPreKey, kyberID)
 	}
+	if !r.LastResort {
+		delete(m.kyber, kyberID)
+		return nil
+	}
+	u := kyberUse{kyberID: kyberID, signedPreKeyID: signedPreKeyID, baseKey: baseKey.Raw()}
+	if _, seen := m.kyberUsed[u]; seen {
+		return fmt.Errorf("%w: Kyber prekey %d, signed prekey %d", ErrReusedBaseKey, kyberID, signedPreKeyID)
+	}
+	m.kyberUsed[u] = struct{}{}
 	return nil
+}
+
+// forgetKyberUses drops the remembered last-resort uses that name the Kyber
+// prekey kyberID (when kyber) or the signed prekey id (otherwise): the key
+// they name has been replaced, so a replay of them no longer decrypts.
+// The caller holds m.mu.
+func (m *MemoryStore) forgetKyberUses(id uint32, kyber bool) {
+	for u := range m.kyberUsed {
+		if (kyber && u.kyberID == id) || (!kyber && u.signedPreKeyID == id) {
+			delete(m.kyberUsed, u)
+		}
+	}
 }

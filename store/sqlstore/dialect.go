@@ -116,6 +116,23 @@ var migrations = []migration{{
 			PRIMARY KEY (account, distribution_id, chain_id, name, device_id)
 		)`,
 	},
+}, {
+	version: 3,
+	stmts: []string{
+		// The base keys of the sessions accepted on each last-resort Kyber
+		// prekey and signed prekey (session.KyberPreKeyStore's
+		// MarkKyberPreKeyUsed, as libsignal's mark_kyber_pre_key_used):
+		// a second message with the same triple is a replay (issue #20
+		// item 2). Rows go when either prekey is removed or replaced.
+		`CREATE TABLE interlock_kyber_base_keys_used (
+			account TEXT NOT NULL REFERENCES interlock_accounts (account) ON DELETE CASCADE,
+			kyber_id BIGINT NOT NULL,
+			signed_id BIGINT NOT NULL,
+			base_key {BLOB} NOT NULL,
+			PRIMARY KEY (account, kyber_id, signed_id, base_key)
+		)`,
+		`CREATE INDEX interlock_kyber_base_keys_used_signed ON interlock_kyber_base_keys_used (account, signed_id)`,
+	},
 }}
 
 // SchemaVersion is the schema version this package writes.

@@ -23,7 +23,19 @@
 // interlock_sender_keys; migration 2 adds interlock_sender_key_shared, one
 // row per device that holds one of our sender-key chains (account,
 // distribution ID, chain ID, device address: fanout.DistributionStore's
-// SharedWith, MarkShared and ForgetShared). Every table is prefixed
+// SharedWith, MarkShared and ForgetShared); migration 3 adds
+// interlock_kyber_base_keys_used, one row per session accepted on a
+// last-resort Kyber prekey (account, Kyber prekey ID, signed prekey ID,
+// base key: session.KyberPreKeyStore's MarkKyberPreKeyUsed, which refuses
+// a row that exists — a replayed PreKeySignalMessage). Its rows are deleted
+// with the Kyber prekey or the signed prekey they name (RemoveKyberPreKey,
+// RemoveSignedPreKey) and when StoreKyberPreKey or StoreSignedPreKey
+// replaces that prekey by another key (storing the same key again keeps
+// them): a message naming a prekey that is gone or changed cannot decrypt,
+// so its row has no purpose. Until then the table grows by one row per
+// session started on the last-resort key: rotate last-resort Kyber prekeys
+// and signed prekeys as Signal does (every few days to weeks) and remove
+// the old ones once no message in flight can name them. Every table is prefixed
 // interlock_, so the database can hold an application's own tables too.
 //
 // Batches. LoadSessions and AreTrustedIdentities read up to 5,000 addresses

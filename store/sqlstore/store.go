@@ -352,14 +352,32 @@ func (s *Store) LoadSignedPreKey(ctx context.Context, id uint32) (*prekey.Signed
 	return r, nil
 }
 
-// StoreSignedPreKey implements session.SignedPreKeyStore.
+// StoreSignedPreKey implements session.SignedPreKeyStore. Replacing the
+// key stored under r.ID by another key forgets the last-resort Kyber prekey
+// uses recorded with the old one (see MarkKyberPreKeyUsed).
 func (s *Store) StoreSignedPreKey(ctx context.Context, r *prekey.SignedPreKeyRecord) error {
 	b, err := r.Marshal()
 	if err != nil {
 		return wrap("signed prekey", err)
 	}
-	_, err = s.exec(ctx, `INSERT INTO interlock_signed_prekeys (account, id, record) VALUES ($1, $2, $3)
-		ON CONFLICT (account, id) DO UPDATE SET record = excluded.record`, s.account, int64(r.ID), b)
+	err = s.atomically(ctx, func(s *Store) error {
+		old, ok, err := s.loadBlob(ctx, `SELECT record FROM interlock_signed_prekeys WHERE account = $1 AND id = $2`, s.account, int64(r.ID))
+		if err != nil {
+			return err
+		}
+		if ok {
+			// A record that does not parse keeps its uses: forgetting them
+			// is only housekeeping, remembering them is always safe.
+			if o, err := prekey.UnmarshalSignedPreKeyRecord(old); err == nil && !o.KeyPair.Public.Equal(r.KeyPair.Public) {
+				if err := s.forgetKyberUses(ctx, "signed_id", r.ID); err != nil {
+					return err
+				}
+			}
+		}
+		_, err = s.exec(ctx, `INSERT INTO interlock_signed_prekeys (account, id, record) VALUES ($1, $2, $3)
+			ON CONFLICT (account, id) DO UPDATE SET record = excluded.record`, s.account, int64(r.ID), b)
+		return err
+	})
 	if err != nil {
 		return wrap(fmt.Sprintf("storing signed prekey %d", r.ID), err)
 	}
@@ -367,9 +385,15 @@ func (s *Store) StoreSignedPreKey(ctx context.Context, r *prekey.SignedPreKeyRec
 }
 
 // RemoveSignedPreKey removes a signed prekey (after rotation, once no
-// in-flight message can still name it).
+// in-flight message can still name it) and the last-resort Kyber prekey uses
+// recorded with it: a message naming it no longer decrypts.
 func (s *Store) RemoveSignedPreKey(ctx context.Context, id uint32) error {
-	_, err := s.exec(ctx, `DELETE FROM interlock_signed_prekeys WHERE account = $1 AND id = $2`, s.account, int64(id))
+	err := s.atomically(ctx, func(s *Store) error {
+		if _, err := s.exec(ctx, `DELETE FROM interlock_signed_prekeys WHERE account = $1 AND id = $2`, s.account, int64(id)); err != nil {
+			return err
+		}
+		return s.forgetKyberUses(ctx, "signed_id", id)
+	})
 	if err != nil {
 		return wrap(fmt.Sprintf("removing signed prekey %d", id), err)
 	}
@@ -393,39 +417,113 @@ func (s *Store) LoadKyberPreKey(ctx context.Context, id uint32) (*prekey.KyberPr
 	return r, nil
 }
 
-// StoreKyberPreKey implements session.KyberPreKeyStore.
+// StoreKyberPreKey implements session.KyberPreKeyStore. Replacing the key
+// stored under r.ID by another key forgets the uses recorded for the old one
+// (see MarkKyberPreKeyUsed).
 func (s *Store) StoreKyberPreKey(ctx context.Context, r *prekey.KyberPreKeyRecord) error {
 	b, err := r.Marshal()
 	if err != nil {
 		return wrap("Kyber prekey", err)
 	}
-	_, err = s.exec(ctx, `INSERT INTO interlock_kyber_prekeys (account, id, last_resort, record) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (account, id) DO UPDATE SET last_resort = excluded.last_resort, record = excluded.record`,
-		s.account, int64(r.ID), r.LastResort, b)
+	err = s.atomically(ctx, func(s *Store) error {
+		old, ok, err := s.loadBlob(ctx, `SELECT record FROM interlock_kyber_prekeys WHERE account = $1 AND id = $2`, s.account, int64(r.ID))
+		if err != nil {
+			return err
+		}
+		if ok {
+			// As in StoreSignedPreKey, an unparsable record keeps its uses.
+			if o, err := prekey.UnmarshalKyberPreKeyRecord(old); err == nil && !o.KeyPair.Public.Equal(r.KeyPair.Public) {
+				if err := s.forgetKyberUses(ctx, "kyber_id", r.ID); err != nil {
+					return err
+				}
+			}
+		}
+		_, err = s.exec(ctx, `INSERT INTO interlock_kyber_prekeys (account, id, last_resort, record) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (account, id) DO UPDATE SET last_resort = excluded.last_resort, record = excluded.record`,
+			s.account, int64(r.ID), r.LastResort, b)
+		return err
+	})
 	if err != nil {
 		return wrap(fmt.Sprintf("storing Kyber prekey %d", r.ID), err)
 	}
 	return nil
 }
 
-// MarkKyberPreKeyUsed implements session.KyberPreKeyStore: a one-time Kyber
-// prekey is removed, a last-resort one kept.
-func (s *Store) MarkKyberPreKeyUsed(ctx context.Context, id uint32) error {
-	_, err := s.exec(ctx, `DELETE FROM interlock_kyber_prekeys WHERE account = $1 AND id = $2 AND last_resort = $3`,
-		s.account, int64(id), false)
+// MarkKyberPreKeyUsed implements session.KyberPreKeyStore (issue #20 item
+// 2): a one-time Kyber prekey is removed; for a last-resort one the row
+// (kyberID, signedPreKeyID, baseKey) is added to
+// interlock_kyber_base_keys_used, and when it is already there the message is
+// a replay: the error wraps session.ErrReusedBaseKey. An unknown kyberID
+// wraps session.ErrInvalidPreKey. Inside Transact it runs in the caller's
+// transaction (the Kyber prekey's row is read FOR UPDATE on PostgreSQL);
+// outside, in one of its own. Two transactions racing with one triple
+// cannot both succeed: the primary key admits one row, and on PostgreSQL
+// INSERT … ON CONFLICT DO NOTHING waits for the other transaction's outcome.
+func (s *Store) MarkKyberPreKeyUsed(ctx context.Context, kyberID, signedPreKeyID uint32, baseKey prekey.PublicKey) error {
+	err := s.atomically(ctx, func(s *Store) error {
+		var lastResort bool
+		err := s.reader().QueryRowContext(ctx, s.db.d.q(`SELECT last_resort FROM interlock_kyber_prekeys WHERE account = $1 AND id = $2`)+s.lockSuffix(),
+			s.account, int64(kyberID)).Scan(&lastResort)
+		if isNoRows(err) {
+			return fmt.Errorf("%w: Kyber prekey %d", session.ErrInvalidPreKey, kyberID)
+		}
+		if err != nil {
+			return err
+		}
+		if !lastResort {
+			_, err := s.exec(ctx, `DELETE FROM interlock_kyber_prekeys WHERE account = $1 AND id = $2`, s.account, int64(kyberID))
+			return err
+		}
+		res, err := s.exec(ctx, `INSERT INTO interlock_kyber_base_keys_used (account, kyber_id, signed_id, base_key) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (account, kyber_id, signed_id, base_key) DO NOTHING`,
+			s.account, int64(kyberID), int64(signedPreKeyID), baseKey.Bytes())
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("%w: Kyber prekey %d, signed prekey %d", session.ErrReusedBaseKey, kyberID, signedPreKeyID)
+		}
+		return nil
+	})
 	if err != nil {
-		return wrap(fmt.Sprintf("marking Kyber prekey %d used", id), err)
+		return wrap(fmt.Sprintf("marking Kyber prekey %d used", kyberID), err)
 	}
 	return nil
 }
 
-// RemoveKyberPreKey removes a Kyber prekey, last-resort or not.
+// RemoveKyberPreKey removes a Kyber prekey, last-resort or not, and the uses
+// recorded for it: a message naming it no longer decrypts.
 func (s *Store) RemoveKyberPreKey(ctx context.Context, id uint32) error {
-	_, err := s.exec(ctx, `DELETE FROM interlock_kyber_prekeys WHERE account = $1 AND id = $2`, s.account, int64(id))
+	err := s.atomically(ctx, func(s *Store) error {
+		if _, err := s.exec(ctx, `DELETE FROM interlock_kyber_prekeys WHERE account = $1 AND id = $2`, s.account, int64(id)); err != nil {
+			return err
+		}
+		return s.forgetKyberUses(ctx, "kyber_id", id)
+	})
 	if err != nil {
 		return wrap(fmt.Sprintf("removing Kyber prekey %d", id), err)
 	}
 	return nil
+}
+
+// forgetKyberUses deletes the recorded last-resort Kyber prekey uses whose
+// column (kyber_id or signed_id, a constant) equals id.
+func (s *Store) forgetKyberUses(ctx context.Context, column string, id uint32) error {
+	_, err := s.exec(ctx, `DELETE FROM interlock_kyber_base_keys_used WHERE account = $1 AND `+column+` = $2`, s.account, int64(id))
+	return err
+}
+
+// atomically runs fn in the current transaction, or in a new one outside
+// Transact, so that a method made of several statements is atomic.
+func (s *Store) atomically(ctx context.Context, fn func(s *Store) error) error {
+	if s.tx != nil {
+		return fn(s)
+	}
+	return s.Transact(ctx, func(tx session.Store) error { return fn(tx.(*Store)) })
 }
 
 // PreKeyIDs lists the stored one-time prekey IDs in ascending order (to

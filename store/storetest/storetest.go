@@ -32,6 +32,8 @@ func Run(t *testing.T, open Opener) {
 		{"PreKeys", testPreKeys},
 		{"SignedPreKeys", testSignedPreKeys},
 		{"KyberPreKeys", testKyberPreKeys},
+		{"KyberLastResortUses", testKyberLastResortUses},
+		{"KyberLastResortReplay", testKyberLastResortReplay},
 		{"Isolation", testIsolation},
 		{"TransactCommit", testTransactCommit},
 		{"TransactRollback", testTransactRollback},
@@ -359,20 +361,25 @@ func testKyberPreKeys(t *testing.T, open Opener) {
 			t.Errorf("Kyber prekey %d does not round-trip", k.ID)
 		}
 	}
-	if err := st.MarkKyberPreKeyUsed(ctx, 1); err != nil {
+	base := randomBaseKey(t)
+	if err := st.MarkKyberPreKeyUsed(ctx, 1, 1, base); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.LoadKyberPreKey(ctx, 1); !errors.Is(err, session.ErrInvalidPreKey) {
 		t.Errorf("one-time Kyber prekey after use: error %v, want ErrInvalidPreKey", err)
 	}
-	if err := st.MarkKyberPreKeyUsed(ctx, 2); err != nil {
+	// A one-time Kyber prekey is used once, whatever the base key.
+	if err := st.MarkKyberPreKeyUsed(ctx, 1, 1, randomBaseKey(t)); !errors.Is(err, session.ErrInvalidPreKey) {
+		t.Errorf("marking a used one-time Kyber prekey used again: %v, want ErrInvalidPreKey", err)
+	}
+	if err := st.MarkKyberPreKeyUsed(ctx, 2, 1, base); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.LoadKyberPreKey(ctx, 2); err != nil {
 		t.Errorf("last-resort Kyber prekey removed by use: %v", err)
 	}
-	if err := st.MarkKyberPreKeyUsed(ctx, 99); err != nil {
-		t.Errorf("marking an unknown Kyber prekey used: %v", err)
+	if err := st.MarkKyberPreKeyUsed(ctx, 99, 1, base); !errors.Is(err, session.ErrInvalidPreKey) {
+		t.Errorf("marking an unknown Kyber prekey used: %v, want ErrInvalidPreKey", err)
 	}
 }
 
@@ -513,6 +520,11 @@ func testTransactRollback(t *testing.T, open Opener) {
 	if err := a.Store.StoreKyberPreKey(ctx, &kpk); err != nil {
 		t.Fatal(err)
 	}
+	lastResort, _ := prekey.GenerateKyberPreKey(rand.Reader, a.Identity, 21, true, time.Now())
+	if err := a.Store.StoreKyberPreKey(ctx, &lastResort); err != nil {
+		t.Fatal(err)
+	}
+	lastResortBase := randomBaseKey(t)
 	oldIdentity := randomIdentity(t)
 	other := session.Address{Name: "dave", DeviceID: 1}
 	if _, err := a.Store.SaveIdentity(ctx, other, oldIdentity); err != nil {
@@ -527,7 +539,10 @@ func testTransactRollback(t *testing.T, open Opener) {
 		if err := tx.RemovePreKey(ctx, 20); err != nil {
 			return err
 		}
-		if err := tx.MarkKyberPreKeyUsed(ctx, 20); err != nil {
+		if err := tx.MarkKyberPreKeyUsed(ctx, 20, 20, randomBaseKey(t)); err != nil {
+			return err
+		}
+		if err := tx.MarkKyberPreKeyUsed(ctx, 21, 20, lastResortBase); err != nil {
 			return err
 		}
 		if _, err := tx.SaveIdentity(ctx, other, randomIdentity(t)); err != nil {
@@ -561,6 +576,9 @@ func testTransactRollback(t *testing.T, open Opener) {
 	}
 	if _, err := a.Store.LoadKyberPreKey(ctx, 20); err != nil {
 		t.Errorf("rolled-back Kyber prekey use took effect: %v", err)
+	}
+	if err := a.Store.MarkKyberPreKeyUsed(ctx, 21, 20, lastResortBase); err != nil {
+		t.Errorf("rolled-back last-resort Kyber prekey use took effect: %v", err)
 	}
 
 	// A panic rolls back too, and the store keeps working.
