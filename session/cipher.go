@@ -660,7 +660,7 @@ func (c *Cipher) commitPreKey(ctx context.Context, store Store, addr Address, m 
 		}
 		removedKyber = !used.kpk.LastResort
 	}
-	if _, err := store.SaveIdentity(ctx, addr, identity); err != nil {
+	if err := c.saveIdentity(ctx, store, addr, identity); err != nil {
 		return err
 	}
 	return nil

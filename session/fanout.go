@@ -228,7 +228,7 @@ func (c *Cipher) EncryptMany(ctx context.Context, recipients []Recipient, plaint
 		// Identities first, then the records (as ProcessBundle does).
 		for _, a := range addrs {
 			if v := views[index[a]]; v.saveIdentity {
-				if _, err := st.SaveIdentity(ctx, a, v.savedKey); err != nil {
+				if err := c.saveIdentity(ctx, st, a, v.savedKey); err != nil {
 					return err
 				}
 			}

@@ -36,14 +36,42 @@ func (m *MemoryStore) StoreSessions(_ context.Context, records map[Address]*Reco
 	return nil
 }
 
-// AreTrustedIdentities implements BatchIdentityStore (trust on first use).
+// AreTrustedIdentities implements BatchIdentityStore, as IsTrustedIdentity
+// for each entry; under PerAccount, devices of one account not yet pinned
+// that present different keys in the same batch are all untrusted (trust on
+// first use cannot pick one).
 func (m *MemoryStore) AreTrustedIdentities(_ context.Context, keys map[Address]prekey.IdentityKey, _ Direction) (map[Address]bool, error) {
 	out := make(map[Address]bool, len(keys))
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for a, k := range keys {
-		old, ok := m.identities[a]
-		out[a] = !ok || old.Equal(k)
+		out[a] = m.trustedLocked(a, k)
+	}
+	if m.idConfig.scope == PerAccount {
+		refuseFirstUseConflicts(keys, out)
 	}
 	return out, nil
+}
+
+// refuseFirstUseConflicts marks untrusted every entry of an account whose
+// trusted entries disagree on the key: none was pinned (or they would all
+// equal the pin), so trust on first use would pin whichever came last.
+func refuseFirstUseConflicts(keys map[Address]prekey.IdentityKey, out map[Address]bool) {
+	first := make(map[string]prekey.IdentityKey)
+	conflict := make(map[string]bool)
+	for a, k := range keys {
+		if !out[a] {
+			continue
+		}
+		if f, ok := first[a.Name]; !ok {
+			first[a.Name] = k
+		} else if !f.Equal(k) {
+			conflict[a.Name] = true
+		}
+	}
+	for a := range keys {
+		if conflict[a.Name] {
+			out[a] = false
+		}
+	}
 }

@@ -37,16 +37,30 @@ type SessionStore interface {
 
 // IdentityStore holds the local identity and the remote identities trusted
 // for each address.
+//
+// What a key is pinned to is the store's IdentityScope (issue #20 item 10).
+// Under PerAccount (the signal flavour, MemoryStore's default) an account
+// has one identity key for all its devices: the key saved for any device is
+// the account's, and IsTrustedIdentity compares every device of the account
+// with it — a device the server adds with another key is untrusted, as in
+// libsignal, whose stores key identities by service ID. Under PerDevice (the
+// whatsapp flavour) each device has its own key; a new device of a known
+// account is untrusted until the application vouches for it (see
+// PerDevice). SaveIdentity is also how an application trusts a key after
+// the user accepted it (for example after a safety-number change).
 type IdentityStore interface {
 	IdentityKeyPair(ctx context.Context) (prekey.IdentityKeyPair, error)
 	LocalRegistrationID(ctx context.Context) (uint32, error)
-	// SaveIdentity records key for addr and reports whether it replaced a
-	// different key.
+	// SaveIdentity records key for addr (for its account under PerAccount)
+	// and reports whether it replaced a different key.
 	SaveIdentity(ctx context.Context, addr Address, key prekey.IdentityKey) (replaced bool, err error)
 	// IsTrustedIdentity reports whether key may be used with addr: true when
-	// nothing is stored yet (trust on first use) or the stored key is equal.
+	// the stored key is equal, or when nothing is stored for the account yet
+	// (trust on first use); false for any other key, and under PerDevice for
+	// a new device of a known account.
 	IsTrustedIdentity(ctx context.Context, addr Address, key prekey.IdentityKey, dir Direction) (bool, error)
-	// Identity returns the stored identity for addr, if any.
+	// Identity returns the stored identity for addr (its account's under
+	// PerAccount), if any.
 	Identity(ctx context.Context, addr Address) (prekey.IdentityKey, bool, error)
 }
 
@@ -124,7 +138,10 @@ type MemoryStore struct {
 
 	mu         sync.Mutex
 	sessions   map[Address]*Record
-	identities map[Address]prekey.IdentityKey
+	identities map[Address]prekey.IdentityKey // per device: the pins (PerDevice), the devices seen (PerAccount)
+	accounts   map[string]prekey.IdentityKey  // per account name: the pins (PerAccount only)
+	devices    map[string]int                 // per account name: devices in identities
+	idConfig   storeConfig
 	preKeys    map[uint32]*prekey.PreKeyRecord
 	signed     map[uint32]*prekey.SignedPreKeyRecord
 	kyber      map[uint32]*prekey.KyberPreKeyRecord
@@ -141,18 +158,25 @@ type kyberUse struct {
 
 var _ Store = (*MemoryStore)(nil)
 
-// NewMemoryStore returns an empty store for the given local identity.
-func NewMemoryStore(identity prekey.IdentityKeyPair, registrationID uint32) *MemoryStore {
-	return &MemoryStore{
+// NewMemoryStore returns an empty store for the given local identity,
+// pinning identities PerAccount unless WithIdentityScope says otherwise.
+func NewMemoryStore(identity prekey.IdentityKeyPair, registrationID uint32, opts ...StoreOption) *MemoryStore {
+	m := &MemoryStore{
 		identity:   identity,
 		regID:      registrationID,
 		sessions:   map[Address]*Record{},
 		identities: map[Address]prekey.IdentityKey{},
+		accounts:   map[string]prekey.IdentityKey{},
+		devices:    map[string]int{},
 		preKeys:    map[uint32]*prekey.PreKeyRecord{},
 		signed:     map[uint32]*prekey.SignedPreKeyRecord{},
 		kyber:      map[uint32]*prekey.KyberPreKeyRecord{},
 		kyberUsed:  map[kyberUse]struct{}{},
 	}
+	for _, o := range opts {
+		o(&m.idConfig)
+	}
+	return m
 }
 
 // LoadSession implements SessionStore.
@@ -182,26 +206,102 @@ func (m *MemoryStore) IdentityKeyPair(context.Context) (prekey.IdentityKeyPair, 
 func (m *MemoryStore) LocalRegistrationID(context.Context) (uint32, error) { return m.regID, nil }
 
 // SaveIdentity implements IdentityStore.
-func (m *MemoryStore) SaveIdentity(_ context.Context, addr Address, key prekey.IdentityKey) (bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	old, ok := m.identities[addr]
-	m.identities[addr] = key
-	return ok && !old.Equal(key), nil
+func (m *MemoryStore) SaveIdentity(ctx context.Context, addr Address, key prekey.IdentityKey) (bool, error) {
+	ch, err := m.SaveDeviceIdentity(ctx, addr, key)
+	return ch == IdentityReplaced, err
 }
 
-// IsTrustedIdentity implements IdentityStore (trust on first use).
+// IdentityScope implements DeviceIdentityStore.
+func (m *MemoryStore) IdentityScope() IdentityScope { return m.idConfig.scope }
+
+// SaveDeviceIdentity implements DeviceIdentityStore. Under PerAccount the
+// key becomes the account's; saving another key than the local one for the
+// local account (WithOwnName) fails with ErrUntrustedIdentity.
+func (m *MemoryStore) SaveDeviceIdentity(_ context.Context, addr Address, key prekey.IdentityKey) (IdentityChange, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	own := m.idConfig.hasOwn && addr.Name == m.idConfig.ownName
+	if own && m.idConfig.scope == PerAccount && !key.Equal(m.identity.PublicKey()) {
+		return IdentityUnchanged, fmt.Errorf("%w: %s is a device of the local account and has another key", ErrUntrustedIdentity, addr)
+	}
+	oldDev, devKnown := m.identities[addr]
+	m.identities[addr] = key
+	if !devKnown {
+		m.devices[addr.Name]++
+	}
+	if m.idConfig.scope == PerAccount {
+		old, ok := m.accounts[addr.Name]
+		m.accounts[addr.Name] = key
+		switch {
+		case own && !devKnown:
+			return IdentityNewDevice, nil
+		case !ok:
+			return IdentityNewAccount, nil
+		case !old.Equal(key):
+			return IdentityReplaced, nil
+		case !devKnown:
+			return IdentityNewDevice, nil
+		}
+		return IdentityUnchanged, nil
+	}
+	switch {
+	case !devKnown && m.devices[addr.Name] == 1 && !own:
+		return IdentityNewAccount, nil
+	case !devKnown:
+		return IdentityNewDevice, nil
+	case !oldDev.Equal(key):
+		return IdentityReplaced, nil
+	}
+	return IdentityUnchanged, nil
+}
+
+// DeviceIdentity implements DeviceIdentityStore.
+func (m *MemoryStore) DeviceIdentity(_ context.Context, addr Address) (prekey.IdentityKey, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k, ok := m.identities[addr]
+	return k, ok, nil
+}
+
+// IsTrustedIdentity implements IdentityStore: trust on first use per account
+// (PerAccount) or per device of an unknown account (PerDevice), then only
+// the pinned key.
 func (m *MemoryStore) IsTrustedIdentity(_ context.Context, addr Address, key prekey.IdentityKey, _ Direction) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	old, ok := m.identities[addr]
-	return !ok || old.Equal(key), nil
+	return m.trustedLocked(addr, key), nil
 }
 
-// Identity implements IdentityStore.
+// trustedLocked answers IsTrustedIdentity; the caller holds m.mu.
+func (m *MemoryStore) trustedLocked(addr Address, key prekey.IdentityKey) bool {
+	own := m.idConfig.hasOwn && addr.Name == m.idConfig.ownName
+	if m.idConfig.scope == PerAccount {
+		if own {
+			return key.Equal(m.identity.PublicKey())
+		}
+		old, ok := m.accounts[addr.Name]
+		return !ok || old.Equal(key)
+	}
+	if old, ok := m.identities[addr]; ok {
+		return old.Equal(key)
+	}
+	// A new device: trusted on first use only as the first device of an
+	// account nothing is known of.
+	return !own && m.devices[addr.Name] == 0
+}
+
+// Identity implements IdentityStore: the account's key under PerAccount,
+// the device's under PerDevice.
 func (m *MemoryStore) Identity(_ context.Context, addr Address) (prekey.IdentityKey, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.idConfig.scope == PerAccount {
+		if m.idConfig.hasOwn && addr.Name == m.idConfig.ownName {
+			return m.identity.PublicKey(), true, nil
+		}
+		k, ok := m.accounts[addr.Name]
+		return k, ok, nil
+	}
 	k, ok := m.identities[addr]
 	return k, ok, nil
 }

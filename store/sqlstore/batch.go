@@ -366,10 +366,49 @@ func (s *Store) storeSessions(ctx context.Context, addrs []session.Address, recs
 	return nil
 }
 
-// AreTrustedIdentities implements session.BatchIdentityStore with one
-// SELECT (with WithSessionCache, only for the addresses it misses): trust
-// on first use, then only the stored key.
+// AreTrustedIdentities implements session.BatchIdentityStore, answering as
+// IsTrustedIdentity: under PerAccount with one SELECT of the account keys
+// per batchRows names (two unpinned devices of one account with different
+// keys are both refused); under PerDevice with one SELECT of the device
+// keys (with WithSessionCache, only for the addresses it misses) and one
+// look-up per device that has no key.
 func (s *Store) AreTrustedIdentities(ctx context.Context, keys map[session.Address]prekey.IdentityKey, _ session.Direction) (map[session.Address]bool, error) {
+	if s.db.scope == session.PerAccount {
+		out, err := s.areTrustedPerAccount(ctx, keys) // identity.go
+		if err != nil {
+			return nil, wrap(fmt.Sprintf("loading %d identities", len(keys)), err)
+		}
+		return out, nil
+	}
+	out, err := s.areTrustedPerDevice(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	// A device without a key of its own is trusted on first use only as a
+	// device of an account nothing is known of (session.PerDevice).
+	for a, ok := range out {
+		if !ok {
+			continue
+		}
+		if _, pinned, err := s.DeviceIdentity(ctx, a); err != nil {
+			return nil, err
+		} else if pinned {
+			continue
+		}
+		if s.own(a.Name) {
+			out[a] = false
+		} else if known, err := s.accountKnown(ctx, a.Name); err != nil {
+			return nil, wrap("loading identity "+a.String(), err)
+		} else if known {
+			out[a] = false
+		}
+	}
+	return out, nil
+}
+
+// areTrustedPerDevice compares each device with its own pinned key (absent:
+// trusted).
+func (s *Store) areTrustedPerDevice(ctx context.Context, keys map[session.Address]prekey.IdentityKey) (map[session.Address]bool, error) {
 	addrs := make([]session.Address, 0, len(keys))
 	out := make(map[session.Address]bool, len(keys))
 	var tokens map[session.Address]uint64

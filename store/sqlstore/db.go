@@ -13,6 +13,7 @@ import (
 	_ "modernc.org/sqlite"           // database/sql driver "sqlite"
 
 	"github.com/interlock-e2ee/interlock/prekey"
+	"github.com/interlock-e2ee/interlock/session"
 )
 
 // Errors; check them with errors.Is.
@@ -47,6 +48,8 @@ type DB struct {
 	// prepared on open: on SQLite, preparing it later inside a transaction
 	// would wait for the connection the transaction holds.
 	upsert *sql.Stmt
+	// scope is what remote identities are pinned to (WithIdentityScope).
+	scope session.IdentityScope
 }
 
 // Option configures Open and OpenPostgres.
@@ -55,6 +58,7 @@ type Option func(*options)
 type options struct {
 	relaxed   bool
 	cacheSize int
+	scope     session.IdentityScope // WithIdentityScope (identity.go)
 }
 
 func (o *options) newCache() *cache {
@@ -101,7 +105,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	db := &DB{d: sqliteDialect, w: w, r: w, cache: o.newCache()}
+	db := &DB{d: sqliteDialect, w: w, r: w, cache: o.newCache(), scope: o.scope}
 	if err := db.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -141,7 +145,7 @@ func OpenPostgres(ctx context.Context, url string, opts ...Option) (*DB, error) 
 	}
 	w := stdlib.OpenDB(*cfg)
 	w.SetMaxIdleConns(8)
-	db := &DB{d: postgresDialect, w: w, r: w, cache: o.newCache()}
+	db := &DB{d: postgresDialect, w: w, r: w, cache: o.newCache(), scope: o.scope}
 	if err := w.PingContext(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlstore: connecting to PostgreSQL: %w", err)

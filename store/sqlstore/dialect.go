@@ -133,6 +133,28 @@ var migrations = []migration{{
 		)`,
 		`CREATE INDEX interlock_kyber_base_keys_used_signed ON interlock_kyber_base_keys_used (account, signed_id)`,
 	},
+}, {
+	version: 4,
+	stmts: []string{
+		// The identity key pinned for each remote account (issue #20 item
+		// 10): under session.PerAccount an account's devices share one key.
+		// Seeded with the key of each account's lowest device, so a device
+		// the server adds later with another key is refused rather than
+		// trusted on first use.
+		`CREATE TABLE interlock_account_identities (
+			account TEXT NOT NULL REFERENCES interlock_accounts (account) ON DELETE CASCADE,
+			name TEXT NOT NULL,
+			identity_key {BLOB} NOT NULL,
+			PRIMARY KEY (account, name)
+		)`,
+		`INSERT INTO interlock_account_identities (account, name, identity_key)
+			SELECT i.account, i.name, i.identity_key FROM interlock_identities i
+			WHERE i.device_id = (SELECT MIN(j.device_id) FROM interlock_identities j WHERE j.account = i.account AND j.name = i.name)`,
+		// The session each device held when it was sent our sender key
+		// (fanout.DistributionStore, issue #20 item 8): NULL for rows written
+		// before, which then match no session and are sent again.
+		`ALTER TABLE interlock_sender_key_shared ADD COLUMN session_tag {BLOB}`,
+	},
 }}
 
 // SchemaVersion is the schema version this package writes.

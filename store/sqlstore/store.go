@@ -20,6 +20,9 @@ type Store struct {
 	regID    uint32
 	tx       *sql.Tx  // non-nil for the store handed to a Transact function
 	j        *journal // the transaction's cache journal (WithSessionCache)
+
+	ownName string // WithOwnName (identity.go)
+	hasOwn  bool
 }
 
 var (
@@ -201,96 +204,6 @@ func (s *Store) IdentityKeyPair(context.Context) (prekey.IdentityKeyPair, error)
 
 // LocalRegistrationID implements session.IdentityStore.
 func (s *Store) LocalRegistrationID(context.Context) (uint32, error) { return s.regID, nil }
-
-// SaveIdentity implements session.IdentityStore: it stores key for addr and
-// reports whether it replaced a different key. Each of its two statements is
-// atomic, so concurrent callers see a consistent sequence of replacements.
-func (s *Store) SaveIdentity(ctx context.Context, addr session.Address, key prekey.IdentityKey) (replaced bool, err error) {
-	err = s.tracked(func(m marker) { m.identity(s.key(addr), key, true) }, func() error {
-		replaced, err = s.saveIdentity(ctx, addr, key)
-		return err
-	})
-	return replaced, err
-}
-
-func (s *Store) saveIdentity(ctx context.Context, addr session.Address, key prekey.IdentityKey) (bool, error) {
-	kb := key.Bytes()
-	res, err := s.exec(ctx, `INSERT INTO interlock_identities (account, name, device_id, identity_key) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (account, name, device_id) DO NOTHING`, s.account, addr.Name, int64(addr.DeviceID), kb)
-	if err != nil {
-		return false, wrap("saving identity "+addr.String(), err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return false, wrap("saving identity "+addr.String(), err)
-	} else if n == 1 {
-		return false, nil // first identity for addr
-	}
-	res, err = s.exec(ctx, `UPDATE interlock_identities SET identity_key = $4
-		WHERE account = $1 AND name = $2 AND device_id = $3 AND identity_key <> $4`,
-		s.account, addr.Name, int64(addr.DeviceID), kb)
-	if err != nil {
-		return false, wrap("saving identity "+addr.String(), err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, wrap("saving identity "+addr.String(), err)
-	}
-	return n == 1, nil
-}
-
-// IsTrustedIdentity implements session.IdentityStore: trust on first use,
-// then only the stored key.
-func (s *Store) IsTrustedIdentity(ctx context.Context, addr session.Address, key prekey.IdentityKey, _ session.Direction) (bool, error) {
-	old, ok, err := s.Identity(ctx, addr)
-	if err != nil {
-		return false, err
-	}
-	return !ok || old.Equal(key), nil
-}
-
-// Identity implements session.IdentityStore.
-func (s *Store) Identity(ctx context.Context, addr session.Address) (prekey.IdentityKey, bool, error) {
-	var token uint64
-	if c := s.db.cache; c != nil {
-		c.mu.Lock()
-		k, present, ok, t := c.identities.lookup(c, s.key(addr))
-		c.mu.Unlock()
-		if ok {
-			return k, present, nil
-		}
-		token = t
-	}
-	var b []byte
-	err := s.reader().QueryRowContext(ctx, s.db.d.q(`SELECT identity_key FROM interlock_identities WHERE account = $1 AND name = $2 AND device_id = $3`),
-		s.account, addr.Name, int64(addr.DeviceID)).Scan(&b)
-	if isNoRows(err) {
-		s.fillIdentity(addr, prekey.IdentityKey{}, false, token)
-		return prekey.IdentityKey{}, false, nil
-	}
-	if err != nil {
-		return prekey.IdentityKey{}, false, wrap("loading identity "+addr.String(), err)
-	}
-	k, err := prekey.NewIdentityKey(b)
-	if err != nil {
-		return prekey.IdentityKey{}, false, wrap("identity "+addr.String(), err)
-	}
-	s.fillIdentity(addr, k, true, token)
-	return k, true, nil
-}
-
-// RemoveIdentity forgets the identity stored for addr, so the next one is
-// trusted on first use again.
-func (s *Store) RemoveIdentity(ctx context.Context, addr session.Address) error {
-	err := s.tracked(func(m marker) { m.identity(s.key(addr), prekey.IdentityKey{}, false) }, func() error {
-		_, err := s.exec(ctx, `DELETE FROM interlock_identities WHERE account = $1 AND name = $2 AND device_id = $3`,
-			s.account, addr.Name, int64(addr.DeviceID))
-		return err
-	})
-	if err != nil {
-		return wrap("removing identity "+addr.String(), err)
-	}
-	return nil
-}
 
 // LoadPreKey implements session.PreKeyStore; an unknown ID wraps
 // session.ErrInvalidPreKey.

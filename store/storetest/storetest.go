@@ -243,10 +243,52 @@ func testIdentities(t *testing.T, open Opener) {
 			t.Errorf("different key trusted (%v, %v)", ok, err)
 		}
 	}
-	// Another address still trusts on first use.
+	// Issue #20 item 10: the key is the account's (session.PerAccount, the
+	// default). Another device of bob — one the server just added — is
+	// trusted with bob's key only; another account still trusts on first
+	// use.
 	other := session.Address{Name: "bob", DeviceID: 2}
-	if ok, err := st.IsTrustedIdentity(ctx, other, k2, session.Sending); err != nil || !ok {
-		t.Errorf("another device not trusted on first use (%v, %v)", ok, err)
+	if ok, err := st.IsTrustedIdentity(ctx, other, k2, session.Sending); err != nil || ok {
+		t.Errorf("a new device of a known account trusted with another key (%v, %v)", ok, err)
+	}
+	if ok, err := st.IsTrustedIdentity(ctx, other, k1, session.Receiving); err != nil || !ok {
+		t.Errorf("a new device with the account's key not trusted (%v, %v)", ok, err)
+	}
+	if k, ok, err := st.Identity(ctx, other); err != nil || !ok || !k.Equal(k1) {
+		t.Errorf("Identity of a new device = %v, %v, %v; want the account's key", k, ok, err)
+	}
+	carol := session.Address{Name: "carol", DeviceID: 9}
+	if ok, err := st.IsTrustedIdentity(ctx, carol, k2, session.Sending); err != nil || !ok {
+		t.Errorf("another account not trusted on first use (%v, %v)", ok, err)
+	}
+	if bs, ok := st.(session.BatchIdentityStore); ok {
+		got, err := bs.AreTrustedIdentities(ctx, map[session.Address]prekey.IdentityKey{
+			addr: k1, other: k2, {Name: "bob", DeviceID: 7}: k1,
+			carol: k1, {Name: "carol", DeviceID: 1}: k2, // unpinned, disagreeing
+			{Name: "dave", DeviceID: 1}: k2, {Name: "dave", DeviceID: 2}: k2,
+		}, session.Sending)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[session.Address]bool{addr: true, other: false, {Name: "bob", DeviceID: 7}: true,
+			carol: false, {Name: "carol", DeviceID: 1}: false,
+			{Name: "dave", DeviceID: 1}: true, {Name: "dave", DeviceID: 2}: true}
+		for a, w := range want {
+			if got[a] != w {
+				t.Errorf("AreTrustedIdentities[%s] = %v, want %v", a, got[a], w)
+			}
+		}
+	}
+	if ds, ok := st.(session.DeviceIdentityStore); ok {
+		if ch, err := ds.SaveDeviceIdentity(ctx, other, k1); err != nil || ch != session.IdentityNewDevice {
+			t.Errorf("SaveDeviceIdentity of a new device = %v, %v; want new device", ch, err)
+		}
+		if ch, err := ds.SaveDeviceIdentity(ctx, carol, k2); err != nil || ch != session.IdentityNewAccount {
+			t.Errorf("SaveDeviceIdentity of a new account = %v, %v; want new account", ch, err)
+		}
+		if ch, err := ds.SaveDeviceIdentity(ctx, carol, k2); err != nil || ch != session.IdentityUnchanged {
+			t.Errorf("SaveDeviceIdentity again = %v, %v; want unchanged", ch, err)
+		}
 	}
 	if replaced, err := st.SaveIdentity(ctx, addr, k2); err != nil || !replaced {
 		t.Fatalf("SaveIdentity of a new key = %v, %v; want true, nil", replaced, err)
@@ -256,6 +298,10 @@ func testIdentities(t *testing.T, open Opener) {
 	}
 	if ok, err := st.IsTrustedIdentity(ctx, addr, k1, session.Receiving); err != nil || ok {
 		t.Errorf("replaced key still trusted (%v, %v)", ok, err)
+	}
+	// Trusting the new key (the `trust` op) replaces it for every device.
+	if ok, err := st.IsTrustedIdentity(ctx, other, k2, session.Receiving); err != nil || !ok {
+		t.Errorf("the account's new key not trusted for its other device (%v, %v)", ok, err)
 	}
 }
 
