@@ -37,18 +37,20 @@ func liveReport(t *testing.T, a, b live.Spec, corpus Implementation) *Report {
 
 func spec(cmd ...string) live.Spec { return live.Spec{Argv: cmd} }
 
-func libsignalPeer(t *testing.T) live.Spec {
+func libsignalPeer(t *testing.T) live.Spec { return libsignalVersion(t, "0.90") }
+
+func libsignalVersion(t *testing.T, v string) live.Spec {
 	js, err := filepath.Abs(filepath.Join("..", "interop", "libsignal", "peer.js"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return spec("node", js, "--lib", "0.90")
+	return spec("node", js, "--lib", v)
 }
 
-// TestLiveReportLibsignalPasses: every check libsignal can do passes.
+// TestLiveReportLibsignalPasses: every check libsignal 0.103 can do passes.
 func TestLiveReportLibsignalPasses(t *testing.T) {
 	peersBin(t)
-	r := liveReport(t, libsignalPeer(t), live.Spec{}, nil)
+	r := liveReport(t, libsignalVersion(t, "0.103"), live.Spec{}, nil)
 	if r.Summary.Verdict != StatusPass {
 		for _, g := range r.Guarantees {
 			for _, c := range g.Checks {
@@ -62,6 +64,30 @@ func TestLiveReportLibsignalPasses(t *testing.T) {
 		if g := r.Guarantee(id); g.Status != StatusPass {
 			t.Errorf("%s: %s", id, g.Status)
 		}
+	}
+}
+
+// TestLiveReportLibsignal090Relabelling: libsignal 0.90 predates the
+// address binding (0.91), so the malicious-server scenarios that relabel a
+// first message fail against it, and only those.
+func TestLiveReportLibsignal090Relabelling(t *testing.T) {
+	peersBin(t)
+	r := liveReport(t, libsignalPeer(t), live.Spec{}, nil)
+	failed := map[string]bool{}
+	for _, g := range r.Guarantees {
+		for _, c := range g.Checks {
+			if c.Status == StatusFail {
+				failed[c.ID] = true
+			}
+		}
+	}
+	for id := range failed {
+		if id != "live/malicious/relabelled-sender" && id != "live/malicious/minted-certificate" {
+			t.Errorf("libsignal 0.90 fails %s", id)
+		}
+	}
+	if !failed["live/malicious/relabelled-sender"] {
+		t.Errorf("libsignal 0.90 passes relabelled-sender: %v", failed)
 	}
 }
 

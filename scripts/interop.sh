@@ -45,10 +45,15 @@ pairing() {
 # if the peer is ever fixed.
 mau_xfail='^simultaneous-initiation/crossing$'
 
+# libsignal 0.90.0 predates the address binding (0.91): it cannot tell a
+# first message relabelled by the server as from another device or account,
+# sealed or not. Asserted as expected failures where 0.90 receives.
+lib090_xfail='^malicious/(relabelled-sender|minted-certificate) B=libsignal-client 0\.90'
+
 pairing "interlock <-> interlock" -a "$interlock" -b "$interlock"
-pairing "interlock <-> libsignal 0.90.0" -a "$interlock" -b "$libsignal --lib 0.90"
+pairing "interlock <-> libsignal 0.90.0" -a "$interlock" -b "$libsignal --lib 0.90" -xfail "$lib090_xfail"
 pairing "interlock <-> go.mau.fi/libsignal" -a "$interlock" -b "$mau" -xfail "$mau_xfail"
-pairing "libsignal 0.90.0 <-> libsignal 0.90.0 (driver fairness)" -a "$libsignal --lib 0.90"
+pairing "libsignal 0.90.0 <-> libsignal 0.90.0 (driver fairness)" -a "$libsignal --lib 0.90" -xfail "$lib090_xfail"
 pairing "go.mau.fi <-> go.mau.fi (driver fairness)" -a "$mau" -xfail "$mau_xfail"
 # libsignal 0.92+ requires the SPQR triple ratchet, which Interlock speaks.
 pairing "interlock <-> libsignal 0.103.0 (SPQR required)" -a "$interlock" -b "$libsignal --lib 0.103"

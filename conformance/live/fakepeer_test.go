@@ -174,6 +174,13 @@ func (f *fakePeer) handle(op string, req map[string]json.RawMessage, resp map[st
 		if t, ok := f.trusted[addr.Name]; ok && !bytes.Equal(t, b.IdentityKey) {
 			return ferr("untrusted_identity", "identity changed")
 		}
+		if b.KyberPreKeyID == nil {
+			for _, old := range f.sessions[addrKey(addr)] {
+				if old.version == 4 {
+					return ferr("unsupported", "no X3DH for a device that spoke version 4")
+				}
+			}
+		}
 		f.trusted[addr.Name] = b.IdentityKey
 		st := &fakeState{base: fakeKey(), seen: map[uint64]bool{}, maxSeen: map[uint64]int64{}, preKeyID: b.PreKeyID, version: 3, initiator: true}
 		if b.KyberPreKeyID != nil {

@@ -34,6 +34,7 @@ func All() []Scenario {
 		{ID: "fingerprint", Doc: "safety numbers, versions 1 and 2", Run: fingerprintScenario},
 		{ID: "ratchet/key-rotation", Doc: "every reply starts a new sending chain with a fresh ratchet key", Run: keyRotation},
 	}
+	s = append(s, maliciousScenarios...)
 	return tagged(s)
 }
 

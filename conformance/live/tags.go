@@ -24,6 +24,8 @@ const (
 	specSenderKeys   = "PROTOCOL.md: Wire formats (sender keys)"
 	specWire         = "PROTOCOL.md: Wire formats"
 	specPeer         = "PEER-PROTOCOL.md: What drivers check"
+	// libsignal ≥ 0.91, rust/protocol/src/protocol.rs, SignalMessage::addresses.
+	specAddressBinding = "libsignal protocol.rs: address binding"
 )
 
 type tag struct {
@@ -61,6 +63,11 @@ var scenarioTags = map[string]tag{
 	"sealed-sender":        {[]string{"sender-anonymity", "integrity"}, []string{specSealed}},
 	"fingerprint":          {[]string{"identity-binding"}, []string{specFingerprint}},
 	"ratchet/key-rotation": {[]string{"post-compromise-security", "forward-secrecy"}, []string{specDRDH, specDRRecovery}},
+	// The malicious-server set (issue #20).
+	"malicious/ghost-device":       {[]string{"identity-binding"}, []string{specX3DHIdentity, specSesame}},
+	"malicious/relabelled-sender":  {[]string{"identity-binding", "integrity"}, []string{specAddressBinding}},
+	"malicious/minted-certificate": {[]string{"sender-anonymity", "identity-binding"}, []string{specSealed}},
+	"malicious/stripped-bundle":    {[]string{"pq-key-agreement"}, []string{specPQXDHSend}},
 }
 
 func tagged(s []Scenario) []Scenario {
