@@ -1,7 +1,9 @@
 // Package media encrypts and decrypts message attachments as streams, in the
-// two formats Interlock's peers use. Memory use does not depend on the size
+// two formats Interlock's peers use. Memory use barely depends on the size
 // of the attachment: fixed buffers per call (at most 512 KiB), plus the
-// sidecar or incremental MAC, which are part of the output.
+// sidecar or incremental MAC, which are part of the output, and, to
+// decrypt a blob above 128 KiB, 16 bytes per 64 KiB chunk (see Security
+// considerations).
 //
 // Large attachments run on two goroutines, through a ring of four fixed
 // 64 KiB chunks (taken from a pool, cleared before they go back): encryption
@@ -15,7 +17,8 @@
 // fileSHA256 or else decrypting half of each chunk itself (CBC decryption
 // is parallel). The calling goroutine starts the second pass as soon as the
 // MAC and padding pass, while the second goroutine finishes the digests; it
-// writes nothing before they pass. A side that waits polls for up to 100 µs
+// writes nothing before they pass, and writes each chunk only once it has
+// checked that the second read returned the bytes the first authenticated. A side that waits polls for up to 100 µs
 // before it parks, because parking and waking through the scheduler made
 // the two stages take turns on one core of a small virtual machine.
 //
@@ -64,18 +67,30 @@
 // checks its length, the digest (fileEncSHA256), the sidecar or incremental
 // MAC when given, the MAC (compared with hmac.Equal) and the padding of the
 // last block; nothing reaches dst unless all of them pass, so a failed
-// decryption writes no plaintext. A ciphertext that fits one 128 KiB
-// buffer is then decrypted from memory. A larger one is read a second time
-// to decrypt it; both reads fold a GMAC of every chunk, under a key drawn
-// from crypto/rand for the call, into one digest, and if src changed between
-// the passes the call fails with ErrInvalidMAC (with a WhatsApp fileSHA256
-// to check, the changed plaintext fails that check instead and no GMAC is
-// needed), but the bytes already written came from unauthenticated
-// ciphertext, so decrypt from storage nobody else can write, or write to a
-// temporary file and keep it only on success (as cmd/interlock does). One HMAC computes both a Signal blob's
-// MAC and its incremental MAC (same key, one input a prefix of the other).
-// WhatsApp's fileSHA256 can only be checked after writing
-// (ErrInvalidPlaintextHash): discard the output then too.
+// check writes no plaintext. A ciphertext that fits one 128 KiB buffer is
+// then decrypted from memory, from the bytes the first pass read. A larger
+// one is read a second time to decrypt it, and src, which may be a ranged
+// download the server answers, can return other bytes then (issue #20
+// item 14). So the first pass keeps a GMAC tag of every 64 KiB chunk, under
+// a key drawn from crypto/rand for the call that never leaves it, and the
+// second checks each chunk's tag before it decrypts the chunk into dst: if
+// src changed, the call returns ErrSourceChanged (which is also
+// ErrInvalidMAC) and dst holds the plaintext of the chunks before the first
+// changed one, all authenticated, and nothing else. Every plaintext byte
+// written to dst therefore comes from ciphertext the first pass
+// authenticated. The tags cost 16 bytes per 64 KiB of blob actually read
+// (256 KiB per GiB), the one allocation that grows with the blob. A failure
+// after the first write — a changed src, an I/O error of src or dst in the
+// second pass, or WhatsApp's fileSHA256, which can only be checked after
+// writing (ErrInvalidPlaintextHash) — leaves a prefix of the output, or
+// for ErrInvalidPlaintextHash all of it, in dst: DecryptToFile writes to a
+// temporary file and renames it into place only on success. One HMAC
+// computes both a Signal blob's MAC and its incremental MAC (same key, one
+// input a prefix of the other). The incremental MAC and the sidecar are
+// checked whole in the first pass; the second pass does not run them again
+// per chunk, since the GMAC tags give the same assurance (each chunk is
+// the one the first pass authenticated) at a fraction of the HMAC's cost,
+// under a key that not even the sender knows.
 //
 // The WhatsApp format is deterministic: the IV comes from the media key, so a
 // media key must encrypt one file only (EncryptWhatsApp draws a fresh one).

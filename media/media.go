@@ -18,6 +18,13 @@ var (
 	ErrInvalidKey = errors.New("media: invalid key")
 	// ErrInvalidMAC: the blob's HMAC-SHA256 does not verify.
 	ErrInvalidMAC = errors.New("media: invalid MAC")
+	// ErrSourceChanged: decryption's second read of a blob returned other
+	// bytes than its first, which it authenticated (a ranged download the
+	// server serves differently, a file rewritten meanwhile). It wraps
+	// ErrInvalidMAC, so errors.Is matches both. dst then holds the
+	// plaintext of the chunks that matched, in order, never a byte of the
+	// changed ones (issue #20 item 14).
+	ErrSourceChanged = fmt.Errorf("%w: source changed between decryption's two reads", ErrInvalidMAC)
 	// ErrInvalidDigest: SHA-256 of the blob differs from the expected one
 	// (Signal's AttachmentPointer.digest, WhatsApp's fileEncSHA256).
 	ErrInvalidDigest = errors.New("media: invalid digest")

@@ -164,10 +164,12 @@ type SignalCheck struct {
 // first pass reads the whole blob and checks its length, digest and
 // incremental MAC when given, the MAC, the padding and size, before writing
 // anything; the second pass decrypts (from memory if the ciphertext fits the
-// buffer, else read again from src). src must not change between the passes
-// (the second read is checked against the first, and ErrInvalidMAC returned,
-// after writing, if it did). The zero bytes Signal pads with are not checked: they are
-// covered by the MAC and dropped.
+// buffer, else read again from src). Each 64 KiB chunk of a second read is
+// checked to be the one the first pass authenticated before its plaintext
+// is written: if src changed, the error is ErrSourceChanged (also
+// ErrInvalidMAC) and dst holds the plaintext of the chunks before the first
+// changed one, and nothing else (DecryptToFile discards it). The zero bytes
+// Signal pads with are not checked: they are covered by the MAC and dropped.
 func DecryptSignal(dst io.Writer, src io.ReaderAt, blobSize int64, key []byte, size int64, check *SignalCheck) error {
 	if len(key) != SignalKeySize {
 		return fmt.Errorf("%w: key is %d bytes, want %d", ErrInvalidKey, len(key), SignalKeySize)

@@ -3,12 +3,10 @@ package media
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/binary"
 	"fmt"
-	"hash"
 	"io"
 	"sync/atomic"
 )
@@ -16,30 +14,42 @@ import (
 // Decryption reads the ciphertext twice: pass 1 authenticates the whole
 // blob, pass 2 decrypts it and writes the plaintext, so nothing is written
 // before the blob is known to be good and memory use does not depend on its
-// size.
+// size (but for 16 bytes per 64 KiB chunk, below).
 //
 // A region that fits one bufSize buffer is read once and decrypted from
-// memory. A larger one is read again from src; to notice a src that changed
-// between the two reads, both passes fold a GMAC of every chunk (AES-128-GCM
-// with no plaintext and the chunk as additional data, nonce = chunk index)
-// into a SHA-256, under a key drawn from crypto/rand for this call only, and
-// the two digests are compared at the end. The key and the tags never leave
-// the call, so whoever rewrites src cannot aim for a collision; GHASH costs a
-// small fraction of the HMAC-SHA256. A caller that checks the plaintext
-// against a SHA-256 from the message (WhatsApp's fileSHA256) needs no fold: a
-// changed source changes the plaintext, and that check fails instead (after
-// writing, as the fold's would).
+// memory. A larger one is read again from src, and src may return other
+// bytes the second time (a ranged download from the server, a file another
+// process rewrites): issue #20 item 14. So pass 1 records a fingerprint of
+// every chunk it authenticated — a GMAC tag: AES-128-GCM with no plaintext
+// and the chunk as additional data, nonce = chunk index, under a key drawn
+// from crypto/rand for this call only — and pass 2 recomputes each chunk's
+// tag and compares it (hmac.Equal) before any plaintext of that chunk is
+// written; a mismatch stops the call with ErrSourceChanged. Every plaintext
+// byte written thus comes from ciphertext pass 1 authenticated (and from
+// the ciphertext block before it, authenticated the same way). The key and
+// the tags never leave the call, so whoever rewrites src cannot aim for a
+// collision (GHASH is ℓ/2¹²⁸-almost-XOR-universal: ≤ 2⁻¹¹⁶ per chunk of
+// ℓ = 4096 blocks), and GHASH costs a small fraction of the HMAC-SHA256.
+// The formats' own per-chunk values are not used for this: the incremental
+// MAC and the sidecar are HMAC-SHA256, several times GHASH's cost, absent
+// unless the message carries them, and under a key the sender knows.
+// The tags take 16 bytes per pipeChunk of ciphertext actually read (1/4096
+// of the blob: 256 KiB per GiB), grown as pass 1 reads, so a declared size
+// src does not back costs nothing.
 //
 // A larger region runs both passes through one pipe on two goroutines
 // (measured on 2 cores, WhatsApp with every check: 130 KiB 18 %, 192 KiB
 // 20 %, 250 KiB 27 % faster than both passes on one goroutine).
 // The calling goroutine reads each chunk and runs the MAC over it (pass 1),
-// or decrypts it (pass 2); the second one runs the digests (pass 1), then
-// writes the plaintext, decrypting the second half of each chunk itself
-// when nothing else keeps it busy (CBC decryption of a block needs only that
-// block and the one before it). The calling goroutine starts pass 2 as soon
-// as its own checks pass, while the second one still finishes pass 1; the
-// second one writes nothing before its own checks pass too.
+// or decrypts it (pass 2); the second one runs the digests and records the
+// fingerprints (pass 1), then checks each chunk's fingerprint and writes its
+// plaintext, decrypting the second half of each chunk itself when nothing
+// else keeps it busy (CBC decryption of a block needs only that block and
+// the one before it). The calling goroutine starts pass 2 as soon as its own
+// checks pass, while the second one still finishes pass 1; the second one
+// writes nothing before its own checks pass too, and chunks are written in
+// order, so a chunk is written only after it and every chunk before it
+// matched.
 
 // singleReadMax is the largest ciphertext read only once: one buffer.
 // Holding more in memory (measured up to 2 MiB) was no faster than reading
@@ -63,7 +73,7 @@ type passes struct {
 	// write.
 	check func() (int64, error)
 	// plain, if not nil, sees the plaintext before it is written (a
-	// plaintext hash); the chunks are then not folded.
+	// plaintext hash); the second goroutine then does not decrypt.
 	plain func(pt []byte)
 }
 
@@ -75,12 +85,9 @@ func decryptTwoPass(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.B
 	if n <= singleReadMax {
 		return decryptInMemory(dst, src, off, n, block, iv, ps)
 	}
-	var f *folder
-	if ps.plain == nil {
-		var err error
-		if f, err = newFolder(); err != nil {
-			return err
-		}
+	f, err := newFingerprints(n)
+	if err != nil {
+		return err
 	}
 	return decryptPiped(dst, src, off, n, block, iv, ps, f)
 }
@@ -130,7 +137,7 @@ type ivSetter interface {
 
 // decryptPiped runs both passes through one pipe whose slots hold a
 // ciphertext chunk and, pipeChunk bytes on, its plaintext.
-func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Block, iv []byte, ps *passes, f *folder) error {
+func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Block, iv []byte, ps *passes, f *fingerprints) error {
 	mode := cipher.NewCBCDecrypter(block, iv)
 	here, canSplit := mode.(ivSetter)
 	var there ivSetter
@@ -157,7 +164,7 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 		up.Store(true)
 		if seen < n { // pass 1
 			if seen >= helped.Load() {
-				f.fold(0, b)
+				f.record(b)
 				if ps.side != nil {
 					ps.side(b)
 				}
@@ -169,11 +176,16 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 		}
 		k := len(b) - pipeChunk
 		ct, pt := b[:k], b[pipeChunk:]
+		// Before any of this chunk's plaintext is written: is it the
+		// chunk pass 1 authenticated? (The block before it, which CBC
+		// uses too, was checked with the chunk before.)
+		if err := f.verify(ct); err != nil {
+			return err
+		}
 		if m := split(k, halve); m < k {
 			there.SetIV(ct[m-aes.BlockSize : m])
 			there.CryptBlocks(pt[m:], ct[m:])
 		}
-		f.fold(1, ct)
 		out := pt[:min(int64(k), w)]
 		w -= int64(len(out))
 		return writeOut(dst, out, ps.plain)
@@ -199,7 +211,7 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 		}
 		ps.scan(ct)
 		if !up.Load() {
-			f.fold(0, ct)
+			f.record(ct)
 			if ps.side != nil {
 				ps.side(ct)
 			}
@@ -244,10 +256,7 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 		}
 		done += int64(k)
 	}
-	if err := p.finish(); err != nil {
-		return err
-	}
-	return f.compare()
+	return p.finish()
 }
 
 // split is where the calling goroutine's part of a k-byte chunk ends: half
@@ -259,19 +268,22 @@ func split(k int, halve bool) int {
 	return k
 }
 
-// folder folds a GMAC of every chunk of each pass into that pass's SHA-256;
-// a nil *folder does nothing. Each pass's chunks are folded on one
-// goroutine, in order.
-type folder struct {
-	gmac    cipher.AEAD
-	h       [2]hash.Hash
-	next    [2]uint64
-	nonce   [2][12]byte
-	tag     [2][16]byte // scratch, so that fold does not allocate
-	scratch [2][sha256.Size]byte
+// fingerprints holds a GMAC tag of every chunk pass 1 read, under a key of
+// its own, to check pass 2's chunks against (see the top of this file).
+// Each pass's chunks are seen in order, by one goroutine at a time.
+type fingerprints struct {
+	gmac   cipher.AEAD
+	tags   []byte // tagSize bytes per chunk of pass 1
+	next   uint64 // pass 2's next chunk
+	nonce  [2][12]byte
+	tag    [tagSize]byte // pass 2's scratch, so that verify does not allocate
+	failed bool
 }
 
-func newFolder() (*folder, error) {
+const tagSize = 16
+
+// newFingerprints draws the key for a region of n bytes.
+func newFingerprints(n int64) (*fingerprints, error) {
 	var key [16]byte
 	if _, err := rand.Read(key[:]); err != nil {
 		return nil, fmt.Errorf("media: reading a random key: %w", err)
@@ -281,30 +293,44 @@ func newFolder() (*folder, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &folder{h: [2]hash.Hash{sha256.New(), sha256.New()}}
+	f := new(fingerprints)
 	if f.gmac, err = cipher.NewGCM(block); err != nil {
 		return nil, err
 	}
+	// Room for the first 64 MiB; beyond, the list grows as pass 1 reads,
+	// so that a size src does not back allocates nothing.
+	f.tags = make([]byte, 0, tagSize*min((n+pipeChunk-1)/pipeChunk, 1024))
 	return f, nil
 }
 
-// fold adds the GMAC of the next chunk of pass (0 or 1).
-func (f *folder) fold(pass int, chunk []byte) {
-	if f == nil {
-		return
+// record appends the tag of pass 1's next chunk.
+func (f *fingerprints) record(chunk []byte) {
+	i := uint64(len(f.tags) / tagSize)
+	binary.BigEndian.PutUint64(f.nonce[0][4:], i)
+	// Seal appends into a new slice of exactly the size it needs when dst
+	// is full, and append grows large slices by a quarter: double instead,
+	// so that all the lists allocated add up to at most twice the last.
+	if cap(f.tags)-len(f.tags) < tagSize {
+		f.tags = append(make([]byte, 0, 2*cap(f.tags)+tagSize), f.tags...)
 	}
-	binary.BigEndian.PutUint64(f.nonce[pass][4:], f.next[pass])
-	f.next[pass]++
-	f.h[pass].Write(f.gmac.Seal(f.tag[pass][:0], f.nonce[pass][:], nil, chunk))
+	f.tags = f.gmac.Seal(f.tags, f.nonce[0][:], nil, chunk)
 }
 
-// compare reports whether both passes read the same chunks.
-func (f *folder) compare() error {
-	if f == nil {
-		return nil
+// verify checks pass 2's next chunk against the tag of pass 1's chunk at
+// the same index; it returns ErrSourceChanged on a mismatch, and again on
+// every later call.
+func (f *fingerprints) verify(chunk []byte) error {
+	i := f.next
+	f.next++
+	if f.failed || i >= uint64(len(f.tags)/tagSize) {
+		f.failed = true
+		return fmt.Errorf("%w (chunk %d)", ErrSourceChanged, i)
 	}
-	if subtle.ConstantTimeCompare(f.h[0].Sum(f.scratch[0][:0]), f.h[1].Sum(f.scratch[1][:0])) != 1 {
-		return fmt.Errorf("%w: source changed between passes", ErrInvalidMAC)
+	binary.BigEndian.PutUint64(f.nonce[1][4:], i)
+	got := f.gmac.Seal(f.tag[:0], f.nonce[1][:], nil, chunk)
+	if !hmac.Equal(got, f.tags[i*tagSize:(i+1)*tagSize]) {
+		f.failed = true
+		return fmt.Errorf("%w (chunk %d)", ErrSourceChanged, i)
 	}
 	return nil
 }

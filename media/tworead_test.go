@@ -33,9 +33,10 @@ func (s *swappingReader) ReadAt(p []byte, off int64) (int, error) {
 }
 
 // TestSourceChangedBetweenPasses: a blob larger than the buffer is read
-// twice, and a change between the reads is reported as ErrInvalidMAC (or,
-// for WhatsApp with a fileSHA256 to check, ErrInvalidPlaintextHash); a blob
-// that fits the buffer is read once, so the change is never seen.
+// twice, and a change between the reads is reported as ErrSourceChanged
+// (also ErrInvalidMAC) before the changed chunk is written, whatever the
+// checks (issue #20 item 14); a blob that fits the buffer is read once, so
+// the change is never seen.
 func TestSourceChangedBetweenPasses(t *testing.T) {
 	for _, n := range []int{50_000, singleReadMax - 100, singleReadMax + 1, 3<<20 + 5} {
 		pt := patterned(n, 7)
@@ -49,19 +50,20 @@ func TestSourceChangedBetweenPasses(t *testing.T) {
 		src := &swappingReader{blob: bytes.Clone(wa), trigger: waLast, victim: 100}
 		var out bytes.Buffer
 		err := DecryptWhatsApp(&out, src, int64(len(wa)), Video, waInfo.MediaKey, &WhatsAppCheck{FileEncSHA256: waInfo.FileEncSHA256, StreamingSidecar: waInfo.StreamingSidecar})
-		if twoReads && !errors.Is(err, ErrInvalidMAC) {
-			t.Fatalf("WhatsApp %d bytes: %v", n, err)
+		if twoReads && (!errors.Is(err, ErrSourceChanged) || !errors.Is(err, ErrInvalidMAC) || out.Len() != 0) {
+			t.Fatalf("WhatsApp %d bytes: %v, wrote %d bytes", n, err, out.Len())
 		}
 		if !twoReads && (err != nil || !bytes.Equal(out.Bytes(), pt)) {
 			t.Fatalf("WhatsApp %d bytes, one read: %v", n, err)
 		}
 
-		// With fileSHA256 to check, the changed plaintext fails that check.
+		// With fileSHA256 to check too: the changed chunk is never
+		// decrypted into the output, so that check is not reached.
 		src = &swappingReader{blob: bytes.Clone(wa), trigger: waLast, victim: 100}
 		out.Reset()
 		err = DecryptWhatsApp(&out, src, int64(len(wa)), Video, waInfo.MediaKey, &WhatsAppCheck{FileSHA256: waInfo.FileSHA256})
-		if twoReads && !errors.Is(err, ErrInvalidPlaintextHash) {
-			t.Fatalf("WhatsApp %d bytes, fileSHA256: %v", n, err)
+		if twoReads && (!errors.Is(err, ErrSourceChanged) || out.Len() != 0) {
+			t.Fatalf("WhatsApp %d bytes, fileSHA256: %v, wrote %d bytes", n, err, out.Len())
 		}
 		if !twoReads && (err != nil || !bytes.Equal(out.Bytes(), pt)) {
 			t.Fatalf("WhatsApp %d bytes, fileSHA256, one read: %v", n, err)
@@ -71,8 +73,8 @@ func TestSourceChangedBetweenPasses(t *testing.T) {
 		src = &swappingReader{blob: bytes.Clone(sig), trigger: sigLast, victim: 100}
 		out.Reset()
 		err = DecryptSignal(&out, src, int64(len(sig)), sigInfo.Key, sigInfo.Size, &SignalCheck{Digest: sigInfo.Digest, IncrementalMAC: sigInfo.IncrementalMAC})
-		if twoReads && !errors.Is(err, ErrInvalidMAC) {
-			t.Fatalf("Signal %d bytes: %v", n, err)
+		if twoReads && (!errors.Is(err, ErrSourceChanged) || out.Len() != 0) {
+			t.Fatalf("Signal %d bytes: %v, wrote %d bytes", n, err, out.Len())
 		}
 		if !twoReads && (err != nil || !bytes.Equal(out.Bytes(), pt)) {
 			t.Fatalf("Signal %d bytes, one read: %v", n, err)

@@ -132,17 +132,20 @@ func EncryptWhatsAppWithKey(dst io.Writer, src io.Reader, kind Kind, mediaKey []
 type WhatsAppCheck struct {
 	FileEncSHA256    []byte // checked before any output
 	StreamingSidecar []byte // checked before any output
-	FileSHA256       []byte // checked after the output was written
+	FileSHA256       []byte // checked after the output was written (see DecryptToFile)
 }
 
 // DecryptWhatsApp authenticates and decrypts a WhatsApp media blob of size
 // bytes. The first pass reads the whole blob and checks its length, the
 // fileEncSHA256 and sidecar when given, the MAC and the padding (errors in
-// that order), before writing anything to dst; the second pass decrypts. Only FileSHA256 is
-// checked after writing: on ErrInvalidPlaintextHash, discard the output.
-// src must not change between the passes: if it did, the error (after
-// writing) is ErrInvalidPlaintextHash when FileSHA256 was given, else
-// ErrInvalidMAC (the second read is then checked against the first).
+// that order), before writing anything to dst; the second pass decrypts.
+// Each 64 KiB chunk of a second read (a blob above 128 KiB) is checked to
+// be the one the first pass authenticated before its plaintext is written:
+// if src changed, the error is ErrSourceChanged (also ErrInvalidMAC) and
+// dst holds the plaintext of the chunks before the first changed one, and
+// nothing else. Only FileSHA256 is checked after writing: on
+// ErrInvalidPlaintextHash the output, authenticated by the MAC but not the
+// file the message describes, is in dst; discard it (DecryptToFile does).
 func DecryptWhatsApp(dst io.Writer, src io.ReaderAt, size int64, kind Kind, mediaKey []byte, check *WhatsAppCheck) error {
 	keys, err := DeriveWhatsAppKeys(mediaKey, kind)
 	if err != nil {
