@@ -401,3 +401,30 @@ func TestIssue20Item15StoreFaultAtEveryWrite(t *testing.T) {
 		}
 	}
 }
+
+// The review's "also examine" point: a decryption-error request is
+// unauthenticated; CurrentRatchetKeyMatches lets an app ignore one about a
+// chain that is not the current one (libsignal's
+// current_ratchet_key_matches).
+func TestIssue20CurrentRatchetKeyMatches(t *testing.T) {
+	ctx := context.Background()
+	alice, bob := established(t)
+	w := alice.send(t, bob, "lost")
+	req, err := session.NewDecryptionErrorMessage(w.ct, w.typ, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := alice.cipher.CurrentRatchetKeyMatches(ctx, bob.addr, req.RatchetKey); err != nil || !ok {
+		t.Fatalf("request for the current chain: %v, %v", ok, err)
+	}
+	bob.recv(t, alice, w)
+	alice.recv(t, bob, bob.send(t, alice, "reply"))
+	// Alice's next message starts a new chain: the old request is stale.
+	bob.recv(t, alice, alice.send(t, bob, "new chain"))
+	if ok, err := alice.cipher.CurrentRatchetKeyMatches(ctx, bob.addr, req.RatchetKey); err != nil || ok {
+		t.Fatalf("request for an old chain: %v, %v", ok, err)
+	}
+	if ok, _ := alice.cipher.CurrentRatchetKeyMatches(ctx, session.Address{Name: "nobody", DeviceID: 1}, req.RatchetKey); ok {
+		t.Fatal("no session reported a match")
+	}
+}
