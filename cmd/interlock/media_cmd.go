@@ -254,24 +254,32 @@ func mediaDecrypt(args []string, stderr io.Writer) error {
 	if key == nil {
 		return usageError{"--key is required"}
 	}
-	in, size, out, err := openMediaFiles(files)
+	in, err := os.Open(files[0])
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	dst, done := withProgress(out.f, stderr, size, "decrypting")
-	switch f.format {
-	case "whatsapp":
-		err = decryptWhatsApp(f, dst, in, size, key)
-	case "signal":
-		err = decryptSignal(f, dst, in, size, key)
-	}
+	st, err := in.Stat()
 	if err != nil {
-		out.abort()
 		return err
 	}
-	done()
-	return out.commit()
+	size := st.Size()
+	// OUT appears, whole, only if every check passed (the source may also
+	// change between decryption's two reads: media.ErrSourceChanged).
+	return media.DecryptToFile(files[1], func(out io.Writer) error {
+		dst, done := withProgress(out, stderr, size, "decrypting")
+		var err error
+		switch f.format {
+		case "whatsapp":
+			err = decryptWhatsApp(f, dst, in, size, key)
+		case "signal":
+			err = decryptSignal(f, dst, in, size, key)
+		}
+		if err == nil {
+			done()
+		}
+		return err
+	})
 }
 
 func decryptWhatsApp(f *mediaFlags, dst io.Writer, in io.ReaderAt, size int64, key []byte) error {
