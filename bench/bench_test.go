@@ -65,6 +65,11 @@ func (s *serializingStore) LoadSession(_ context.Context, a session.Address) (*s
 	return session.UnmarshalRecord(b)
 }
 
+func (s *serializingStore) DeleteSession(_ context.Context, a session.Address) error {
+	delete(s.records, a)
+	return nil
+}
+
 func (s *serializingStore) StoreSession(_ context.Context, a session.Address, r *session.Record) error {
 	b, err := r.Marshal()
 	if err != nil {

@@ -47,6 +47,14 @@
 // libsignal; records of earlier Interlock versions, which stored
 // milliseconds, are read as the same instant.
 //
+// A stored record that does not parse is never half used: Encrypt and
+// DecryptSignalMessage fail with a *CorruptRecordError naming the address
+// (matching ErrCorruptRecord); a new session — ProcessBundle, a
+// PreKeySignalMessage that starts one, EncryptMany with a Recipient.Bundle
+// — replaces it, archiving nothing of it; EncryptMany leaves such a device
+// out and still encrypts for the others, reporting it in a *BatchError; and
+// Cipher.DeleteSession removes it (issue #20 item 17).
+//
 // Replays of a session's first message. A PreKeySignalMessage consumes its
 // one-time prekey and one-time Kyber prekey, so it cannot start a session
 // twice. One built on a last-resort Kyber prekey (and no one-time prekey)

@@ -96,6 +96,70 @@ func (e *DeviceMismatchError) NeedBundles() []Address {
 	return sortedAddrs(slices.Concat(e.Missing, e.Stale))
 }
 
+// BatchError reports, per device, why a batch operation left devices out
+// (issue #20 item 17; the per-address error of issue #16 item 3). Errors
+// holds one error per failed device. It matches (errors.Is, errors.As)
+// whatever one of its errors matches: ErrUntrustedIdentity,
+// ErrCorruptRecord, *CorruptRecordError, …
+//
+// EncryptMany returns one in two cases, which the messages it returns tell
+// apart. When some devices failed in a way that stops the send (an
+// untrusted identity, an invalid bundle, …) nothing changes and no message
+// is returned. When the only failures are records that do not parse
+// (*CorruptRecordError, with no bundle given to replace them), every other
+// device is encrypted for and stored, their messages are returned with the
+// error, and the corrupt records stay as they are.
+//
+// BatchSessionStore.LoadSessions returns one, with the records that parse,
+// to report records that do not.
+type BatchError struct {
+	Errors map[Address]error
+}
+
+// Addresses returns the failed devices, sorted.
+func (e *BatchError) Addresses() []Address {
+	out := make([]Address, 0, len(e.Errors))
+	for a := range e.Errors {
+		out = append(out, a)
+	}
+	return sortedAddrs(out)
+}
+
+func (e *BatchError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "session: %d device(s) failed:", len(e.Errors))
+	for i, a := range e.Addresses() {
+		if i == 5 {
+			b.WriteString(" …")
+			break
+		}
+		if i > 0 {
+			b.WriteByte(';')
+		}
+		fmt.Fprintf(&b, " %s: %v", a, e.Errors[a])
+	}
+	return b.String()
+}
+
+// Unwrap returns the per-device errors in address order.
+func (e *BatchError) Unwrap() []error {
+	out := make([]error, 0, len(e.Errors))
+	for _, a := range e.Addresses() {
+		out = append(out, e.Errors[a])
+	}
+	return out
+}
+
+// onlyCorrupt reports whether every error is a corrupt record.
+func (e *BatchError) onlyCorrupt() bool {
+	for _, err := range e.Errors {
+		if !errors.Is(err, ErrCorruptRecord) {
+			return false
+		}
+	}
+	return len(e.Errors) > 0
+}
+
 // BatchSessionStore is implemented by session stores that load and store
 // many records in one round trip. EncryptMany uses it when the store (or
 // the transaction's store) implements it, and falls back to LoadSession and
@@ -103,7 +167,11 @@ func (e *DeviceMismatchError) NeedBundles() []Address {
 type BatchSessionStore interface {
 	// LoadSessions returns the records of those addrs that have one;
 	// addresses without a record are absent from the map. The caller may
-	// modify the records freely.
+	// modify the records freely. Records that do not parse are absent too,
+	// and reported in a *BatchError, returned with the map of the others,
+	// holding a *CorruptRecordError for each such address: one corrupt
+	// record must not hide the healthy ones (issue #20 item 17). Any other
+	// error fails the whole call.
 	LoadSessions(ctx context.Context, addrs []Address) (map[Address]*Record, error)
 	// StoreSessions stores every record, atomically: all of them or, on
 	// error, none. It takes ownership of the records.
@@ -133,8 +201,18 @@ type BatchIdentityStore interface {
 // Before anything is stored every device is checked: devices without a
 // usable session or with a stale one (Recipient.RegistrationID) and no
 // bundle fail the call with a *DeviceMismatchError; any other device error
-// (ErrUntrustedIdentity, an invalid bundle, …) fails it with all such errors
-// joined. Either way nothing changes. If storing fails, each session is
+// (ErrUntrustedIdentity, an invalid bundle, …) fails it with a *BatchError
+// naming each such device. Either way nothing changes.
+//
+// A device whose stored record does not parse is not a reason to fail the
+// others (issue #20 item 17). With a Recipient.Bundle the new session
+// replaces the record, archiving nothing of it. Without one the device is
+// left out: every other device is encrypted for and stored, and their
+// messages (in the order of recipients, without the left-out devices) are
+// returned with a *BatchError holding a *CorruptRecordError per left-out
+// device; its record stays as it is (give a bundle, or DeleteSession).
+//
+// If storing fails, each session is
 // either advanced with its message returned, or untouched: with a
 // Transactor or a BatchSessionStore nothing was stored and no message is
 // returned; otherwise the records are stored one after another in address
@@ -162,9 +240,11 @@ func (c *Cipher) EncryptMany(ctx context.Context, recipients []Recipient, plaint
 
 	views := make([]*deviceView, len(recipients))
 	var stored []bool // per recipient, set once its record is stored
+	var skipped *BatchError
 	err := c.within(ctx, func(st Store) error {
 		stored = make([]bool, len(recipients))
-		recs, err := loadSessions(ctx, st, addrs)
+		skipped = nil
+		recs, corrupt, err := loadSessions(ctx, st, addrs)
 		if err != nil {
 			return err
 		}
@@ -174,6 +254,13 @@ func (c *Cipher) EncryptMany(ctx context.Context, recipients []Recipient, plaint
 		for i, r := range recipients {
 			v := &deviceView{Store: st, addr: r.Address, rec: recs[r.Address], bundle: r.Bundle}
 			views[i] = v
+			if err := corrupt[r.Address]; err != nil && r.Bundle == nil {
+				// Left out; reported below (issue #20 item 17). With a
+				// bundle the view starts from no record: the new session
+				// replaces the corrupt one.
+				v.skip, v.err = true, err
+				continue
+			}
 			if r.Bundle != nil {
 				keys[r.Address] = r.Bundle.IdentityKey
 				continue
@@ -205,6 +292,9 @@ func (c *Cipher) EncryptMany(ctx context.Context, recipients []Recipient, plaint
 
 		c.runParallel(ctx, len(views), func(i int) {
 			v := views[i]
+			if v.skip {
+				return
+			}
 			if v.bundle != nil {
 				if v.err = c.processBundle(ctx, v, v.addr, v.bundle); v.err != nil {
 					return
@@ -215,14 +305,19 @@ func (c *Cipher) EncryptMany(ctx context.Context, recipients []Recipient, plaint
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		var errs []error
-		for _, a := range addrs {
-			if v := views[index[a]]; v.err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", a, v.err))
+		failed := &BatchError{Errors: map[Address]error{}}
+		fatal := false
+		for _, v := range views {
+			if v.err != nil {
+				failed.Errors[v.addr] = v.err
+				fatal = fatal || !v.skip
 			}
 		}
-		if len(errs) > 0 {
-			return errors.Join(errs...)
+		if fatal {
+			return failed
+		}
+		if len(failed.Errors) > 0 {
+			skipped = failed
 		}
 
 		// Identities first, then the records (as ProcessBundle does).
@@ -236,18 +331,23 @@ func (c *Cipher) EncryptMany(ctx context.Context, recipients []Recipient, plaint
 		if bs, ok := st.(BatchSessionStore); ok {
 			out := make(map[Address]*Record, len(views))
 			for _, v := range views {
-				out[v.addr] = v.rec
+				if !v.skip {
+					out[v.addr] = v.rec
+				}
 			}
 			if err := bs.StoreSessions(ctx, out); err != nil {
 				return err
 			}
-			for i := range stored {
-				stored[i] = true
+			for i, v := range views {
+				stored[i] = !v.skip
 			}
 			return nil
 		}
 		for _, a := range addrs {
 			i := index[a]
+			if views[i].skip {
+				continue
+			}
 			if err := st.StoreSession(ctx, a, views[i].rec); err != nil {
 				return err
 			}
@@ -267,9 +367,14 @@ func (c *Cipher) EncryptMany(ctx context.Context, recipients []Recipient, plaint
 		}
 		return partial, err
 	}
-	out := make([]Message, len(views))
-	for i, v := range views {
-		out[i] = v.message()
+	out := make([]Message, 0, len(views))
+	for _, v := range views {
+		if !v.skip {
+			out = append(out, v.message())
+		}
+	}
+	if skipped != nil {
+		return out, skipped
 	}
 	return out, nil
 }
@@ -290,9 +395,19 @@ func (c *Cipher) ResolveDeviceMismatch(ctx context.Context, e *DeviceMismatchErr
 			defer u.unlock()
 		}
 		err := c.within(ctx, func(st Store) error {
-			recs, err := loadSessions(ctx, st, drop)
+			recs, corrupt, err := loadSessions(ctx, st, drop)
 			if err != nil {
 				return err
+			}
+			// A record that does not parse has nothing to archive: it is
+			// deleted, so the device is Missing next time (issue #20
+			// item 17).
+			for _, a := range drop {
+				if corrupt[a] != nil {
+					if err := st.DeleteSession(ctx, a); err != nil {
+						return err
+					}
+				}
 			}
 			for a, r := range recs {
 				if r.current == nil {
@@ -381,21 +496,44 @@ func sortedAddrs(a []Address) []Address {
 	return a
 }
 
-func loadSessions(ctx context.Context, st Store, addrs []Address) (map[Address]*Record, error) {
+// loadSessions loads the records of addrs (absent: no record) and, apart,
+// the addresses whose record does not parse, each with its
+// *CorruptRecordError. Any other error fails the load.
+func loadSessions(ctx context.Context, st Store, addrs []Address) (map[Address]*Record, map[Address]error, error) {
+	var corrupt map[Address]error
 	if bs, ok := st.(BatchSessionStore); ok {
-		return bs.LoadSessions(ctx, addrs)
+		recs, err := bs.LoadSessions(ctx, addrs)
+		if err == nil {
+			return recs, nil, nil
+		}
+		be, ok := errors.AsType[*BatchError](err)
+		if !ok || recs == nil || !be.onlyCorrupt() {
+			return nil, nil, err
+		}
+		corrupt = make(map[Address]error, len(be.Errors))
+		for a, e := range be.Errors {
+			corrupt[a] = corruptRecord(a, e)
+		}
+		return recs, corrupt, nil
 	}
 	out := make(map[Address]*Record, len(addrs))
 	for _, a := range addrs {
 		r, err := st.LoadSession(ctx, a)
+		if errors.Is(err, ErrCorruptRecord) {
+			if corrupt == nil {
+				corrupt = map[Address]error{}
+			}
+			corrupt[a] = corruptRecord(a, err)
+			continue
+		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if r != nil {
 			out[a] = r
 		}
 	}
-	return out, nil
+	return out, corrupt, nil
 }
 
 func areTrusted(ctx context.Context, st Store, keys map[Address]prekey.IdentityKey, dir Direction) (map[Address]bool, error) {
@@ -431,6 +569,9 @@ type deviceView struct {
 	typ  int
 	body []byte
 	err  error
+	// skip: the device is left out of the batch (its record does not
+	// parse and no bundle replaces it); err says why.
+	skip bool
 }
 
 func (v *deviceView) LoadSession(ctx context.Context, a Address) (*Record, error) {

@@ -36,6 +36,14 @@ func (m *MemoryStore) StoreSessions(_ context.Context, records map[Address]*Reco
 	return nil
 }
 
+// DeleteSession implements SessionStore.
+func (m *MemoryStore) DeleteSession(_ context.Context, addr Address) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.sessions, addr)
+	return nil
+}
+
 // AreTrustedIdentities implements BatchIdentityStore, as IsTrustedIdentity
 // for each entry; under PerAccount, devices of one account not yet pinned
 // that present different keys in the same batch are all untrusted (trust on

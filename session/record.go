@@ -25,6 +25,41 @@ const MaxUnacknowledgedSessionAge = 30 * 24 * time.Hour
 // ErrCorruptRecord is returned when a stored record does not parse.
 var ErrCorruptRecord = errors.New("session: corrupt record")
 
+// CorruptRecordError reports that the stored session record of Address
+// does not parse. It matches ErrCorruptRecord (errors.Is). Stores return it
+// from LoadSession, and per address in a *BatchError from
+// BatchSessionStore.LoadSessions (issue #20 item 17).
+//
+// Such a record is no session: Encrypt and the decryption of a
+// SignalMessage fail with this error, while a new session replaces the
+// record, archiving nothing of it — ProcessBundle, a PreKeySignalMessage
+// that starts a session, EncryptMany with a Recipient.Bundle — and
+// Cipher.DeleteSession removes it.
+type CorruptRecordError struct {
+	Address Address
+	// Err says why the record does not parse.
+	Err error
+}
+
+func (e *CorruptRecordError) Error() string {
+	return fmt.Sprintf("session: record of %s does not parse: %v", e.Address, e.Err)
+}
+
+// Unwrap returns Err.
+func (e *CorruptRecordError) Unwrap() error { return e.Err }
+
+// Is reports whether target is ErrCorruptRecord.
+func (e *CorruptRecordError) Is(target error) bool { return target == ErrCorruptRecord }
+
+// corruptRecord returns err, which matches ErrCorruptRecord, as a
+// *CorruptRecordError for addr (a store may return a plainer error).
+func corruptRecord(addr Address, err error) *CorruptRecordError {
+	if ce, ok := errors.AsType[*CorruptRecordError](err); ok && ce.Address == addr {
+		return ce
+	}
+	return &CorruptRecordError{Address: addr, Err: err}
+}
+
 // pendingPreKey is what the initiator repeats in every message until the
 // responder answers (the "unacknowledged" part of a session).
 type pendingPreKey struct {

@@ -30,9 +30,15 @@ const (
 // when there is none. Implementations must return records the caller may
 // modify freely (a copy, or a freshly parsed one); StoreSession takes
 // ownership of r: the caller does not use it afterwards.
+//
+// A stored record that does not parse is an error matching
+// ErrCorruptRecord, a *CorruptRecordError naming addr (issue #20 item 17):
+// the Cipher then lets a new session replace it. DeleteSession removes the
+// record of addr, parsable or not; deleting none is not an error.
 type SessionStore interface {
 	LoadSession(ctx context.Context, addr Address) (*Record, error)
 	StoreSession(ctx context.Context, addr Address, r *Record) error
+	DeleteSession(ctx context.Context, addr Address) error
 }
 
 // IdentityStore holds the local identity and the remote identities trusted

@@ -158,6 +158,9 @@ func (s *Store) batchSelect(ctx context.Context, table, column string, forUpdate
 
 // LoadSessions implements session.BatchSessionStore: one SELECT for up to
 // batchRows addresses (with WithSessionCache, only for those it misses).
+// Rows that do not parse are left out and reported, with the records that
+// do parse, in a *session.BatchError of *session.CorruptRecordError (issue
+// #20 item 17).
 func (s *Store) LoadSessions(ctx context.Context, addrs []session.Address) (map[session.Address]*session.Record, error) {
 	out := make(map[session.Address]*session.Record, len(addrs))
 	want, tokens := addrs, []uint64(nil)
@@ -192,39 +195,50 @@ func (s *Store) LoadSessions(ctx context.Context, addrs []session.Address) (map[
 		}
 	}
 	type row struct {
-		a session.Address
-		b []byte
-		r *session.Record
+		a   session.Address
+		b   []byte
+		r   *session.Record
+		err error
 	}
 	var rows []row
 	err := s.batchSelect(ctx, "interlock_sessions", "record", true, want, func(a session.Address, b []byte) error {
 		rows = append(rows, row{a: a, b: b})
 		return nil
 	})
-	if err == nil {
-		// Parsing is most of the cost: spread it over the cores.
-		err = parallel(len(rows), func(i int) error {
-			r, err := session.UnmarshalRecord(rows[i].b)
-			if err != nil {
-				return fmt.Errorf("session %s: %w", rows[i].a, err)
-			}
-			rows[i].r = r
-			return nil
-		})
-	}
 	if err != nil {
 		return nil, wrap(fmt.Sprintf("loading %d sessions", len(addrs)), err)
 	}
+	// Parsing is most of the cost: spread it over the cores.
+	parallel(len(rows), func(i int) error {
+		rows[i].r, rows[i].err = session.UnmarshalRecord(rows[i].b)
+		return nil
+	})
+	var corrupt *session.BatchError
 	for _, r := range rows {
+		if r.err != nil {
+			if corrupt == nil {
+				corrupt = &session.BatchError{Errors: map[session.Address]error{}}
+			}
+			corrupt.Errors[r.a] = &session.CorruptRecordError{Address: r.a, Err: r.err}
+			continue
+		}
 		out[r.a] = r.r
 	}
 	if tokens != nil {
-		keys := make([]cacheKey, len(want))
-		recs := make([]*session.Record, len(want))
+		// Cache what was read: a record, or no row; not a corrupt row.
+		keys := make([]cacheKey, 0, len(want))
+		recs := make([]*session.Record, 0, len(want))
+		toks := make([]uint64, 0, len(want))
 		for i, a := range want {
-			keys[i], recs[i] = s.key(a), out[a]
+			if corrupt != nil && corrupt.Errors[a] != nil {
+				continue
+			}
+			keys, recs, toks = append(keys, s.key(a)), append(recs, out[a]), append(toks, tokens[i])
 		}
-		s.fillSessions(keys, recs, tokens)
+		s.fillSessions(keys, recs, toks)
+	}
+	if corrupt != nil {
+		return out, corrupt
 	}
 	return out, nil
 }

@@ -141,5 +141,9 @@
 // server as you would the keys themselves, and delete old backups. Account
 // names and remote addresses are stored in the clear. SQL statements are
 // fixed strings with bound parameters; no caller input reaches SQL text.
-// Stored bytes that do not parse are reported as errors, never panics.
+// Stored bytes that do not parse are reported as errors, never panics; a
+// session row that does not parse is a *session.CorruptRecordError naming
+// its address (per address from LoadSessions, which still returns the
+// healthy rows), is never cached, and is replaced by the next new session
+// or removed by DeleteSession (issue #20 item 17).
 package sqlstore

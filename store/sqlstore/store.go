@@ -160,7 +160,9 @@ func (s *Store) LoadSession(ctx context.Context, addr session.Address) (*session
 	}
 	r, err := session.UnmarshalRecord(b)
 	if err != nil {
-		return nil, wrap("session "+addr.String(), err)
+		// Typed and naming the address, so the Cipher can let a new
+		// session replace the row (issue #20 item 17). Not cached.
+		return nil, &session.CorruptRecordError{Address: addr, Err: err}
 	}
 	s.fillSessions([]cacheKey{s.key(addr)}, []*session.Record{r}, []uint64{token})
 	return r, nil
@@ -184,7 +186,8 @@ func (s *Store) StoreSession(ctx context.Context, addr session.Address, r *sessi
 	return nil
 }
 
-// DeleteSession removes the session with addr, if any.
+// DeleteSession implements session.SessionStore: it removes the session
+// with addr, if any, parsable or not.
 func (s *Store) DeleteSession(ctx context.Context, addr session.Address) error {
 	err := s.tracked(func(m marker) { m.session(s.key(addr), nil) }, func() error {
 		_, err := s.exec(ctx, `DELETE FROM interlock_sessions WHERE account = $1 AND name = $2 AND device_id = $3`,

@@ -28,6 +28,7 @@ func Run(t *testing.T, open Opener) {
 	}{
 		{"LocalIdentity", testLocalIdentity},
 		{"Sessions", testSessions},
+		{"DeleteSession", testDeleteSession}, // delete.go
 		{"Identities", testIdentities},
 		{"PreKeys", testPreKeys},
 		{"SignedPreKeys", testSignedPreKeys},
