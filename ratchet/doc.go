@@ -25,4 +25,8 @@
 // derivation, bounding the work an attacker can cause; at most
 // MaxMessageKeys skipped keys are kept per chain. Skipped keys are deleted
 // once used, which is what makes a replay fail with ErrDuplicateMessage.
+// ReceiveLimited takes tighter limits (a smaller jump, no new chain) for
+// trials whose cost must stay small, and counts the derivations it does in
+// a Work, so the cost of a message is testable without a clock (issue #20
+// item 5).
 package ratchet

@@ -160,16 +160,72 @@ func openWith(buf *stepScratch, counter uint32, salt func() ([]byte, error), ope
 // that came with this message, or nil. Skipped keys are kept as seeds, so a
 // late message is salted with its own SPQR key when it arrives.
 func (s *State) ReceiveSalted(rand io.Reader, h Header, salt func() ([]byte, error), open func(MessageKeys) error) error {
+	return s.ReceiveLimited(rand, h, Limits{MaxJump: MaxForwardJumps, NewChain: true}, salt, open)
+}
+
+// Limits bound the work ReceiveLimited may spend on a message before open
+// has authenticated it. Every check runs before the first derivation, so a
+// header outside the limits costs no key derivation at all.
+type Limits struct {
+	// MaxJump is how far ahead of its receiving chain a message's counter
+	// may be; it is capped at MaxForwardJumps. A new chain starts at 0.
+	MaxJump uint32
+	// NewChain lets a ratchet key the state has not received on start a
+	// new receiving chain, which costs a DH ratchet step (an X25519
+	// agreement and a root-key derivation) before authentication. Without
+	// it such a message fails with ErrUnknownChain.
+	NewChain bool
+	// Work, when not nil, is increased by the derivations done.
+	Work *Work
+}
+
+// Work counts Double Ratchet key derivations, so that the cost a message can
+// cause is measurable without a clock.
+type Work struct {
+	// DH counts X25519 agreements (and key pairs generated for a DH step).
+	DH int
+	// ChainSteps counts symmetric-key ratchet steps (KDF_CK: two HMAC-SHA256).
+	ChainSteps int
+	// KDF counts HKDF expansions: root-key steps and message keys.
+	KDF int
+}
+
+// Total is the number of derivations of any kind.
+func (w Work) Total() int { return w.DH + w.ChainSteps + w.KDF }
+
+func (w *Work) add(dh, steps, kdf int) {
+	if w != nil {
+		w.DH += dh
+		w.ChainSteps += steps
+		w.KDF += kdf
+	}
+}
+
+// ErrUnknownChain: the message's ratchet key starts a new receiving chain and
+// the Limits given to ReceiveLimited did not allow one.
+var ErrUnknownChain = errors.New("ratchet: no receiving chain for this ratchet key")
+
+// ReceiveLimited is ReceiveSalted within lim: a counter more than
+// lim.MaxJump ahead of its chain is ErrTooFar, and an unknown ratchet key is
+// ErrUnknownChain unless lim.NewChain, both before any derivation. The
+// session package uses it to bound the work a forged message can cause on
+// archived states (issue #20 item 5); ReceiveSalted applies libsignal's
+// limits.
+func (s *State) ReceiveLimited(rand io.Reader, h Header, lim Limits, salt func() ([]byte, error), open func(MessageKeys) error) error {
 	if salt == nil {
 		salt = noSalt
 	}
+	lim.MaxJump = min(lim.MaxJump, MaxForwardJumps)
 	if i := s.findReceiver(h.RatchetKey); i >= 0 {
-		return s.receiveExisting(i, h, salt, open)
+		return s.receiveExisting(i, h, lim, salt, open)
 	}
-	return s.receiveNewChain(rand, h, salt, open)
+	if !lim.NewChain {
+		return ErrUnknownChain
+	}
+	return s.receiveNewChain(rand, h, lim, salt, open)
 }
 
-func (s *State) receiveExisting(i int, h Header, salt func() ([]byte, error), open func(MessageKeys) error) error {
+func (s *State) receiveExisting(i int, h Header, lim Limits, salt func() ([]byte, error), open func(MessageKeys) error) error {
 	rc := &s.receivers[i]
 	if h.Counter < rc.chain.Index {
 		j := slices.IndexFunc(rc.skipped, func(k skippedKey) bool { return k.counter == h.Counter })
@@ -178,16 +234,21 @@ func (s *State) receiveExisting(i int, h Header, salt func() ([]byte, error), op
 		}
 		buf := new(stepScratch)
 		*buf.seed() = rc.skipped[j].seed
+		lim.Work.add(0, 0, 1)
 		if err := openWith(buf, h.Counter, salt, open); err != nil {
 			return err
 		}
 		rc.skipped = slices.Delete(rc.skipped, j, j+1)
 		return nil
 	}
+	if h.Counter-rc.chain.Index > lim.MaxJump {
+		return ErrTooFar
+	}
 	next, skipped, seed, err := advance(rc.chain, h.Counter)
 	if err != nil {
 		return err
 	}
+	lim.Work.add(0, int(h.Counter-rc.chain.Index)+1, 1)
 	if err := openWith(seed, h.Counter, salt, open); err != nil {
 		return err
 	}
@@ -196,13 +257,14 @@ func (s *State) receiveExisting(i int, h Header, salt func() ([]byte, error), op
 	return nil
 }
 
-func (s *State) receiveNewChain(rand io.Reader, h Header, salt func() ([]byte, error), open func(MessageKeys) error) error {
+func (s *State) receiveNewChain(rand io.Reader, h Header, lim Limits, salt func() ([]byte, error), open func(MessageKeys) error) error {
 	if !s.hasSender {
 		return ErrNoSenderChain
 	}
-	if h.Counter > MaxForwardJumps {
+	if h.Counter > lim.MaxJump {
 		return ErrTooFar
 	}
+	lim.Work.add(1, 0, 1)
 	rk, recvCK, err := rootStepDH(s.RootKey, s.SenderRatchet.Private, h.RatchetKey)
 	if err != nil {
 		return fmt.Errorf("ratchet: receiving chain: %w", err)
@@ -211,10 +273,12 @@ func (s *State) receiveNewChain(rand io.Reader, h Header, salt func() ([]byte, e
 	if err != nil {
 		return err
 	}
+	lim.Work.add(0, int(h.Counter)+1, 1)
 	if err := openWith(seed, h.Counter, salt, open); err != nil {
 		return err
 	}
 	// Authenticated: take the DH ratchet step (Double Ratchet §3.5 DHRatchet).
+	lim.Work.add(2, 0, 1) // a key pair, an agreement and a root step
 	kp, err := curve.GenerateKeyPair(rand)
 	if err != nil {
 		return err
