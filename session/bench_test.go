@@ -2,7 +2,11 @@ package session_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
+
+	"github.com/interlock-e2ee/interlock/session"
 )
 
 // BenchmarkSteadyState is one encrypt and one decrypt of a 1 KiB message in
@@ -40,5 +44,34 @@ func BenchmarkPingPong(b *testing.B) {
 			b.Fatal(err)
 		}
 		alice, bob = bob, alice
+	}
+}
+
+// BenchmarkForgedSignalMessage (issue #20 item 5): a SignalMessage whose
+// MAC does not match, against a record with no archived state and with
+// session.MaxArchivedStates of them, next to the honest message with the
+// same header (a new chain at counter 0). Rejection is bounded by the
+// current state's trial and one archived one.
+func BenchmarkForgedSignalMessage(b *testing.B) {
+	ctx := context.Background()
+	for _, archived := range []int{0, session.MaxArchivedStates} {
+		b.Run(fmt.Sprintf("archived=%d", archived), func(b *testing.B) {
+			alice, bob := established(b)
+			for range archived {
+				if err := alice.cipher.ProcessBundle(ctx, bob.addr, bob.bundle(b, true, true)); err != nil {
+					b.Fatal(err)
+				}
+				bob.recv(b, alice, alice.send(b, bob, "restart"))
+			}
+			alice.recv(b, bob, bob.send(b, alice, "answered"))
+			w := alice.send(b, bob, "new chain")
+			forged := forge(w)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := bob.cipher.Decrypt(ctx, alice.addr, w.typ, forged); !errors.Is(err, session.ErrInvalidMessage) {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -343,11 +343,19 @@ func (c *Cipher) Decrypt(ctx context.Context, addr Address, typ int, ciphertext 
 
 // DecryptSignalMessage decrypts a whisper message with the current or an
 // archived state; a state that decrypts becomes current (libsignal's
-// promotion). On any error no stored state changes.
+// promotion). On any error no stored state changes. With a Transactor that
+// is also a SessionVersioner, a message that does not decrypt opens no
+// transaction.
 func (c *Cipher) DecryptSignalMessage(ctx context.Context, addr Address, m *SignalMessage) (pt []byte, err error) {
 	defer c.lock(addr).unlock()
-	if _, ok := c.store.(Transactor); !ok {
+	t, ok := c.store.(Transactor)
+	if !ok {
 		return c.decryptSignal(ctx, c.store, addr, m)
+	}
+	if vs, ok := c.store.(SessionVersioner); ok {
+		// Decrypt outside the transaction; lock only to commit (issue #20
+		// item 5).
+		return c.decryptSignalSnapshot(ctx, t, vs, addr, m)
 	}
 	return c.decryptSignalTx(ctx, addr, m)
 }
@@ -396,46 +404,53 @@ func (c *Cipher) checkAndSaveIdentity(ctx context.Context, store Store, addr Add
 	return c.saveIdentity(ctx, store, addr, k)
 }
 
-// decryptWithRecord tries the current state then each archived one. On
-// success the record is updated in memory (and the winning state promoted);
-// on failure it is untouched.
+// decryptWithRecord tries the current state, then at most one archived
+// state (archivedTrial). On success the record is updated in memory (and
+// the winning state promoted); on failure it is untouched.
+//
+// The work a message can cause before it is authenticated is bounded
+// (issue #20 item 5): the current state with libsignal's limits, then one
+// archived state with MaxArchivedForwardJumps, so a forged message costs at
+// most about twice an honest message with the same header. libsignal tries
+// every archived state in full (up to 41 DH steps and 41 × MaxForwardJumps
+// chain steps).
 func (c *Cipher) decryptWithRecord(rec *Record, m *SignalMessage) ([]byte, *State, error) {
 	var work *ratchet.Work
 	if workHook != nil {
 		work = new(ratchet.Work)
 		defer func() { workHook(*work) }()
 	}
-	full := ratchet.Limits{MaxJump: ratchet.MaxForwardJumps, NewChain: true, Work: work}
 	var firstErr error
-	if rec.current != nil {
-		pt, err := c.decryptWithStateLimited(rec.current, m, full)
+	if cur := rec.current; cur != nil {
+		pt, err := c.decryptWithStateLimited(cur, m, ratchet.Limits{MaxJump: ratchet.MaxForwardJumps, NewChain: true, Work: work})
 		if err == nil {
-			return pt, rec.current, nil
+			return pt, cur, nil
 		}
-		if errors.Is(err, ErrDuplicateMessage) {
+		// A ratchet key the current state has received on belongs to the
+		// current session: no archived state can hold its chain.
+		if errors.Is(err, ErrDuplicateMessage) || cur.ratchet.HasReceiverChain(m.RatchetKey) {
 			return nil, nil, err
 		}
 		firstErr = err
 	}
-	for i := range rec.previous {
-		st, err := rec.archivedState(i)
-		if err != nil {
-			if firstErr == nil {
-				firstErr = err
-			}
-			continue
-		}
-		pt, err := c.decryptWithStateLimited(st, m, full)
-		if err == nil {
-			rec.promotePrevious(i)
-			return pt, st, nil
-		}
-		if errors.Is(err, ErrDuplicateMessage) {
-			return nil, nil, err
-		}
+	i, lim, err := archivedTrial(rec, m, work)
+	if firstErr == nil {
+		firstErr = err
+	}
+	if i < 0 {
 		if firstErr == nil {
-			firstErr = err
+			firstErr = invalid("%v", errNoState)
 		}
+		return nil, nil, firstErr
+	}
+	st := rec.previous[i].s
+	pt, err := c.decryptWithStateLimited(st, m, lim)
+	if err == nil {
+		rec.promotePrevious(i)
+		return pt, st, nil
+	}
+	if errors.Is(err, ErrDuplicateMessage) || firstErr == nil {
+		return nil, nil, err
 	}
 	return nil, nil, firstErr
 }

@@ -68,4 +68,22 @@
 // nothing and change nothing (issue #20 item 2). A version 3 (X3DH) message
 // without a one-time prekey has no such record, in libsignal as here: its
 // replay is caught only while its state is still in the record.
+//
+// Work before authentication (issue #20 item 5). A SignalMessage is tried on
+// the current state with libsignal's limits (ratchet.MaxForwardJumps), then
+// on one archived state at most: the one that has received on the
+// message's ratchet key (ratchet keys are random per state, so no other can
+// hold that chain), or else the most recently archived one with a single DH
+// step (the session the peer kept after simultaneous initiation); both with
+// forward jumps of at most MaxArchivedForwardJumps. A forged message thus
+// costs at most about twice the key derivations of the honest message with
+// the same header, whatever the number of archived states (libsignal tries
+// every archived state in full: up to 41 DH steps and 41 × 25,000 chain
+// steps). The price: a late message that starts a new chain on an archived
+// session other than the most recent one, or jumps further, is refused as
+// invalid, where libsignal would decrypt it. With a Transactor that is a
+// SessionVersioner (sqlstore), the trial runs on a snapshot outside any
+// transaction; only a message that authenticated opens one, which commits
+// only if the stored record is unchanged and otherwise decrypts again from
+// the stored record. A forged message never holds a write lock.
 package session

@@ -1,0 +1,140 @@
+package session
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/interlock-e2ee/interlock/ratchet"
+)
+
+// MaxArchivedForwardJumps is how far ahead of a receiving chain a message
+// tried on an archived state may be (issue #20 item 5). The current state
+// keeps libsignal's ratchet.MaxForwardJumps; an archived state only decrypts
+// late messages of a session the peer has left (or, after simultaneous
+// initiation, the first ones of the session the peer kept), whose gaps are
+// the messages lost on the way. It equals ratchet.MaxMessageKeys: a longer
+// jump would drop skipped keys of the chain anyway. libsignal applies
+// MaxForwardJumps to every archived state, which lets one forged message
+// cost 41 times the work of the largest honest one.
+const MaxArchivedForwardJumps = ratchet.MaxMessageKeys
+
+// workHook, when not nil, receives the Double Ratchet derivations each
+// decryption of a SignalMessage spent (set by tests through export_test.go).
+var workHook func(ratchet.Work)
+
+// SessionVersioner is implemented by a Transactor that can tell cheaply
+// whether the record stored for an address has changed. With it the Cipher
+// decrypts a SignalMessage outside any transaction, from a snapshot of the
+// record, and opens the transaction only for a message that authenticated
+// (issue #20 item 5): a forged message then never holds a write lock (on
+// SQLite, the whole database's), whatever it costs to reject.
+//
+// A version is opaque: two versions of one address's record are
+// bytes.Equal only if the stored records are equal (the serialized record
+// itself is a valid version). nil stands for "no record".
+type SessionVersioner interface {
+	// LoadSessionVersion is LoadSession together with the version of the
+	// record it returns. The Cipher calls it outside any transaction.
+	LoadSessionVersion(ctx context.Context, addr Address) (*Record, []byte, error)
+	// SessionVersion returns the version of the record stored for addr now.
+	// Called on the Store a Transact function is given, it also keeps the
+	// record from changing until the transaction ends (a row lock where
+	// transactions can run concurrently).
+	SessionVersion(ctx context.Context, addr Address) ([]byte, error)
+}
+
+// decryptSignalSnapshot is DecryptSignalMessage over a store that versions
+// its records: decrypt from a snapshot without a transaction; on success,
+// commit in a transaction if the stored record is still the snapshot's,
+// and otherwise decrypt again from the stored record inside it. The
+// caller holds the address lock, so within this Cipher the record changes
+// only through another process or another Cipher over the same store.
+func (c *Cipher) decryptSignalSnapshot(ctx context.Context, t Transactor, vs SessionVersioner, addr Address, m *SignalMessage) ([]byte, error) {
+	rec, ver, err := vs.LoadSessionVersion(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	if rec == nil || (rec.current == nil && len(rec.previous) == 0) {
+		return nil, fmt.Errorf("%w: %s", ErrNoSession, addr)
+	}
+	// LoadSession's contract: rec is ours to modify, and decryptWithRecord
+	// leaves it as it was on failure.
+	pt, st, err := c.decryptWithRecord(rec, m)
+	if err != nil {
+		return nil, err
+	}
+	var out []byte
+	err = t.Transact(ctx, func(tx Store) error {
+		txv, ok := tx.(SessionVersioner)
+		if ok {
+			now, err := txv.SessionVersion(ctx, addr)
+			if err != nil {
+				return err
+			}
+			ok = bytes.Equal(now, ver)
+		}
+		if !ok {
+			// Changed since the snapshot (or unversioned inside the
+			// transaction): the stored record decides.
+			p, err := c.decryptSignal(ctx, tx, addr, m)
+			out = p
+			return err
+		}
+		if err := c.checkAndSaveIdentity(ctx, tx, addr, st.remoteIdentity); err != nil {
+			return err
+		}
+		out = pt
+		return tx.StoreSession(ctx, addr, rec)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// archivedTrial chooses the one archived state a SignalMessage the current
+// state did not decrypt is tried on, and the limits of that trial (issue #20
+// item 5). Ratchet keys are random per DH step and per session, so a
+// ratchet key can belong to one state only:
+//
+//   - an archived state that has received on m's ratchet key holds its
+//     chain: only that state is tried, on that chain (no DH step);
+//   - otherwise m starts a new chain, which an archived state legitimately
+//     needs only for the session the peer kept after simultaneous
+//     initiation, the most recently archived one: only the newest archived
+//     state of m's version is tried, with one DH step.
+//
+// Both trials allow a jump of MaxArchivedForwardJumps, except when the
+// record has no current state (ArchiveCurrent): the newest archived state
+// is then the live session and gets the current state's limits. i is -1
+// when no state qualifies; err is the first archived state that did not
+// parse, if any.
+func archivedTrial(rec *Record, m *SignalMessage, work *ratchet.Work) (i int, lim ratchet.Limits, err error) {
+	lim = ratchet.Limits{MaxJump: MaxArchivedForwardJumps, Work: work}
+	if rec.current == nil {
+		lim.MaxJump = ratchet.MaxForwardJumps
+	}
+	newest := -1
+	for j := range rec.previous {
+		s, perr := rec.archivedState(j)
+		if perr != nil {
+			if err == nil {
+				err = perr
+			}
+			continue
+		}
+		if s.ratchet.HasReceiverChain(m.RatchetKey) {
+			return j, lim, err
+		}
+		if newest < 0 && s.version == m.Version {
+			newest = j
+		}
+	}
+	lim.NewChain = true
+	return newest, lim, err
+}
+
+// errNoState is returned for a message no state of the record was tried on.
+var errNoState = errors.New("no session state for this message")
