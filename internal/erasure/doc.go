@@ -21,6 +21,10 @@
 // The code carries public data (ML-KEM headers, keys and ciphertexts) and
 // gives no integrity: the Braid authenticates what is decoded (MACs on the
 // header and ciphertext, the header hash on the key). A decoder holds at most
-// about twice the points it needs per lane, whatever chunks an attacker
-// sends, and never panics.
+// twice the points it needs per lane, whatever chunks an attacker sends, and
+// never panics. Serialized state is input too: RestoreEncoder takes the
+// message size the caller's protocol stage allows and refuses lanes with any
+// other number of points or coefficients, so that the first redundancy chunk
+// of a restored encoder costs no more than that message's own interpolation
+// (issue #20 item 9); RestoreDecoder refuses more points than Add keeps.
 package erasure

@@ -99,6 +99,19 @@ func NewEncoder(msg []byte) (*Encoder, error) {
 	return e, nil
 }
 
+// Len returns the length in bytes of the message the encoder encodes.
+func (e *Encoder) Len() int {
+	n := 0
+	for l := range Lanes {
+		if e.polys != nil {
+			n += len(e.polys[l])
+		} else {
+			n += len(e.points[l])
+		}
+	}
+	return 2 * n
+}
+
 // Chunk returns chunk number idx.
 func (e *Encoder) Chunk(idx uint16) [ChunkSize]byte {
 	var out [ChunkSize]byte
@@ -161,12 +174,17 @@ func NewDecoder(length int) (*Decoder, error) {
 // Len returns the message length in bytes.
 func (d *Decoder) Len() int { return 2 * d.need }
 
-func (d *Decoder) necessary(lane int) int {
-	n := d.need / Lanes
-	if lane < d.need%Lanes {
-		n++
+func (d *Decoder) necessary(lane int) int { return lanePoints(2*d.need, lane) }
+
+// lanePoints is the number of a size-byte message's field elements on lane
+// l: element i lies on lane i mod 16.
+func lanePoints(size, l int) int {
+	n := size / 2
+	k := n / Lanes
+	if l < n%Lanes {
+		k++
 	}
-	return n
+	return k
 }
 
 // Add records chunk idx. A point is kept if its x is one of the systematic

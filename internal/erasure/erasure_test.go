@@ -88,7 +88,7 @@ func TestSystematicAndNext(t *testing.T) {
 	}
 	// Redundant chunks from an encoder restored mid-way agree.
 	n, pts, polys := enc.State()
-	e2, err := RestoreEncoder(n, pts, polys)
+	e2, err := RestoreEncoder(len(msg), n, pts, polys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestSystematicAndNext(t *testing.T) {
 	if polys == nil || pts != nil {
 		t.Fatal("encoder did not switch to polynomials")
 	}
-	e3, err := RestoreEncoder(n, pts, polys)
+	e3, err := RestoreEncoder(len(msg), n, pts, polys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,5 +121,59 @@ func TestErrors(t *testing.T) {
 	}
 	if _, err := NewDecoder(MaxMessageSize + 2); err != ErrTooLong {
 		t.Fatal(err)
+	}
+}
+
+// TestIssue20Item9_RestoreBounded: issue #20 item 9. A stored encoder may
+// not hold more points or coefficients per lane than the message size its
+// caller expects (before, any lane could hold 65,536, and the first
+// redundancy chunk interpolated them in O(n²)); a stored decoder may not
+// hold more points than Add ever keeps.
+func TestIssue20Item9_RestoreBounded(t *testing.T) {
+	const size = 1152 // 36 points per lane
+	msg := make([]byte, size)
+	enc, _ := NewEncoder(msg)
+	_, pts, _ := enc.State()
+	if _, err := RestoreEncoder(size, 0, pts, nil); err != nil {
+		t.Fatalf("honest encoder refused: %v", err)
+	}
+	big, _ := NewEncoder(make([]byte, 16*2*300)) // 300 points per lane
+	_, bigPts, _ := big.State()
+	big.Chunk(300) // interpolate
+	_, _, bigPolys := big.State()
+	short := append([][]byte(nil), pts...)
+	short[3] = short[3][:len(short[3])-2]
+	for name, c := range map[string]struct{ pts, polys [][]byte }{
+		"points beyond the size":       {bigPts, nil},
+		"coefficients beyond the size": {nil, bigPolys},
+		"one lane short":               {short, nil},
+		"both forms":                   {pts, pts},
+		"15 lanes":                     {pts[:15], nil},
+	} {
+		if _, err := RestoreEncoder(size, 0, c.pts, c.polys); err != ErrCorrupt {
+			t.Errorf("%s: got %v, want ErrCorrupt", name, err)
+		}
+	}
+	for _, bad := range []int{-2, 3, MaxMessageSize + 2} {
+		if _, err := RestoreEncoder(bad, 0, pts, nil); err != ErrCorrupt {
+			t.Errorf("size %d: got %v", bad, err)
+		}
+	}
+
+	// Decoder: 2·necessary points per lane at most.
+	lane := make([]byte, 0, 4*73)
+	for x := range 73 {
+		lane = append(lane, 0, byte(x), 0, 0)
+	}
+	lanes := make([][]byte, Lanes)
+	for l := range lanes {
+		lanes[l] = lane[:4*72]
+	}
+	if _, err := RestoreDecoder(size/2, lanes, false); err != nil {
+		t.Fatalf("72 points refused: %v", err)
+	}
+	lanes[5] = lane
+	if _, err := RestoreDecoder(size/2, lanes, false); err != ErrCorrupt {
+		t.Fatalf("73 points: got %v", err)
 	}
 }

@@ -30,7 +30,7 @@ func FuzzDecoder(f *testing.F) {
 			}
 			dec.Add(idx, data)
 			for l := range Lanes {
-				if len(dec.points[l]) > 2*dec.necessary(l)+1 {
+				if len(dec.points[l]) > 2*dec.necessary(l) {
 					t.Fatal("unbounded points")
 				}
 			}
@@ -65,9 +65,14 @@ func FuzzRestoreDecoder(f *testing.F) {
 	})
 }
 
+// FuzzRestoreEncoder: a serialized encoder never panics, and one that
+// restores holds exactly the points of a message of the size asked for, so
+// its first redundancy chunk costs at most that message's interpolation
+// (issue #20 item 9).
 func FuzzRestoreEncoder(f *testing.F) {
-	f.Add(uint32(3), []byte{0, 1, 0, 2}, true)
-	f.Fuzz(func(t *testing.T, idx uint32, lane []byte, asPolys bool) {
+	f.Add(uint16(32), uint32(3), []byte{0, 1, 0, 2}, true)
+	f.Add(uint16(64), uint32(1), []byte{0, 1, 0, 2}, false)
+	f.Fuzz(func(t *testing.T, size uint16, idx uint32, lane []byte, asPolys bool) {
 		lanes := make([][]byte, Lanes)
 		for i := range lanes {
 			lanes[i] = lane
@@ -75,12 +80,15 @@ func FuzzRestoreEncoder(f *testing.F) {
 		var e *Encoder
 		var err error
 		if asPolys {
-			e, err = RestoreEncoder(idx, nil, lanes)
+			e, err = RestoreEncoder(int(size), idx, nil, lanes)
 		} else {
-			e, err = RestoreEncoder(idx, lanes, nil)
+			e, err = RestoreEncoder(int(size), idx, lanes, nil)
 		}
 		if err != nil {
 			return
+		}
+		if e.Len() != int(size) {
+			t.Fatalf("restored an encoder of %d bytes for a %d-byte message", e.Len(), size)
 		}
 		e.Next()
 		e.Chunk(1000)

@@ -40,29 +40,37 @@ func dec16(b []byte) ([]uint16, bool) {
 	return v, true
 }
 
-// RestoreEncoder rebuilds an encoder from State's output.
-func RestoreEncoder(idx uint32, pts, polys [][]byte) (*Encoder, error) {
+// RestoreEncoder rebuilds the encoder of a size-byte message from State's
+// output. Every lane must hold exactly the points of a size-byte message, or
+// exactly as many polynomial coefficients (interpolating n points gives n),
+// as both Interlock and SPQR write them: a stored encoder that claims more
+// would make the first redundancy chunk cost O(n²) for n up to 65,536 per
+// lane (issue #20 item 9), so the caller passes the size its protocol stage
+// allows and anything else is ErrCorrupt. idx is any uint32 (SPQR's encoder
+// index wraps).
+func RestoreEncoder(size int, idx uint32, pts, polys [][]byte) (*Encoder, error) {
+	if size < 0 || size%2 != 0 || size > MaxMessageSize {
+		return nil, ErrCorrupt
+	}
 	e := &Encoder{next: idx}
+	lanes := pts
 	switch {
-	case len(pts) > 0 && len(polys) == 0 && len(pts) == Lanes:
-		for l, b := range pts {
-			v, ok := dec16(b)
-			if !ok || len(v) > 1<<16 {
-				return nil, ErrCorrupt
-			}
-			e.points[l] = v
-		}
+	case len(pts) == Lanes && len(polys) == 0:
 	case len(pts) == 0 && len(polys) == Lanes:
-		e.polys = new([Lanes]poly)
-		for l, b := range polys {
-			v, ok := dec16(b)
-			if !ok || len(v) == 0 || len(v) > 1<<16 {
-				return nil, ErrCorrupt
-			}
-			e.polys[l] = v
-		}
+		lanes, e.polys = polys, new([Lanes]poly)
 	default:
 		return nil, ErrCorrupt
+	}
+	for l, b := range lanes {
+		if len(b) != 2*lanePoints(size, l) {
+			return nil, ErrCorrupt
+		}
+		v, _ := dec16(b)
+		if e.polys != nil {
+			e.polys[l] = v
+		} else {
+			e.points[l] = v
+		}
 	}
 	return e, nil
 }
@@ -87,7 +95,9 @@ func RestoreDecoder(ptsNeeded uint32, pts [][]byte, complete bool) (*Decoder, er
 	}
 	d := &Decoder{need: int(ptsNeeded), done: complete}
 	for l, b := range pts {
-		if len(b)%4 != 0 || len(b)/4 > 2*d.necessary(l)+1 {
+		// Add keeps at most necessary points with x < necessary and at most
+		// necessary others (taken only while the lane is short): 2·necessary.
+		if len(b)%4 != 0 || len(b)/4 > 2*d.necessary(l) {
 			return nil, ErrCorrupt
 		}
 		lane := make([]point, 0, len(b)/4)

@@ -37,6 +37,14 @@ const (
 	ct2MsgSize = mlkem768.Ciphertext2Size + macSize // 160: 5 chunks
 )
 
+// MaxChunks is the number of 32-byte chunks of the longest message the Braid
+// erasure-codes, the 1152-byte encapsulation-key vector: an erasure lane
+// holds at most this many points (a decoder at most twice as many), so
+// interpolating one costs at most MaxChunks² field multiplications. Stored
+// states are held to it, and to the exact size of their stage's messages
+// (issue #20 item 9).
+const MaxChunks = ekMsgSize / erasure.ChunkSize
+
 // braid is one party's Braid state. Which fields are set depends on stage.
 type braid struct {
 	stage stage

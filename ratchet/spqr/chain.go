@@ -13,6 +13,32 @@ const (
 	DefaultMaxOOOKeys = 2_000
 )
 
+// Limits on the chain parameters (issue #20 item 9): they bound the work one
+// received message can cause (MaxJump KDF steps) and the key history a state
+// holds (about 1.1·MaxOOOKeys entries per epoch), so stored states are held
+// to them too. Both are libsignal's (consts::MAX_FORWARD_JUMPS and
+// MAX_MESSAGE_KEYS, which it passes as SPQR's ChainParams).
+const (
+	// MaxJumpLimit is the furthest a receiving chain steps for one message,
+	// whatever MaxJump a state holds: NewState refuses a larger MaxJump, but
+	// Unmarshal keeps one, because libsignal stores u32::MAX for a session
+	// with oneself. Interlock's Double Ratchet never jumps further than
+	// ratchet.MaxForwardJumps (also 25,000) in any session either.
+	MaxJumpLimit = DefaultMaxJump
+	// MaxOOOKeysLimit is the largest MaxOOOKeys; NewState and Unmarshal
+	// refuse more.
+	MaxOOOKeysLimit = DefaultMaxOOOKeys
+	// MaxChainEpochs is the most epochs a chain keeps: the send epoch, the
+	// one before it, and the next one once its secret is known (SPQR's
+	// EPOCHS_TO_KEEP_PRIOR_TO_SEND_EPOCH = 1; a party learns an epoch's
+	// secret only one epoch ahead of the last it sent in).
+	MaxChainEpochs = 3
+)
+
+// historyLimit is the most entries a key history holds: SPQR's trim size,
+// at which KeyHistory::gc runs (src/chain.rs).
+func historyLimit(maxOOO uint32) int { return int(maxOOO)*11/10 + 1 }
+
 // Labels of the symmetric chain (Double Ratchet rev. 3, §5 "SPQR"; the
 // Start label has two spaces, as SPQR's src/chain.rs).
 var (
@@ -55,11 +81,12 @@ type chain struct {
 	maxOOO       uint32 // 0 = default
 }
 
+// jump is the effective MaxJump: the stored one, at most MaxJumpLimit.
 func (c *chain) jump() uint32 {
 	if c.maxJump == 0 {
 		return DefaultMaxJump
 	}
-	return c.maxJump
+	return min(c.maxJump, MaxJumpLimit)
 }
 
 func (c *chain) ooo() uint32 {
@@ -195,7 +222,7 @@ func (d *direction) removeEntry(i int) {
 }
 
 func (d *direction) gc(maxOOO uint32) {
-	trim := (int(maxOOO)*11/10 + 1) * historyEntry
+	trim := historyLimit(maxOOO) * historyEntry
 	if len(d.prev) < trim || d.ctr < maxOOO {
 		return
 	}

@@ -50,6 +50,17 @@
 //     Sending chains of epochs before the previous one are erased.
 //   - Decoders hold a bounded number of chunks whatever the peer sends;
 //     parsers never panic (fuzz targets for messages, states and Recv).
+//   - Stored states are input too (imports, backups) and are checked as
+//     strictly as messages (issue #20 item 9): every erasure encoder and
+//     decoder must hold exactly the points of its stage's message (at most
+//     MaxChunks per lane), key lengths are exact, the chain keeps at most
+//     MaxChainEpochs epochs whose numbers agree with the braid's stage and
+//     direction, key histories hold at most SPQR's trim size of distinct
+//     indexes below their counter, and MaxOOOKeys is at most
+//     MaxOOOKeysLimit. A stored MaxJump above MaxJumpLimit is kept (libsignal
+//     stores u32::MAX for a session with oneself) but one message never
+//     steps a chain further than MaxJumpLimit. So loading a state and its
+//     first Send or Recv cost bounded work, whatever the stored bytes.
 //   - Once SPQR V1 is negotiated (or required by MinVersion V1) every
 //     received message must carry a V1 pq_ratchet and so its SPQR key: an
 //     empty field or an unknown version is ErrVersion, so the classical

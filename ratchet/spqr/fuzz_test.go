@@ -68,14 +68,25 @@ func FuzzUnmarshal(f *testing.F) {
 		f.Add(a.Marshal())
 		f.Add(b.Marshal())
 	}
+	// A state with an oversized encoder (issue #20 item 9), for the fuzzer
+	// to mutate.
+	big := a.clone()
+	if big.braid.enc != nil {
+		big.braid.enc = mustEncoder(make([]byte, 40*32))
+		f.Add(big.Marshal())
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := Unmarshal(data)
 		if err != nil {
 			return
 		}
 		s2 := roundTrip(t, s)
+		// Every accepted state's first Send and Recv do bounded work (issue
+		// #20 item 9): counted on what they can touch.
+		checkBounded(t, s2)
 		// A loaded state can be used without panicking.
 		s2.Send(rand.Reader)
 		s2.Recv([]byte{1, 1, 1, 0})
+		s2.Recv([]byte{1, 1, 0xff, 0xff, 0xff, 0xff, 0x0f, 0})
 	})
 }

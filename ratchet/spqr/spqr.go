@@ -45,7 +45,8 @@ type Params struct {
 	// AuthKey is the 32-byte SPQR key from PQXDH (prekey.Secrets.PQRatchetKey).
 	AuthKey []byte
 	// MaxJump and MaxOOOKeys bound the receiving chains; 0 means the defaults
-	// DefaultMaxJump and DefaultMaxOOOKeys.
+	// DefaultMaxJump and DefaultMaxOOOKeys. They may not exceed MaxJumpLimit
+	// and MaxOOOKeysLimit (which equal the defaults): only lower is allowed.
 	MaxJump, MaxOOOKeys uint32
 }
 
@@ -77,6 +78,8 @@ func NewState(p Params) (*State, error) {
 		return nil, fmt.Errorf("%w: bad parameters", ErrState)
 	case len(p.AuthKey) != 32:
 		return nil, fmt.Errorf("%w: SPQR key must be 32 bytes", ErrState)
+	case p.MaxJump > MaxJumpLimit || p.MaxOOOKeys > MaxOOOKeysLimit:
+		return nil, fmt.Errorf("%w: chain limits above MaxJumpLimit or MaxOOOKeysLimit", ErrState)
 	}
 	key := append([]byte(nil), p.AuthKey...)
 	return &State{

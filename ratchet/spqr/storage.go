@@ -3,6 +3,7 @@ package spqr
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/interlock-e2ee/interlock/internal/erasure"
 	"github.com/interlock-e2ee/interlock/internal/mlkem768"
@@ -69,25 +70,26 @@ func dirBytes(d *direction) func([]byte) []byte {
 }
 
 // layout says which Unchunked fields (numbers 3, 4, 5, in order) a stage
-// stores and where its encoder and decoder go (0 = none).
+// stores, where its encoder and decoder go (0 = none) and the length of the
+// message each erasure-codes: the stage allows exactly that many points.
 type layout struct {
-	fields   []string
-	enc, dec protowire.Number
-	decSize  int
+	fields           []string
+	enc, dec         protowire.Number
+	encSize, decSize int
 }
 
 var layouts = map[stage]layout{
-	keysUnsampled:        {nil, 0, 0, 0},
-	keysSampled:          {[]string{"ek", "dk"}, 2, 0, 0},
-	headerSent:           {[]string{"dk"}, 2, 3, ct1MsgSize},
-	ct1Received:          {[]string{"dk", "ct1"}, 2, 0, 0},
-	ekSentCt1Received:    {[]string{"dk", "ct1"}, 0, 3, ct2MsgSize},
-	noHeaderReceived:     {nil, 0, 2, hdrMsgSize},
-	headerReceived:       {[]string{"hdr"}, 0, 2, ekMsgSize},
-	ct1Sampled:           {[]string{"hdr", "es", "ct1"}, 2, 3, ekMsgSize},
-	ekReceivedCt1Sampled: {[]string{"es", "ek", "ct1"}, 2, 0, 0},
-	ct1Acknowledged:      {[]string{"hdr", "es", "ct1"}, 0, 2, ekMsgSize},
-	ct2Sampled:           {nil, 2, 0, 0},
+	keysUnsampled:        {nil, 0, 0, 0, 0},
+	keysSampled:          {[]string{"ek", "dk"}, 2, 0, hdrMsgSize, 0},
+	headerSent:           {[]string{"dk"}, 2, 3, ekMsgSize, ct1MsgSize},
+	ct1Received:          {[]string{"dk", "ct1"}, 2, 0, ekMsgSize, 0},
+	ekSentCt1Received:    {[]string{"dk", "ct1"}, 0, 3, 0, ct2MsgSize},
+	noHeaderReceived:     {nil, 0, 2, 0, hdrMsgSize},
+	headerReceived:       {[]string{"hdr"}, 0, 2, 0, ekMsgSize},
+	ct1Sampled:           {[]string{"hdr", "es", "ct1"}, 2, 3, ct1MsgSize, ekMsgSize},
+	ekReceivedCt1Sampled: {[]string{"es", "ek", "ct1"}, 2, 0, ct1MsgSize, 0},
+	ct1Acknowledged:      {[]string{"hdr", "es", "ct1"}, 0, 2, 0, ekMsgSize},
+	ct2Sampled:           {nil, 2, 0, ct2MsgSize, 0},
 }
 
 var fieldSizes = map[string]int{
@@ -328,11 +330,18 @@ func readChainParams(p fields) (uint32, uint32, error) {
 	if o == 0 {
 		o = DefaultMaxOOOKeys
 	}
+	// A MaxJump above MaxJumpLimit is kept (libsignal stores u32::MAX for a
+	// session with oneself) and capped where it is used, chain.jump.
+	if err == nil && o > MaxOOOKeysLimit {
+		err = corrupt("max OOO keys above MaxOOOKeysLimit")
+	}
 	return j, o, err
 }
 
 // Unmarshal parses a stored state (empty = V0). Stored bytes are checked as
-// strictly as messages: every size and stage invariant is verified.
+// strictly as messages: every size, count, index and epoch is held to what
+// the state's stage allows, so that no stored state makes loading it or its
+// first Send or Recv cost more than an honest one (issue #20 item 9).
 func Unmarshal(b []byte) (*State, error) {
 	if len(b) == 0 {
 		return &State{}, nil
@@ -385,10 +394,56 @@ func Unmarshal(b []byte) (*State, error) {
 	if s.braid, err = readBraid(v1); err != nil {
 		return nil, err
 	}
-	if s.chain == nil && s.neg == nil {
-		return nil, corrupt("neither chain nor negotiation")
+	if err := s.checkEpochs(); err != nil {
+		return nil, err
 	}
 	return s, nil
+}
+
+// checkEpochs verifies what ties the braid, the chain and the negotiation
+// together, so that every epoch number is one the stage allows:
+//   - the roles alternate: the initiator (A2B) sends keys in odd epochs, the
+//     responder in even ones (The ML-KEM Braid, §4), so the direction and
+//     the epoch's parity fix whether the stage is a key sender's (1–5) or an
+//     encapsulator's (6–11);
+//   - the chain holds the secrets of every epoch before the braid's, and the
+//     braid's own once the encapsulator sampled ct1 (stages 8–11);
+//   - while negotiating nothing was received: epoch 1, a starting stage, and
+//     a chain (created by the first Send under MinVersion V1) still at 0.
+func (s *State) checkEpochs() error {
+	b := s.braid
+	var dir Direction
+	switch {
+	case s.chain == nil && s.neg == nil:
+		return corrupt("neither chain nor negotiation")
+	case s.chain != nil && s.neg != nil && s.chain.dir != s.neg.dir:
+		return corrupt("chain and negotiation directions differ")
+	case s.chain != nil:
+		dir = s.chain.dir
+	default:
+		dir = s.neg.dir
+	}
+	keySender := b.stage <= ekSentCt1Received
+	if keySender != ((dir == A2B) == (b.epoch%2 == 1)) {
+		return corrupt("stage not the direction's in this epoch")
+	}
+	if s.neg != nil {
+		if b.epoch != 1 || (b.stage != keysUnsampled && b.stage != keysSampled && b.stage != noHeaderReceived) {
+			return corrupt("negotiating after a message was received")
+		}
+		if s.chain != nil && (s.chain.currentEpoch != 0 || s.neg.minVersion == V0) {
+			return corrupt("chain while negotiating")
+		}
+		return nil
+	}
+	want := b.epoch - 1
+	if b.stage >= ct1Sampled {
+		want = b.epoch
+	}
+	if s.chain.currentEpoch != want {
+		return corrupt("chain epoch not the braid's")
+	}
+	return nil
 }
 
 func readChain(f fields) (*chain, error) {
@@ -414,7 +469,11 @@ func readChain(f fields) (*chain, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(links) == 0 || uint64(len(links)-1) > c.currentEpoch || c.sendEpoch > c.currentEpoch {
+	// links are the consecutive epochs up to currentEpoch, from the one
+	// before sendEpoch on (Chain::send_key discards the older ones).
+	first := c.sendEpoch - min(c.sendEpoch, 1)
+	if len(links) == 0 || len(links) > MaxChainEpochs || c.sendEpoch > c.currentEpoch ||
+		uint64(len(links)-1) > c.currentEpoch-first {
 		return nil, corrupt("chain epochs")
 	}
 	for _, lb := range links {
@@ -434,13 +493,42 @@ func readChain(f fields) (*chain, error) {
 			if dst.next, err = df.bytes(2); err != nil || (len(dst.next) != 0 && len(dst.next) != 32) {
 				return nil, corrupt("chain key")
 			}
-			if dst.prev, err = df.bytes(3); err != nil || len(dst.prev)%historyEntry != 0 {
+			if dst.prev, err = df.bytes(3); err != nil || !validHistory(dst.prev, dst.ctr, c.ooo()) {
 				return nil, corrupt("key history")
 			}
+		}
+		if len(l.send.prev) != 0 || len(l.recv.next) != 32 {
+			// Sending chains keep no skipped keys; receiving chains are
+			// never erased (SPQR src/chain.rs).
+			return nil, corrupt("epoch link")
 		}
 		c.links = append(c.links, l)
 	}
 	return c, nil
+}
+
+// validHistory: a key history holds at most historyLimit(maxOOO) entries
+// (KeyHistory::gc keeps it below), each for a distinct index in [1, ctr):
+// keys are skipped only on the way to a later index.
+func validHistory(prev []byte, ctr, maxOOO uint32) bool {
+	n := len(prev) / historyEntry
+	if len(prev)%historyEntry != 0 || n > historyLimit(maxOOO) {
+		return false
+	}
+	idx := make([]uint32, n)
+	for i := range idx {
+		idx[i] = binary.BigEndian.Uint32(prev[i*historyEntry:])
+		if idx[i] == 0 || idx[i] >= ctr {
+			return false
+		}
+	}
+	slices.Sort(idx)
+	for i := 1; i < n; i++ {
+		if idx[i] == idx[i-1] {
+			return false
+		}
+	}
+	return true
 }
 
 func readBraid(f fields) (*braid, error) {
@@ -505,7 +593,7 @@ func readBraid(f fields) (*braid, error) {
 		if err1 != nil || err2 != nil {
 			return nil, corrupt("encoder")
 		}
-		if b.enc, err = erasure.RestoreEncoder(idx, pts, polys); err != nil {
+		if b.enc, err = erasure.RestoreEncoder(l.encSize, idx, pts, polys); err != nil {
 			return nil, corrupt("encoder")
 		}
 	}
@@ -522,11 +610,12 @@ func readBraid(f fields) (*braid, error) {
 		if err != nil {
 			return nil, err
 		}
-		done, err := df.varint(4)
-		if err != nil {
-			return nil, err
+		// SPQR's is_complete: neither SPQR (whose states leave the stage as
+		// soon as a message decodes) nor Interlock stores a complete decoder.
+		if done, err := df.varint(4); err != nil || done != 0 {
+			return nil, corrupt("decoder complete")
 		}
-		if b.dec, err = erasure.RestoreDecoder(uint32(need), pts, done != 0); err != nil {
+		if b.dec, err = erasure.RestoreDecoder(uint32(need), pts, false); err != nil {
 			return nil, corrupt("decoder")
 		}
 	}
