@@ -146,4 +146,14 @@
 // its address (per address from LoadSessions, which still returns the
 // healthy rows), is never cached, and is replaced by the next new session
 // or removed by DeleteSession (issue #20 item 17).
+//
+// A Store is a session.SessionVersioner (issue #20 item 5): session.Cipher
+// decrypts a SignalMessage from a snapshot read outside any transaction (on
+// SQLite through the read connections) and opens the write transaction only
+// for a message that authenticated, so a forged message, whatever its cost,
+// never holds SQLite's single write lock and never delays another account's
+// writes. The version is the stored record's bytes (for a record the session
+// cache answers, the cache entry's generation); inside the transaction the
+// row is read again (SELECT … FOR UPDATE on PostgreSQL) and the new record
+// is written only if it is unchanged.
 package sqlstore
