@@ -27,8 +27,14 @@
 // The shared set is keyed by chain ID, so a rotation never inherits it: a
 // new chain goes to every current member device, and never to a device that
 // is not listed. Rotate must follow every member removal, or the removed
-// member keeps reading. A device that got a new session (a bundle in the
-// send) is sent the distribution message again, since a re-installed device
-// has lost it. A Sender must be the only writer of our own sender-key
+// member keeps reading. A device holds a chain only over the 1:1 session it
+// was sent over (SharedDevice.Session, the session's base key): a device
+// with any new session since — a bundle in the send, or a re-installed
+// device that wrote first with a PreKeySignalMessage — is sent the
+// distribution message again, since a re-installation has lost it (issue
+// #20 item 8). Devices are trusted as package session decides: in the
+// signal flavour a device the server adds to an account with another
+// identity key fails the send with ErrUntrustedIdentity before the sender
+// key goes anywhere (issue #20 item 10). A Sender must be the only writer of our own sender-key
 // records: it serialises Send and Rotate per chain.
 package fanout

@@ -21,8 +21,16 @@ type member struct {
 	publish func() *prekey.Bundle
 }
 
+// accounts holds each account's identity key pair: in the signal flavour
+// all devices of an account share it (a device with another key is refused).
+var accounts = map[string]prekey.IdentityKeyPair{}
+
 func newMember(name string, device uint32) *member {
-	id, _ := prekey.GenerateIdentityKeyPair(rand.Reader)
+	id, ok := accounts[name]
+	if !ok {
+		id, _ = prekey.GenerateIdentityKeyPair(rand.Reader)
+		accounts[name] = id
+	}
 	st := session.NewMemoryStore(id, 100+device)
 	m := &member{addr: session.Address{Name: name, DeviceID: device}, store: st, groups: group.NewCipher(group.NewMemoryStore())}
 	m.publish = func() *prekey.Bundle {

@@ -79,6 +79,10 @@ type Outgoing struct {
 	SenderKeyMessage []byte
 	// Devices lists every member device, sorted.
 	Devices []session.Address
+
+	// sessions names the session each distribution message went over, for
+	// Delivered.
+	sessions map[session.Address][]byte
 }
 
 // Send encrypts plaintext for the member devices in members with our chain
@@ -102,7 +106,18 @@ func (s *Sender) Send(ctx context.Context, self group.SenderKeyName, members []s
 	for i, m := range members {
 		addrs[i] = m.Address
 	}
-	shared, err := s.cfg.Shared.SharedWith(ctx, dist, skdm.ChainID, addrs)
+	// A device holds the chain only over the session it was sent over: a
+	// re-installed device, or one with a new session since, is sent it
+	// again (issue #20 item 8).
+	cur, err := s.currentSessions(ctx, addrs)
+	if err != nil {
+		return nil, err
+	}
+	devices := make([]SharedDevice, len(addrs))
+	for i, a := range addrs {
+		devices[i] = SharedDevice{Address: a, Session: cur[a].tag}
+	}
+	shared, err := s.cfg.Shared.SharedWith(ctx, dist, skdm.ChainID, devices)
 	if err != nil {
 		return nil, fmt.Errorf("fanout: %w", err)
 	}
@@ -117,7 +132,7 @@ func (s *Sender) Send(ctx context.Context, self group.SenderKeyName, members []s
 	}
 	// Every device without a bundle needs a session, and the listed
 	// registration ID: report all mismatches at once, before encrypting.
-	if err := s.checkDevices(ctx, check); err != nil {
+	if err := checkDevices(check, cur); err != nil {
 		return nil, err
 	}
 	pt := skdm.Bytes()
@@ -132,18 +147,45 @@ func (s *Sender) Send(ctx context.Context, self group.SenderKeyName, members []s
 	if err != nil {
 		return nil, err
 	}
+	sent := make([]session.Address, len(msgs))
+	for i, m := range msgs {
+		sent[i] = m.Address
+	}
+	after, err := s.currentSessions(ctx, sent)
+	if err != nil {
+		return nil, err
+	}
+	sessions := make(map[session.Address][]byte, len(after))
+	for a, c := range after {
+		sessions[a] = c.tag
+	}
 	slices.SortFunc(addrs, compareAddr)
-	return &Outgoing{DistributionID: dist, ChainID: skdm.ChainID, Distribution: msgs, SenderKeyMessage: ct, Devices: addrs}, nil
+	return &Outgoing{DistributionID: dist, ChainID: skdm.ChainID, Distribution: msgs, SenderKeyMessage: ct, Devices: addrs, sessions: sessions}, nil
 }
 
 // Delivered records that the devices of out.Distribution hold the chain;
 // call it once the server has accepted those messages.
 func (s *Sender) Delivered(ctx context.Context, out *Outgoing) error {
-	addrs := make([]session.Address, len(out.Distribution))
+	devices := make([]SharedDevice, len(out.Distribution))
+	var missing []session.Address
 	for i, m := range out.Distribution {
-		addrs[i] = m.Address
+		devices[i] = SharedDevice{Address: m.Address, Session: out.sessions[m.Address]}
+		if len(devices[i].Session) == 0 {
+			missing = append(missing, m.Address)
+		}
 	}
-	if err := s.cfg.Shared.MarkShared(ctx, out.DistributionID, out.ChainID, addrs); err != nil {
+	if len(missing) > 0 { // an Outgoing not made by Send: the sessions now
+		cur, err := s.currentSessions(ctx, missing)
+		if err != nil {
+			return err
+		}
+		for i := range devices {
+			if len(devices[i].Session) == 0 {
+				devices[i].Session = cur[devices[i].Address].tag
+			}
+		}
+	}
+	if err := s.cfg.Shared.MarkShared(ctx, out.DistributionID, out.ChainID, devices); err != nil {
 		return fmt.Errorf("fanout: %w", err)
 	}
 	return nil
@@ -186,10 +228,16 @@ func (s *Sender) distributionID(self group.SenderKeyName, m *group.SenderKeyDist
 	return self.DistributionID
 }
 
-// registrationIDs returns the registration ID of the current session with
-// each of addrs (absent: no session), in one batch when the store can.
-func (s *Sender) registrationIDs(ctx context.Context, addrs []session.Address) (map[session.Address]uint32, error) {
-	out := make(map[session.Address]uint32, len(addrs))
+// sessionInfo is what Send needs of a device's current session.
+type sessionInfo struct {
+	regID uint32
+	tag   []byte // session.State.BaseKey
+}
+
+// currentSessions returns the current session of each of addrs (absent: no
+// session), in one batch when the store can.
+func (s *Sender) currentSessions(ctx context.Context, addrs []session.Address) (map[session.Address]sessionInfo, error) {
+	out := make(map[session.Address]sessionInfo, len(addrs))
 	if len(addrs) == 0 {
 		return out, nil
 	}
@@ -213,7 +261,7 @@ func (s *Sender) registrationIDs(ctx context.Context, addrs []session.Address) (
 	}
 	for a, r := range recs {
 		if st := r.Current(); st != nil {
-			out[a] = st.RemoteRegistrationID()
+			out[a] = sessionInfo{regID: st.RemoteRegistrationID(), tag: st.BaseKey()}
 		}
 	}
 	return out, nil
@@ -221,22 +269,14 @@ func (s *Sender) registrationIDs(ctx context.Context, addrs []session.Address) (
 
 // checkDevices fails with a *session.DeviceMismatchError when a device has
 // no session, or one with another registration ID than the one listed.
-func (s *Sender) checkDevices(ctx context.Context, rs []session.Recipient) error {
-	addrs := make([]session.Address, len(rs))
-	for i, r := range rs {
-		addrs[i] = r.Address
-	}
-	ids, err := s.registrationIDs(ctx, addrs)
-	if err != nil {
-		return err
-	}
+func checkDevices(rs []session.Recipient, cur map[session.Address]sessionInfo) error {
 	var e session.DeviceMismatchError
 	for _, r := range rs {
-		id, ok := ids[r.Address]
+		c, ok := cur[r.Address]
 		switch {
 		case !ok:
 			e.Missing = append(e.Missing, r.Address)
-		case r.RegistrationID != 0 && id != r.RegistrationID:
+		case r.RegistrationID != 0 && c.regID != r.RegistrationID:
 			e.Stale = append(e.Stale, r.Address)
 		}
 	}
@@ -259,7 +299,7 @@ func (s *Sender) SealSenderKeyMessage(ctx context.Context, rnd io.Reader, out *O
 	if err != nil {
 		return nil, err
 	}
-	ids, err := s.registrationIDs(ctx, out.Devices)
+	ids, err := s.currentSessions(ctx, out.Devices)
 	if err != nil {
 		return nil, err
 	}
@@ -287,7 +327,7 @@ func (s *Sender) SealSenderKeyMessage(ctx context.Context, rnd io.Reader, out *O
 			index[a.Name] = i
 			recipients = append(recipients, sealedsender.Recipient{ServiceID: sid, IdentityKey: key})
 		}
-		recipients[i].Devices = append(recipients[i].Devices, sealedsender.Device{ID: a.DeviceID, RegistrationID: id})
+		recipients[i].Devices = append(recipients[i].Devices, sealedsender.Device{ID: a.DeviceID, RegistrationID: id.regID})
 	}
 	ours, err := s.cfg.SessionStore.IdentityKeyPair(ctx)
 	if err != nil {

@@ -36,9 +36,15 @@
 // record, prekeys and identities are written only after the MAC verified and
 // the padding checked. Parsers bound every length, never panic and reject
 // messages over MaxMessageSize. MACs are compared with hmac.Equal. Identity
-// keys are trusted on first use and then pinned: a different key fails with
-// ErrUntrustedIdentity on both encryption and decryption until the
-// application trusts it through its IdentityStore. RequirePQXDH refuses to
+// keys are trusted on first use and then pinned — per account by default
+// (PerAccount: a device of a known account, including one the server has
+// just added, must carry the account's key), per device under PerDevice (a
+// new device of a known account is refused as unverified until the
+// application vouches for it) — and a different key fails with an
+// *UntrustedIdentityError (ErrUntrustedIdentity) on both encryption and
+// decryption until the application trusts it through its IdentityStore.
+// New accounts, new devices and replaced keys reach WithIdentityObserver,
+// never silently (issue #20 item 10). RequirePQXDH refuses to
 // start or accept a version 3 session, so neither a server withholding
 // Kyber prekeys nor a peer can downgrade a session to X3DH. Sessions that
 // the peer never answered stop encrypting after MaxUnacknowledgedSessionAge,

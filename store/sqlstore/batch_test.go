@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/interlock-e2ee/interlock/fanout"
 	"github.com/interlock-e2ee/interlock/prekey"
 	"github.com/interlock-e2ee/interlock/session"
 	"github.com/interlock-e2ee/interlock/store/sqlstore"
@@ -114,39 +115,56 @@ func TestBatchMethods(t *testing.T) {
 			t.Fatalf("AreTrustedIdentities = %v", trusted)
 		}
 
-		// The distribution store.
-		shared, err := st.SharedWith(ctx, "dist", 9, addrs)
+		// The distribution store: a device holds a chain over one session
+		// (issue #20 item 8).
+		devs := func(as []session.Address, tag string) []fanout.SharedDevice {
+			out := make([]fanout.SharedDevice, len(as))
+			for i, a := range as {
+				out[i] = fanout.SharedDevice{Address: a, Session: []byte(tag + a.String())}
+			}
+			return out
+		}
+		shared, err := st.SharedWith(ctx, "dist", 9, devs(addrs, "s1"))
 		if err != nil || len(shared) != 0 {
 			t.Fatalf("SharedWith on an empty table: %v, %v", shared, err)
 		}
-		if err := st.MarkShared(ctx, "dist", 9, addrs[:3]); err != nil {
+		if err := st.MarkShared(ctx, "dist", 9, devs(addrs[:3], "s1")); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.MarkShared(ctx, "dist", 9, addrs[1:4]); err != nil { // overlaps
+		if err := st.MarkShared(ctx, "dist", 9, devs(addrs[1:4], "s1")); err != nil { // overlaps
 			t.Fatal(err)
 		}
-		if err := st.MarkShared(ctx, "other", 9, addrs); err != nil {
+		if err := st.MarkShared(ctx, "other", 9, devs(addrs, "s1")); err != nil {
 			t.Fatal(err)
 		}
-		if shared, err = st.SharedWith(ctx, "dist", 9, addrs); err != nil || len(shared) != 4 {
+		if shared, err = st.SharedWith(ctx, "dist", 9, devs(addrs, "s1")); err != nil || len(shared) != 4 {
 			t.Fatalf("SharedWith = %v, %v; want 4 devices", shared, err)
 		}
-		if shared, err = st.SharedWith(ctx, "dist", 10, addrs); err != nil || len(shared) != 0 {
+		if shared, err = st.SharedWith(ctx, "dist", 9, devs(addrs, "s2")); err != nil || len(shared) != 0 {
+			t.Fatalf("SharedWith over other sessions = %v, %v; want none", shared, err)
+		}
+		if err := st.MarkShared(ctx, "dist", 9, devs(addrs[:1], "s2")); err != nil { // a new session
+			t.Fatal(err)
+		}
+		if shared, err = st.SharedWith(ctx, "dist", 9, devs(addrs[:1], "s2")); err != nil || !shared[addrs[0]] {
+			t.Fatalf("SharedWith after a new session = %v, %v", shared, err)
+		}
+		if shared, err = st.SharedWith(ctx, "dist", 10, devs(addrs, "s1")); err != nil || len(shared) != 0 {
 			t.Fatalf("SharedWith another chain = %v, %v", shared, err)
 		}
 		if err := st.ForgetShared(ctx, "dist", addrs[0]); err != nil {
 			t.Fatal(err)
 		}
-		if shared, _ = st.SharedWith(ctx, "dist", 9, addrs); len(shared) != 3 || shared[addrs[0]] {
+		if shared, _ = st.SharedWith(ctx, "dist", 9, devs(addrs, "s1")); len(shared) != 3 || shared[addrs[0]] {
 			t.Fatalf("after ForgetShared of one: %v", shared)
 		}
 		if err := st.ForgetShared(ctx, "dist"); err != nil {
 			t.Fatal(err)
 		}
-		if shared, _ = st.SharedWith(ctx, "dist", 9, addrs); len(shared) != 0 {
+		if shared, _ = st.SharedWith(ctx, "dist", 9, devs(addrs, "s1")); len(shared) != 0 {
 			t.Fatalf("after ForgetShared of all: %v", shared)
 		}
-		if shared, _ = st.SharedWith(ctx, "other", 9, addrs); len(shared) != len(addrs) {
+		if shared, _ = st.SharedWith(ctx, "other", 9, devs(addrs, "s1")); len(shared) != len(addrs) {
 			t.Fatalf("another distribution was touched: %v", shared)
 		}
 	})

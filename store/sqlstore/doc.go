@@ -35,7 +35,13 @@
 // so its row has no purpose. Until then the table grows by one row per
 // session started on the last-resort key: rotate last-resort Kyber prekeys
 // and signed prekeys as Signal does (every few days to weeks) and remove
-// the old ones once no message in flight can name them. Every table is prefixed
+// the old ones once no message in flight can name them. Migration 4 (issue
+// #20 items 10 and 8) adds interlock_account_identities, the identity key
+// pinned for each remote account (session.PerAccount), seeded with the key
+// of each account's lowest device, and a session_tag column to
+// interlock_sender_key_shared: the session each device got our chain over
+// (rows from before have none, so the chain is sent to them once more).
+// Every table is prefixed
 // interlock_, so the database can hold an application's own tables too.
 //
 // Batches. LoadSessions and AreTrustedIdentities read up to 5,000 addresses
@@ -86,9 +92,17 @@
 // (there is no row to lock yet; the later commit wins, as it would in
 // libsignal's own stores), and a group.Cipher, which does not use Transact
 // (two processes sending with one sender key may reuse an iteration).
-// Identities follow trust on first use exactly like session.MemoryStore;
-// SaveIdentity is a single atomic statement for the first key and another for
-// a replacement, so concurrent callers agree on which call replaced a key.
+// Identities follow trust on first use exactly like session.MemoryStore,
+// pinned per account (session.PerAccount, the default: a device of a known
+// account with another key is untrusted) or per device
+// (WithIdentityScope(session.PerDevice), the whatsapp flavour: a new device
+// of a known account is untrusted until the application saves its key after
+// verifying it); Store.WithOwnName pins the local account's own devices.
+// The Store is a session.DeviceIdentityStore: SaveDeviceIdentity reports a
+// new account, a new device or a replaced key. Each row is written by a
+// single atomic statement for the first key and another for a replacement,
+// in one transaction, so concurrent callers agree on which call replaced a
+// key.
 //
 // Inside a Transact function use only the Store it is given: on SQLite the
 // transaction holds the only write connection, so a write through any other
