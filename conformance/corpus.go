@@ -78,7 +78,10 @@ type SealedInputs struct {
 	RecipientIdentityPrivate []byte // 32-byte Curve25519 scalar
 	Ciphertext               []byte
 	TrustRoot                []byte // 33-byte public key
-	Now                      int64  // validation time, ms since the epoch
+	// Now is the validation time, ms since the epoch; 0 means the
+	// implementation's current time (as sealed sender's DecryptOptions.Now),
+	// never "before every expiry" (issue #20 item 7).
+	Now int64
 }
 
 // SealedContent is an opened sealed message (libsignal's
@@ -155,6 +158,10 @@ type ResponderKeys struct {
 	KyberSecret           []byte `json:"kyber_secret,omitempty"`
 	KyberPublic           []byte `json:"kyber_public,omitempty"`
 	KyberSignature        []byte `json:"kyber_signature,omitempty"`
+	// KyberLastResort marks the Kyber prekey as a last-resort one: it stays
+	// after use, and a base key used with it before must be refused
+	// (libsignal's mark_kyber_pre_key_used; issue #20 item 2).
+	KyberLastResort bool `json:"kyber_last_resort,omitempty"`
 	// RatchetPrivate is the first ratchet key pair the responder draws;
 	// RatchetRandom, when present, every byte of randomness it draws (the
 	// private keys of its ratchet key pairs, 32 bytes each, in order).
@@ -315,6 +322,12 @@ var corpusFiles = []corpusFile{
 	{check: "corpus/padding", file: "signal-padding.json", run: runPadding("signal", "content"), negCheck: "corpus/padding/negative", optional: true},
 	{check: "corpus/padding", file: "whatsapp-padding.json", run: runPadding("whatsapp", "payload"), negCheck: "corpus/padding/negative", optional: true},
 	{check: "corpus/padding", file: "signal-envelope.json", run: runEnvelopePadding, optional: true},
+	// Issue #20's findings as fixed bytes, one check per guarantee
+	// (corpus_issue20.go).
+	{check: "corpus/adversarial/replay", file: "interlock-adversarial.json", run: runAdversarial("corpus/adversarial/replay")},
+	{check: "corpus/adversarial/identity", file: "interlock-adversarial.json", run: runAdversarial("corpus/adversarial/identity")},
+	{check: "corpus/adversarial/integrity", file: "interlock-adversarial.json", run: runAdversarial("corpus/adversarial/integrity")},
+	{check: "corpus/adversarial/sealed-sender", file: "interlock-adversarial.json", run: runAdversarial("corpus/adversarial/sealed-sender")},
 }
 
 // RunCorpus runs every vector file under dir against impl. progress, if

@@ -7,7 +7,10 @@
 //     Kyber decapsulation, X3DH/PQXDH secrets from fixed keys, ratchet
 //     transcripts from fixed randomness with negative entries, safety
 //     numbers, sender keys, sealed sender v1 and v2, attachments and
-//     padding, each with positive and negative vectors. [RunCorpus] runs it against any [Implementation]; [Interlock]
+//     padding, each with positive and negative vectors, and the adversarial
+//     file: issue #20's malicious-server findings as fixed bytes (run
+//     through the optional [AddressedResponder], [IdentityTruster] and
+//     [EnvelopeOpener]). [RunCorpus] runs it against any [Implementation]; [Interlock]
 //     is this module's. [GenerateVectors] (conformance/cmd/genvectors)
 //     writes Interlock's deterministic vectors.
 //   - The live scenarios of package live, between two processes speaking
@@ -29,5 +32,10 @@
 // [DeterministicReader] exists only for generators and tests: it must never
 // feed real keys. A passing report is evidence, not proof: it covers the
 // guarantees' observable consequences and the known-answer vectors; see
-// SECURITY.md for what Interlock does not protect.
+// SECURITY.md for what Interlock does not protect. [SealedInputs].Now 0
+// means the current time, so a corpus run cannot validate a certificate at
+// a time before every expiry by leaving it unset (issue #20 item 7). The
+// adversarial vectors' refusals are only as strong as the adapter is
+// faithful: an adapter must deliver each message as from the address the
+// step names, to a responder that knows its own address.
 package conformance

@@ -144,6 +144,11 @@ func GenerateVectors(dir string) (map[string][]byte, error) {
 		genFile{"interlock-sender-key.json", "sender-key", "Sender keys in both flavours. Each vector is one receiver: run its steps in order on a fresh group member; op process takes a SenderKeyDistributionMessage (as if it arrived over the sender's 1:1 session), op decrypt a SenderKeyMessage from sender in group_id. Negative steps (tampered, truncated, replayed, unknown chain, before the distribution message) name the rejection kind and leave the receiver unchanged.", sk},
 		genFile{"interlock-media.json", "media", "Attachments. format signal: blob = IV ‖ AES-256-CBC(PKCS#7(plaintext ‖ zeros to the padded size)) ‖ HMAC-SHA256 under key[32:], decrypt to size bytes, checking digest and incremental_mac (chunk_size) when given. format whatsapp: keys from HKDF-SHA256(media_key, info), blob = AES-256-CBC ‖ HMAC[:10], checking file_enc_sha256 and file_sha256 when given. Negative vectors (flipped, truncated, extended blobs; wrong digests, keys and info; a valid MAC over bad padding) name the rejection kind.", mv},
 	)
+	av, err := genAdversarial()
+	if err != nil {
+		return nil, err
+	}
+	files = append(files, genFile{"interlock-adversarial.json", "adversarial", adversarialComment, av})
 	sf, err := genSealed()
 	if err != nil {
 		return nil, err

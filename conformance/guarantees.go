@@ -91,4 +91,14 @@ var corpusTags = map[string]struct {
 		[]string{"media/doc.go: Security considerations (MAC, digest and padding checked before output)"}},
 	"corpus/padding":          {[]string{"confidentiality"}, []string{"PROTOCOL.md: Envelopes (padding)"}},
 	"corpus/padding/negative": {[]string{"safe-failure"}, []string{"PROTOCOL.md: Envelopes (padding)"}},
+	// Issue #20 (interlock-adversarial.json): a malicious server's
+	// relabelled, re-encoded and recombined messages.
+	"corpus/adversarial/replay": {[]string{"replay-protection", "safe-failure"},
+		[]string{"X3DH §4.2", "PQXDH §4.2", "libsignal kyber_pre_key_store: mark_kyber_pre_key_used", "issue #20 items 2, 3"}},
+	"corpus/adversarial/identity": {[]string{"identity-binding", "safe-failure"},
+		[]string{"X3DH §3.3, §4.8", "libsignal protocol.rs: SignalMessage addresses (≥ 0.91)", "issue #20 items 1, 11"}},
+	"corpus/adversarial/integrity": {[]string{"integrity", "safe-failure"},
+		[]string{"Double Ratchet §3.5", "RFC 7748 §5 (canonical u)", "libsignal protocol.rs: PlaintextContent", "issue #20 items 3, 4"}},
+	"corpus/adversarial/sealed-sender": {[]string{"sender-anonymity", "integrity"},
+		[]string{"PROTOCOL.md: Sealed sender (certificate validation)", "issue #20 item 7"}},
 }

@@ -129,9 +129,16 @@ func (r *fixedReader) Read(p []byte) (int, error) {
 }
 
 type interlockResponder struct {
-	c    *session.Cipher
-	peer session.Address
+	c     *session.Cipher
+	store *session.MemoryStore
+	peer  session.Address
 }
+
+var (
+	_ AddressedResponder = (*interlockResponder)(nil)
+	_ IdentityTruster    = (*interlockResponder)(nil)
+	_ EnvelopeOpener     = Interlock{}
+)
 
 // NewResponder implements Implementation.
 func (Interlock) NewResponder(r ResponderKeys, initiator Party, version int) (Responder, error) {
@@ -169,7 +176,7 @@ func (Interlock) NewResponder(r ResponderKeys, initiator Party, version int) (Re
 		if err != nil {
 			return nil, err
 		}
-		if err := store.StoreKyberPreKey(ctx, &prekey.KyberPreKeyRecord{ID: r.KyberPreKeyID, KeyPair: prekey.KEMKeyPair{Public: pk, Secret: sk}, Signature: r.KyberSignature}); err != nil {
+		if err := store.StoreKyberPreKey(ctx, &prekey.KyberPreKeyRecord{ID: r.KyberPreKeyID, KeyPair: prekey.KEMKeyPair{Public: pk, Secret: sk}, Signature: r.KyberSignature, LastResort: r.KyberLastResort}); err != nil {
 			return nil, err
 		}
 	}
@@ -181,12 +188,68 @@ func (Interlock) NewResponder(r ResponderKeys, initiator Party, version int) (Re
 	if version == 3 {
 		policy = session.AllowX3DH
 	}
-	c := session.NewCipher(store, session.WithPolicy(policy), session.WithRand(rnd))
-	return &interlockResponder{c: c, peer: session.Address{Name: initiator.Name, DeviceID: initiator.Device}}, nil
+	opts := []session.Option{session.WithPolicy(policy), session.WithRand(rnd)}
+	if r.Name != "" {
+		// The responder knows its address, so that it checks both halves
+		// of a received address binding (issue #20 item 11).
+		opts = append(opts, session.WithLocalAddress(session.Address{Name: r.Name, DeviceID: r.Device}))
+	}
+	c := session.NewCipher(store, opts...)
+	return &interlockResponder{c: c, store: store, peer: session.Address{Name: initiator.Name, DeviceID: initiator.Device}}, nil
 }
 
 func (r *interlockResponder) Decrypt(typ int, ct []byte) ([]byte, error) {
 	return r.c.Decrypt(context.Background(), r.peer, typ, ct)
+}
+
+// DecryptFrom implements AddressedResponder.
+func (r *interlockResponder) DecryptFrom(from Address, typ int, ct []byte) ([]byte, error) {
+	return r.c.Decrypt(context.Background(), session.Address{Name: from.Name, DeviceID: from.Device}, typ, ct)
+}
+
+// TrustIdentity implements IdentityTruster: the application accepts the
+// key (session.IdentityStore.SaveIdentity).
+func (r *interlockResponder) TrustIdentity(a Address, identityPublic []byte) error {
+	k, err := prekey.NewIdentityKey(identityPublic)
+	if err != nil {
+		return err
+	}
+	_, err = r.store.SaveIdentity(context.Background(), session.Address{Name: a.Name, DeviceID: a.Device}, k)
+	return err
+}
+
+// OpenEnvelope implements EnvelopeOpener as an application receives
+// envelopes: envelope.Open, and for a PLAINTEXT_CONTENT envelope (which Open
+// refuses as content) envelope.OpenPlaintextContent, whose result is an
+// unauthenticated resend request.
+func (Interlock) OpenEnvelope(b []byte) (*OpenedEnvelope, error) {
+	ctx := context.Background()
+	id, err := prekey.GenerateIdentityKeyPair(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	c := session.NewCipher(session.NewMemoryStore(id, 1))
+	from, content, err := envelope.Open(ctx, c, b)
+	if errors.Is(err, envelope.ErrUnauthenticatedContent) {
+		req, err := envelope.OpenPlaintextContent(b)
+		if err != nil {
+			return nil, err
+		}
+		m := req.DecryptionErrorMessage
+		rr := &ResendRequest{Timestamp: m.Timestamp, Device: m.DeviceID}
+		if !m.RatchetKey.IsZero() {
+			rr.RatchetKey = m.RatchetKey.Bytes()
+		}
+		return &OpenedEnvelope{From: Address{Name: req.From.Name, Device: req.From.DeviceID}, ResendRequest: rr}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	body, err := content.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	return &OpenedEnvelope{From: Address{Name: from.Name, Device: from.DeviceID}, Authenticated: true, Content: body}, nil
 }
 
 func (r *interlockResponder) Encrypt(pt []byte) (int, []byte, error) {
@@ -242,7 +305,11 @@ func (Interlock) OpenSealedSender(in SealedInputs) (*SealedContent, error) {
 		return nil, err
 	}
 	cert := c.SenderCertificate()
-	if err := cert.Validate(root, time.UnixMilli(in.Now)); err != nil {
+	var now time.Time // zero: the current time (issue #20 item 7)
+	if in.Now != 0 {
+		now = time.UnixMilli(in.Now)
+	}
+	if err := cert.Validate(root, now); err != nil {
 		return nil, err
 	}
 	s := cert.Sender()

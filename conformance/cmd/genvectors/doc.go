@@ -27,6 +27,11 @@
 //     (v1 and v2, certificate validation).
 //   - interlock-media.json: package media (Signal attachments with the
 //     incremental MAC, WhatsApp media).
+//   - interlock-adversarial.json: issue #20's findings that are protocol
+//     properties (re-encoded keys, a relabelled last-resort Kyber message,
+//     a forged identity field, the address binding, PLAINTEXT_CONTENT
+//     envelopes, sealed sender's validation time), each refused beside the
+//     genuine message that is accepted.
 //
 // # Security considerations
 //
