@@ -111,3 +111,70 @@ func TestIssue20Item10_GhostDeviceNotSentGroupKey(t *testing.T) {
 		t.Fatalf("Send to a ghost device: %v, want ErrUntrustedIdentity", err)
 	}
 }
+
+// corruptStore is a MemoryStore whose records for the addresses in bad do
+// not parse until a new record is stored for them.
+type corruptStore struct {
+	*session.MemoryStore
+	bad map[session.Address]bool
+}
+
+func (c *corruptStore) LoadSession(ctx context.Context, a session.Address) (*session.Record, error) {
+	if c.bad[a] {
+		return nil, &session.CorruptRecordError{Address: a, Err: errors.New("garbage")}
+	}
+	return c.MemoryStore.LoadSession(ctx, a)
+}
+
+func (c *corruptStore) LoadSessions(ctx context.Context, addrs []session.Address) (map[session.Address]*session.Record, error) {
+	recs, err := c.MemoryStore.LoadSessions(ctx, addrs)
+	if err != nil {
+		return nil, err
+	}
+	be := &session.BatchError{Errors: map[session.Address]error{}}
+	for _, a := range addrs {
+		if c.bad[a] {
+			delete(recs, a)
+			be.Errors[a] = &session.CorruptRecordError{Address: a, Err: errors.New("garbage")}
+		}
+	}
+	if len(be.Errors) > 0 {
+		return recs, be
+	}
+	return recs, nil
+}
+
+func (c *corruptStore) StoreSession(ctx context.Context, a session.Address, r *session.Record) error {
+	delete(c.bad, a)
+	return c.MemoryStore.StoreSession(ctx, a, r)
+}
+
+func (c *corruptStore) StoreSessions(ctx context.Context, recs map[session.Address]*session.Record) error {
+	for a := range recs {
+		delete(c.bad, a)
+	}
+	return c.MemoryStore.StoreSessions(ctx, recs)
+}
+
+func (c *corruptStore) DeleteSession(ctx context.Context, a session.Address) error {
+	delete(c.bad, a)
+	return c.MemoryStore.DeleteSession(ctx, a)
+}
+
+// TestIssue20Item17_GroupSendCorruptRecord: a device whose stored record
+// does not parse is reported Missing (not a failure of the whole send); the
+// bundle the app fetches replaces the record and the group goes on.
+func TestIssue20Item17_GroupSendCorruptRecord(t *testing.T) {
+	id, _ := prekey.GenerateIdentityKeyPair(rand.Reader)
+	st := &corruptStore{MemoryStore: session.NewMemoryStore(id, 1), bad: map[session.Address]bool{}}
+	alice := newGroupSender(t, uuidName(0), testDist, st, group.NewMemoryStore(), fanout.NewMemoryDistributionStore())
+	bob := newDevice(t, uuidName(1), 1, mustIdentity(t))
+	carol := newDevice(t, uuidName(2), 1, mustIdentity(t))
+	devs := []*device{bob, carol}
+	alice.deliver(t, alice.send(t, devs, "hello"), devs)
+	st.bad[bob.addr] = true
+	alice.deliver(t, alice.send(t, devs, "after the corruption"), devs)
+	if st.bad[bob.addr] {
+		t.Fatal("the corrupt record was not replaced")
+	}
+}

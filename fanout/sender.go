@@ -94,7 +94,13 @@ type Outgoing struct {
 //
 // Devices without a session, or whose registration ID changed, fail the
 // send with a *session.DeviceMismatchError before anything is encrypted
-// (session.Cipher.ResolveDeviceMismatch, then fetch bundles and retry).
+// (session.Cipher.ResolveDeviceMismatch, then fetch bundles and retry). A
+// device whose stored record does not parse counts as Missing: its fresh
+// bundle replaces the record. When EncryptMany leaves some devices out
+// and encrypts for the others (a *session.BatchError of records found
+// corrupt while encrypting), Send returns the Outgoing for the others,
+// without the failed devices, together with that error; the failed devices
+// get the chain in a later Send. Any other failure fails the whole send.
 func (s *Sender) Send(ctx context.Context, self group.SenderKeyName, members []session.Recipient, plaintext []byte) (*Outgoing, error) {
 	defer s.lock(self)()
 	skdm, err := s.cfg.Groups.CreateDistributionMessage(ctx, self)
@@ -140,8 +146,26 @@ func (s *Sender) Send(ctx context.Context, self group.SenderKeyName, members []s
 		pt = s.cfg.WrapDistribution(pt)
 	}
 	msgs, err := s.cfg.Sessions.EncryptMany(ctx, need, pt)
-	if err != nil {
+	var failed *session.BatchError
+	if err != nil && !errors.As(err, &failed) {
 		return nil, err
+	}
+	if failed != nil {
+		// EncryptMany left some devices out and encrypted for all the
+		// others (a record that turned corrupt since it was read): they are
+		// sent to, and the failed ones left out of this send; they get the
+		// chain in a later Send once resolved. A batch that failed as a
+		// whole fails the send.
+		got := make(map[session.Address]bool, len(msgs))
+		for _, m := range msgs {
+			got[m.Address] = true
+		}
+		for _, m := range need {
+			if !got[m.Address] && failed.Errors[m.Address] == nil {
+				return nil, err
+			}
+		}
+		addrs = slices.DeleteFunc(addrs, func(a session.Address) bool { return failed.Errors[a] != nil })
 	}
 	ct, err := s.cfg.Groups.Encrypt(ctx, self, plaintext)
 	if err != nil {
@@ -160,7 +184,11 @@ func (s *Sender) Send(ctx context.Context, self group.SenderKeyName, members []s
 		sessions[a] = c.tag
 	}
 	slices.SortFunc(addrs, compareAddr)
-	return &Outgoing{DistributionID: dist, ChainID: skdm.ChainID, Distribution: msgs, SenderKeyMessage: ct, Devices: addrs, sessions: sessions}, nil
+	out := &Outgoing{DistributionID: dist, ChainID: skdm.ChainID, Distribution: msgs, SenderKeyMessage: ct, Devices: addrs, sessions: sessions}
+	if failed != nil {
+		return out, failed
+	}
+	return out, nil
 }
 
 // Delivered records that the devices of out.Distribution hold the chain;
@@ -241,16 +269,22 @@ func (s *Sender) currentSessions(ctx context.Context, addrs []session.Address) (
 	if len(addrs) == 0 {
 		return out, nil
 	}
+	// A record that does not parse counts as no session (issue #20 item
+	// 17): the device is reported Missing, and the bundle the app then
+	// fetches replaces the record; the other devices are not held up.
 	var recs map[session.Address]*session.Record
 	if bs, ok := s.cfg.SessionStore.(session.BatchSessionStore); ok {
 		var err error
-		if recs, err = bs.LoadSessions(ctx, addrs); err != nil {
+		if recs, err = bs.LoadSessions(ctx, addrs); err != nil && !onlyCorrupt(err) {
 			return nil, err
 		}
 	} else {
 		recs = make(map[session.Address]*session.Record, len(addrs))
 		for _, a := range addrs {
 			r, err := s.cfg.SessionStore.LoadSession(ctx, a)
+			if errors.Is(err, session.ErrCorruptRecord) {
+				continue
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -265,6 +299,21 @@ func (s *Sender) currentSessions(ctx context.Context, addrs []session.Address) (
 		}
 	}
 	return out, nil
+}
+
+// onlyCorrupt reports whether err is a batch load's report of records that
+// do not parse, and nothing else.
+func onlyCorrupt(err error) bool {
+	var b *session.BatchError
+	if !errors.As(err, &b) || len(b.Errors) == 0 {
+		return false
+	}
+	for _, e := range b.Errors {
+		if !errors.Is(e, session.ErrCorruptRecord) {
+			return false
+		}
+	}
+	return true
 }
 
 // checkDevices fails with a *session.DeviceMismatchError when a device has
