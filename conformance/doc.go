@@ -27,12 +27,39 @@
 // described by testdata/conformance-report.schema.json and validated
 // against it in the tests. `interlock conformance` is the command line.
 //
+// The corpus is embedded in the binary ([EmbeddedCorpus]; --vectors
+// replaces it), so the command runs all of it from any directory. With a
+// peer instead of an [Implementation], the corpus runs through the peer
+// where the peer protocol allows (safety numbers, libsignal's sender-key
+// recording) and the rest is reported as not run.
+//
+// # Verdicts
+//
+// A report's verdict is "fail" (exit status 1) when any check failed;
+// else "incomplete" (exit status 3) when a guarantee that was not skipped
+// has a check that did not run or no check at all (a missing vector file,
+// a file the peer protocol cannot carry, an op the peer does not list, a
+// scenario left out by --run, SPQR not claimed, a pairing without a common
+// flavour), each listed with its reason; else "pass" (exit status 0).
+// Usage errors exit 2. [Report.Skip] (--skip) excludes a guarantee on
+// purpose and is recorded; it never hides a failed check. Checks that do
+// not apply to a pairing (a whatsapp-flavour pairing has no Kyber; the
+// 25,002-message forward jump without --big) are listed as not applicable.
+//
 // # Security considerations
 //
-// [DeterministicReader] exists only for generators and tests: it must never
-// feed real keys. A passing report is evidence, not proof: it covers the
-// guarantees' observable consequences and the known-answer vectors; see
-// SECURITY.md for what Interlock does not protect. [SealedInputs].Now 0
+// A report is evidence only of what it names: the binary (module version
+// and VCS revision), the corpus digest (compare it with the embedded one),
+// the peer command lines, the date and the skipped guarantees. Interop with
+// libsignal or go.mau.fi/libsignal is credited live only against a
+// [Reference] the tool verified on disk (package name, version and content
+// digest, or Go build information) and started itself; a peer's
+// self-description is reported, never trusted. SPQR is verified from the
+// wire (live scenario spqr/observed). [DeterministicReader] exists only for
+// generators and tests: it must never feed real keys. A passing report is
+// evidence, not proof: it covers the guarantees' observable consequences
+// and the known-answer vectors; see SECURITY.md for what Interlock does not
+// protect. [SealedInputs].Now 0
 // means the current time, so a corpus run cannot validate a certificate at
 // a time before every expiry by leaving it unset (issue #20 item 7). The
 // adversarial vectors' refusals are only as strong as the adapter is

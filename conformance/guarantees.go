@@ -40,7 +40,7 @@ var Guarantees = []Guarantee{
 	{ID: "pq-ratchet", Name: "Post-quantum ratchet (SPQR)",
 		Spec:          []string{"Double Ratchet rev. 3 §5 (triple ratchet)", "PROTOCOL.md: SPQR"},
 		Code:          []string{"session/cipher.go (SPQRPolicy)", "ratchet/"},
-		Observability: "corpus: version 4 transcripts carry pq_ratchet and every reply is reproduced byte for byte, libsignal 0.90's recorded SPQR sessions included; live: scripts/interop.sh pairs Interlock with libsignal 0.103, which requires SPQR. The live scenarios do not yet inspect pq_ratchet themselves."},
+		Observability: "corpus: version 4 transcripts carry pq_ratchet and every reply is reproduced byte for byte, libsignal 0.90's recorded SPQR sessions included; live (spqr/observed): whenever either side sends pq_ratchet (SignalMessage field 5), both must send it in every version 4 message, each side's SPQR epoch must advance, and a flipped pq_ratchet byte must be rejected; claimed but not observed fails, not claimed is not run. The secrecy of SPQR's keys is not observable."},
 	{ID: "replay-protection", Name: "Replay and duplicate protection",
 		Spec:          []string{"Double Ratchet §3.5", "X3DH §4.2"},
 		Code:          []string{"ratchet/state.go", "session/cipher.go", "group/cipher.go"},
@@ -59,10 +59,10 @@ var Guarantees = []Guarantee{
 		Observability: "observable: after every rejected message the conversation continues as if it had never arrived."},
 	{ID: "interop-libsignal", Name: "Interop with libsignal",
 		Spec: []string{"PEER-PROTOCOL.md"}, Code: []string{"interop/libsignal", "testdata/vectors/libsignal-*.json"},
-		Observability: "observable: live scenarios against the libsignal peer and libsignal's recorded vectors."},
+		Observability: "observable: libsignal's recorded vectors (pinned by the corpus digest), and live scenarios against a libsignal the tool verified and started itself (--reference libsignal=DIR: package name, version and content digest in the report). A peer's self-description earns nothing."},
 	{ID: "interop-whatsapp", Name: "Interop with WhatsApp-flavour peers",
 		Spec: []string{"PEER-PROTOCOL.md: Flavours"}, Code: []string{"interop/mau", "testdata/vectors/mau-*.json"},
-		Observability: "observable: live scenarios in the whatsapp flavour and go.mau.fi/libsignal's recorded vectors."},
+		Observability: "observable: go.mau.fi/libsignal's recorded vectors (pinned by the corpus digest), and live scenarios against a mau-peer the tool verified (--reference mau=BINARY: Go build information and binary digest in the report). Neither the whatsapp flavour nor a peer's self-description earns anything."},
 }
 
 // corpusTags says which guarantees each corpus check demonstrates, and the

@@ -61,6 +61,9 @@ func validate(schema map[string]any, v any, path string) []string {
 				match = match || (ok && f == float64(int64(f)))
 			case "null":
 				match = match || v == nil
+			case "boolean":
+				_, match0 := v.(bool)
+				match = match || match0
 			}
 		}
 		if !match {
@@ -162,8 +165,10 @@ func TestReportDiscriminates(t *testing.T) {
 		"integrity":        StatusFail, // version byte tolerated
 		"identity-binding": StatusFail, // identity/change failed
 		"pq-ratchet":       StatusPass,
-		"forward-secrecy":  StatusPass, // corpus
-		"interop-whatsapp": StatusFail,
+		"forward-secrecy":  StatusNotRun, // corpus passed, delivery/duplicate not selected
+		// The whatsapp flavour of a pairing earns nothing: go.mau.fi's
+		// recorded vectors do, and no live check failed for it.
+		"interop-whatsapp": StatusPass,
 	} {
 		if g := r.Guarantee(id); g == nil || g.Status != want {
 			t.Errorf("%s: %+v, want %s", id, g, want)
