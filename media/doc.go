@@ -13,13 +13,14 @@
 // the second one MACs, hashes and writes the previous one. Decrypting, the
 // calling goroutine reads and MACs each chunk in the first pass and reads
 // and decrypts it in the second; the second goroutine runs the digest and
-// sidecar in the first pass and then writes the plaintext, hashing it for
-// fileSHA256 or else decrypting half of each chunk itself (CBC decryption
-// is parallel). The calling goroutine starts the second pass as soon as the
-// MAC and padding pass, while the second goroutine finishes the digests; it
-// writes nothing before they pass, and writes each chunk only once it has
-// checked that the second read returned the bytes the first authenticated. A side that waits polls for up to 100 µs
-// before it parks, because parking and waking through the scheduler made
+// sidecar and records each chunk's fingerprint in the first pass, and then
+// checks each chunk against its fingerprint and writes its plaintext,
+// hashing it for fileSHA256 or else decrypting half of each chunk itself
+// (CBC decryption is parallel). The calling goroutine starts the second
+// pass as soon as the MAC and padding pass, while the second goroutine
+// finishes the digests; it writes nothing before they pass, and no chunk
+// that differs from the first read. A side that waits polls for up to
+// 100 µs before it parks, because parking and waking through the scheduler made
 // the two stages take turns on one core of a small virtual machine.
 //
 // Output and metadata are the same bytes as on one goroutine; the second
