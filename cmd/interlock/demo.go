@@ -6,11 +6,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
 	"os"
+	"os/signal"
+	"path/filepath"
 	"time"
 
 	"github.com/interlock-e2ee/interlock/envelope"
@@ -103,22 +104,74 @@ func typeName(t int) string {
 	return fmt.Sprintf("type %d", t)
 }
 
-func demo(w io.Writer, args []string) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(w)
-	dbPath := fs.String("db", "", "SQLite `file` for both parties' state (default: a new file in "+os.TempDir()+"); accounts demo-alice and demo-bob in it are replaced")
-	pgURL := fs.String("postgres", "", "keep the state in the PostgreSQL database at `URL` instead of SQLite")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	ctx := context.Background()
-	step := 0
-	say := func(format string, a ...any) {
-		step++
-		fmt.Fprintf(w, "%2d. "+format+"\n", append([]any{step}, a...)...)
-	}
+const demoUsage = `usage: interlock demo [--full] [--db FILE | --postgres URL]
 
-	open, where, err := demoStore(*dbPath, *pgURL)
+Two parties, Alice and Bob, set up a PQXDH session (then a WhatsApp-style
+X3DH one) and exchange messages, text and an image, step by step. Each wire
+message is printed in hex, shortened unless --full: paste a whole one into
+"interlock inspect" to see its fields. The state lives in a temporary SQLite
+database, removed at the end, unless --db or --postgres names one.
+`
+
+// runDemo runs `interlock demo`.
+func runDemo(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("demo", demoUsage)
+	dbPath := fs.String("db", "", "keep both parties' state in the SQLite `FILE` (kept after the demo; accounts demo-alice, demo-bob, demo-alice-wa and demo-bob-wa in it are replaced)")
+	pgURL := fs.String("postgres", "", "keep the state in the PostgreSQL database at `URL` instead of SQLite")
+	full := fs.Bool("full", false, "print each wire message in full (hex), ready to paste into interlock inspect")
+	if status, ok := parseArgs(fs, args, stdout, stderr); !ok {
+		return status
+	}
+	err := noArgs(fs)
+	if err == nil && *dbPath != "" && *pgURL != "" {
+		err = usageError{"--db and --postgres exclude each other"}
+	}
+	if err == nil {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		defer stop()
+		err = demo(ctx, &demoPrinter{w: stdout, full: *full}, *dbPath, *pgURL)
+	}
+	return finish(fs, stderr, err)
+}
+
+// demoPrinter numbers the demo's steps and prints wire messages.
+type demoPrinter struct {
+	w    io.Writer
+	full bool
+	step int
+}
+
+func (p *demoPrinter) say(format string, a ...any) {
+	p.step++
+	fmt.Fprintf(p.w, "%2d. "+format+"\n", append([]any{p.step}, a...)...)
+}
+
+// wire prints a wire message in hex: whole with --full, else its first 40
+// and last 8 hex digits.
+func (p *demoPrinter) wire(what string, b []byte) {
+	h := hex.EncodeToString(b)
+	if !p.full && len(h) > 64 {
+		h = h[:40] + "…" + h[len(h)-8:]
+	}
+	fmt.Fprintf(p.w, "    %s: %s\n", what, h)
+}
+
+// demo runs the demo; with dbPath and pgURL empty, in a temporary SQLite
+// database it removes at the end (issue #17 item 5).
+func demo(ctx context.Context, p *demoPrinter, dbPath, pgURL string) (err error) {
+	w, say := p.w, p.say
+	temp := dbPath == "" && pgURL == ""
+	if temp {
+		dir, err := os.MkdirTemp("", "interlock-demo-*")
+		if err != nil {
+			return err
+		}
+		// Runs after the database is closed (defers run last first): the
+		// file and its WAL and shared-memory files go with the directory.
+		defer os.RemoveAll(dir)
+		dbPath = filepath.Join(dir, "demo.db")
+	}
+	open, where, err := demoStore(dbPath, pgURL)
 	if err != nil {
 		return err
 	}
@@ -127,7 +180,15 @@ func demo(w io.Writer, args []string) error {
 		return err
 	}
 	defer func() { db.Close() }()
+	if temp {
+		where += ", a temporary file removed at the end (--db FILE keeps one)"
+	}
 	fmt.Fprintf(w, "State is kept in %s.\n", where)
+	if p.full {
+		fmt.Fprintln(w, "Wire messages are printed in full: paste one into `interlock inspect`.")
+	} else {
+		fmt.Fprintln(w, "Wire messages are shortened; --full prints them whole, to paste into `interlock inspect`.")
+	}
 
 	alice, err := newParty(ctx, db, "alice", 1)
 	if err != nil {
@@ -162,6 +223,7 @@ func demo(w io.Writer, args []string) error {
 			return err
 		}
 		say("%s encrypts %q → %s, %d bytes on the wire.", from.name, text, typeName(typ), len(ct))
+		p.wire(typeName(typ), ct)
 		pt, err := to.cipher.Decrypt(ctx, from.addr, typ, ct)
 		if err != nil {
 			return err
@@ -197,6 +259,13 @@ func demo(w io.Writer, args []string) error {
 	tampered[len(tampered)-1] ^= 1
 	_, err = alice.cipher.Decrypt(ctx, bob.addr, typ, tampered)
 	say("Bob's next message arrives with one bit flipped: refused (%v), nothing stored changes.", err)
+	dem, err := session.NewDecryptionErrorMessage(tampered, typ, uint64(time.Now().UnixMilli()), bob.addr.DeviceID)
+	if err != nil {
+		return err
+	}
+	retry := session.NewPlaintextContent(dem).Bytes()
+	say("Alice can ask Bob to resend it: a DecryptionErrorMessage in a PlaintextContent, %d bytes, unencrypted (Bob treats it as a request, never as a message).", len(retry))
+	p.wire("PlaintextContent", retry)
 	pt, err := alice.cipher.Decrypt(ctx, bob.addr, typ, ct)
 	if err != nil {
 		return err
@@ -222,11 +291,11 @@ func demo(w io.Writer, args []string) error {
 	}
 
 	fmt.Fprintln(w, "Text and media through the envelope layer, Signal flavour:")
-	if err := demoSignalEnvelopes(ctx, say, alice, bob); err != nil {
+	if err := demoSignalEnvelopes(ctx, p, alice, bob); err != nil {
 		return err
 	}
 	fmt.Fprintln(w, "The same for the WhatsApp flavour (X3DH, version 3):")
-	return demoWhatsApp(ctx, say, db)
+	return demoWhatsApp(ctx, p, db)
 }
 
 // demoImage is a small generated PNG-like blob: the PNG signature and chunk
@@ -244,7 +313,8 @@ func demoImage() ([]byte, error) {
 
 // demoSignalEnvelopes sends a text, then a text with an image, from Alice to
 // Bob as Signal Contents in Envelopes.
-func demoSignalEnvelopes(ctx context.Context, say func(string, ...any), alice, bob *party) error {
+func demoSignalEnvelopes(ctx context.Context, p *demoPrinter, alice, bob *party) error {
+	say := p.say
 	now := uint64(time.Now().UnixMilli())
 	seal := func(content *envelope.Content, ts uint64) ([]byte, error) {
 		body, err := content.Marshal()
@@ -261,6 +331,7 @@ func demoSignalEnvelopes(ctx context.Context, say func(string, ...any), alice, b
 		}
 		say("alice seals it: Content %d bytes, padded to %d (0x80 then zeros, 80-byte blocks), Envelope %s, %d bytes.",
 			len(body), len(envelope.PadSignal(body)), e.Type, len(env))
+		p.wire("Envelope", env)
 		return env, nil
 	}
 	open := func(env []byte) (*envelope.Content, error) {
@@ -311,9 +382,9 @@ func demoSignalEnvelopes(ctx context.Context, say func(string, ...any), alice, b
 	if err != nil {
 		return err
 	}
-	p := got.DataMessage.Attachments[0]
+	ptr := got.DataMessage.Attachments[0]
 	var out bytes.Buffer
-	if err := media.DecryptSignal(&out, bytes.NewReader(blob.Bytes()), int64(blob.Len()), p.Key, int64(p.Size), p.SignalCheck()); err != nil {
+	if err := media.DecryptSignal(&out, bytes.NewReader(blob.Bytes()), int64(blob.Len()), ptr.Key, int64(ptr.Size), ptr.SignalCheck()); err != nil {
 		return err
 	}
 	if !bytes.Equal(out.Bytes(), image) {
@@ -322,7 +393,7 @@ func demoSignalEnvelopes(ctx context.Context, say func(string, ...any), alice, b
 	say("bob fetches the %d-byte blob and decrypts it with the pointer's key: digest, incremental MAC and MAC verified, %d bytes, identical to alice's PNG.", blob.Len(), out.Len())
 	tampered := bytes.Clone(blob.Bytes())
 	tampered[len(tampered)/2] ^= 1
-	err = media.DecryptSignal(io.Discard, bytes.NewReader(tampered), int64(len(tampered)), p.Key, int64(p.Size), p.SignalCheck())
+	err = media.DecryptSignal(io.Discard, bytes.NewReader(tampered), int64(len(tampered)), ptr.Key, int64(ptr.Size), ptr.SignalCheck())
 	say("The same blob with one bit flipped is refused before any output (%v).", err)
 	return nil
 }
@@ -330,7 +401,8 @@ func demoSignalEnvelopes(ctx context.Context, say func(string, ...any), alice, b
 // demoWhatsApp sets up a version 3 session between two new accounts (X3DH,
 // a bundle without a Kyber prekey) and sends a text and an image in
 // WhatsApp's `<enc v="2">` plaintext format.
-func demoWhatsApp(ctx context.Context, say func(string, ...any), db *sqlstore.DB) error {
+func demoWhatsApp(ctx context.Context, p *demoPrinter, db *sqlstore.DB) error {
+	say := p.say
 	x3dh := session.WithPolicy(session.AllowX3DH)
 	alice, err := newParty(ctx, db, "alice-wa", 1, x3dh)
 	if err != nil {
@@ -375,6 +447,7 @@ func demoWhatsApp(ctx context.Context, say func(string, ...any), db *sqlstore.DB
 	}
 	say("alice-wa sends %q: waE2E.Message %d bytes + %d bytes of value %d (WhatsApp padding), <enc v=\"2\" type=%q>, %d bytes.",
 		text.Text, len(body), len(padded)-len(body), padded[len(padded)-1], encType, len(ct))
+	p.wire(typeName(typ), ct)
 	got, err := envelope.OpenWhatsApp(ctx, bob.cipher, alice.addr, encType, ct)
 	if err != nil {
 		return err
@@ -403,6 +476,9 @@ func demoWhatsApp(ctx context.Context, say func(string, ...any), db *sqlstore.DB
 		return err
 	}
 	say("alice-wa sends an imageMessage (media key, fileSHA256, fileEncSHA256, length, caption), padded: <enc v=\"2\" type=%q>, %d bytes.", encType, len(ct))
+	if t, err := envelope.ParseWhatsAppEncType(encType); err == nil {
+		p.wire(typeName(t), ct)
+	}
 	if got, err = envelope.OpenWhatsApp(ctx, bob.cipher, alice.addr, encType, ct); err != nil {
 		return err
 	}
@@ -428,16 +504,6 @@ func demoStore(path, pgURL string) (func(context.Context) (*sqlstore.DB, error),
 			shown += " at " + u.Redacted()
 		}
 		return func(ctx context.Context) (*sqlstore.DB, error) { return sqlstore.OpenPostgres(ctx, pgURL) }, shown, nil
-	}
-	if path == "" {
-		f, err := os.CreateTemp("", "interlock-demo-*.db")
-		if err != nil {
-			return nil, "", err
-		}
-		path = f.Name()
-		if err := f.Close(); err != nil {
-			return nil, "", err
-		}
 	}
 	return func(ctx context.Context) (*sqlstore.DB, error) { return sqlstore.Open(ctx, path) },
 		"the SQLite database " + path + " (WAL, synchronous=FULL)", nil

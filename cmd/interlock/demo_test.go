@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,7 +12,7 @@ import (
 // steps that prove something.
 func TestDemo(t *testing.T) {
 	var out bytes.Buffer
-	if err := demo(&out, []string{"-db", filepath.Join(t.TempDir(), "demo.db")}); err != nil {
+	if err := demo(context.Background(), &demoPrinter{w: &out}, filepath.Join(t.TempDir(), "demo.db"), ""); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	for _, want := range []string{
@@ -24,6 +25,9 @@ func TestDemo(t *testing.T) {
 		"session version 3.",
 		`type="pkmsg"`,
 		"fileSHA256 verified",
+		"    PreKeySignalMessage: ",
+		"    PlaintextContent: c0",
+		"…",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())

@@ -7,88 +7,164 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/interlock-e2ee/interlock/envelope"
+	"github.com/interlock-e2ee/interlock/group"
 	"github.com/interlock-e2ee/interlock/proto/signalpb"
+	"github.com/interlock-e2ee/interlock/sealedsender"
 	"github.com/interlock-e2ee/interlock/session"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 const inspectUsage = `usage: interlock inspect [--format text|json] [FILE]
 
-Reads hex, base64 or raw bytes from FILE (or stdin) and prints every field of
-what it finds: SignalMessage, PreKeySignalMessage, SenderKeyMessage,
-SenderKeyDistributionMessage, sealed sender v1 (0x11) and v2 (0x22, 0x23),
-PlaintextContent (0xC0), a Signal Envelope or padded Content, a Messenger
-MessageTransport, a 33-byte Curve25519 key or a 1569-byte Kyber-1024 key.
+Reads hex, base64 or raw bytes from FILE (or standard input, also "-") and
+prints every field of what it finds:
+  messages      PreKeySignalMessage, SignalMessage, SenderKeyMessage and
+                SenderKeyDistributionMessage (libsignal and WhatsApp layouts),
+                DecryptionErrorMessage, PlaintextContent (0xC0)
+  sealed sender v1 (0x11), v2 (0x22 received, 0x23 sent),
+                UnidentifiedSenderMessageContent (decrypted),
+                SenderCertificate, ServerCertificate
+  framing       Signal Envelope, padded Signal Content, Messenger
+                MessageTransport
+  keys          33-byte Curve25519, 1569-byte Kyber-1024 or ML-KEM-1024
+It only parses: nothing is decrypted or verified.
+
+Input no kind accepts exits with status 1 and lists the closest kinds with
+the exact reason each refused it.
+
+--format json prints one JSON object (testdata/inspect.schema.json):
+  {"format_version":1, "kind":…, "encoding":"hex|base64|raw", "length":N,
+   "fields":[{"name":…, "type":"hex|int|string|bool|json", "value":…}]}
+or, for unrecognised input (exit status 1):
+  {"format_version":1, "error":…, "encoding":…, "length":N,
+   "candidates":[{"kind":…, "error":…}]}
+Field names and kinds are stable; new fields and kinds may be added.
 `
 
 // maxInspect bounds what inspect reads.
 const maxInspect = 64 << 20
 
+// inspectFormatVersion is the "format_version" of inspect's JSON; it
+// changes only if a field is renamed or removed.
+const inspectFormatVersion = 1
+
 // report is what inspect found: a kind and its fields in order.
 type report struct {
-	Kind     string  `json:"kind"`
-	Encoding string  `json:"encoding"`
-	Length   int     `json:"length"`
-	Fields   []field `json:"fields"`
+	FormatVersion int     `json:"format_version"`
+	Kind          string  `json:"kind"`
+	Encoding      string  `json:"encoding"`
+	Length        int     `json:"length"`
+	Fields        []field `json:"fields"`
 }
 
+// field is one named value. Type says how Value is written: "hex" (bytes,
+// lowercase hex string), "int" (a JSON integer), "string", "bool" or
+// "json" (an embedded object, protobuf messages in protojson with the
+// .proto field names).
 type field struct {
 	Name  string `json:"name"`
+	Type  string `json:"type"`
 	Value any    `json:"value"`
 }
 
 func (r *report) add(name string, v any) {
-	if b, ok := v.([]byte); ok {
-		v = hex.EncodeToString(b)
+	f := field{Name: name, Value: v}
+	switch x := v.(type) {
+	case []byte:
+		f.Type, f.Value = "hex", hex.EncodeToString(x)
+	case int, int64, uint32, uint64, uint8, uint16:
+		f.Type = "int"
+	case string:
+		f.Type = "string"
+	case bool:
+		f.Type = "bool"
+	case json.RawMessage:
+		f.Type = "json"
+	default:
+		f.Type, f.Value = "string", fmt.Sprint(v)
 	}
-	r.Fields = append(r.Fields, field{name, v})
+	r.Fields = append(r.Fields, f)
+}
+
+// candidate is a kind the input resembles and why that kind refused it.
+type candidate struct {
+	Kind  string `json:"kind"`
+	Error string `json:"error"`
+}
+
+// unrecognisedError is inspect's error for input no kind accepts.
+type unrecognisedError struct {
+	FormatVersion int         `json:"format_version"`
+	Message       string      `json:"error"`
+	Encoding      string      `json:"encoding"`
+	Length        int         `json:"length"`
+	Candidates    []candidate `json:"candidates"`
+}
+
+func (e *unrecognisedError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Message)
+	if len(e.Candidates) > 0 {
+		b.WriteString("; the closest kinds refused it:")
+		for _, c := range e.Candidates {
+			fmt.Fprintf(&b, "\n  %s: %s", c.Kind, c.Error)
+		}
+	}
+	return b.String()
 }
 
 func runInspect(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	format := fs.String("format", "text", "text or json")
-	if err := fs.Parse(args); err != nil || fs.NArg() > 1 || (*format != "text" && *format != "json") {
-		fmt.Fprint(stderr, inspectUsage)
-		return 2
+	fs := newFlagSet("inspect", inspectUsage)
+	format := fs.String("format", "text", "output `format`: text or json")
+	if status, ok := parseArgs(fs, args, stdout, stderr); !ok {
+		return status
+	}
+	if *format != "text" && *format != "json" {
+		return usageFail(fs, stderr, "--format %q: want text or json", *format)
+	}
+	if fs.NArg() > 1 {
+		return usageFail(fs, stderr, "unexpected argument %q: inspect reads one FILE", fs.Arg(1))
 	}
 	in := stdin
 	if fs.NArg() == 1 && fs.Arg(0) != "-" {
 		f, err := os.Open(fs.Arg(0))
 		if err != nil {
-			fmt.Fprintln(stderr, "interlock inspect:", err)
-			return 1
+			return fail(fs, stderr, err)
 		}
 		defer f.Close()
 		in = f
 	}
 	data, err := io.ReadAll(io.LimitReader(in, maxInspect+1))
 	if err != nil {
-		fmt.Fprintln(stderr, "interlock inspect:", err)
-		return 1
+		return fail(fs, stderr, err)
 	}
 	if len(data) > maxInspect {
-		fmt.Fprintln(stderr, "interlock inspect: input larger than 64 MiB")
-		return 1
+		return fail(fs, stderr, errors.New("input larger than 64 MiB"))
 	}
 	r, err := inspect(data)
 	if err != nil {
-		fmt.Fprintln(stderr, "interlock inspect:", err)
-		return 1
+		var ue *unrecognisedError
+		if *format == "json" && errors.As(err, &ue) {
+			json.NewEncoder(stdout).Encode(ue)
+		}
+		return fail(fs, stderr, err)
 	}
 	if *format == "json" {
-		json.NewEncoder(stdout).Encode(r)
-		return 0
+		if err := json.NewEncoder(stdout).Encode(r); err != nil {
+			return fail(fs, stderr, err)
+		}
+		return exitOK
 	}
 	fmt.Fprintf(stdout, "%s (%d bytes, %s)\n", r.Kind, r.Length, r.Encoding)
 	for _, f := range r.Fields {
@@ -100,7 +176,7 @@ func runInspect(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "  %s: %v\n", f.Name, f.Value)
 	}
-	return 0
+	return exitOK
 }
 
 // decodeInput undoes hex or base64 text; anything else is taken as raw bytes.
@@ -126,32 +202,121 @@ func decodeInput(data []byte) ([]byte, string) {
 	return data, "raw"
 }
 
-// inspect tries each format in turn; the first that parses completely wins.
+// inspectKind is one format inspect recognises. parse fills r (its Kind
+// and fields) or says why b is not one; like says whether b looks like one
+// (its marker, version byte or first protobuf tag), which makes the kind a
+// candidate to report when nothing parses.
+type inspectKind struct {
+	name  string
+	like  func(b []byte) bool
+	parse func(r *report, b []byte) error
+}
+
+// inspectKinds are tried in order; the first that parses wins. The
+// protobuf kinds come after the ones with a marker byte, most specific
+// first: a DecryptionErrorMessage or a certificate, whose parsers refuse
+// fields they do not know, before an Envelope, a Content and a
+// MessageTransport.
+var inspectKinds = []inspectKind{
+	{"Curve25519 public key", func(b []byte) bool { return b[0] == 0x05 && len(b) < 64 }, inspectCurveKey},
+	{"Kyber-1024 / ML-KEM-1024 public key", func(b []byte) bool { return (b[0] == 0x08 || b[0] == 0x0A) && len(b) > 1024 }, inspectKEMKey},
+	{"PreKeySignalMessage", likeSessionMessage, inspectPreKeyMessage},
+	{"SignalMessage", likeSessionMessage, inspectSignalMessage},
+	{"SenderKeyMessage", likeSenderKey, inspectSenderKeyMessage},
+	{"SenderKeyDistributionMessage", likeSenderKey, inspectSenderKeyDistribution},
+	{"sealed sender v1", func(b []byte) bool { return b[0] == 0x11 }, inspectSealedV1},
+	{"sealed sender v2", func(b []byte) bool { return b[0] == 0x22 || b[0] == 0x23 }, inspectSealedV2},
+	{"PlaintextContent", func(b []byte) bool { return b[0] == envelope.PlaintextContentMarker }, inspectPlaintextContent},
+	{"DecryptionErrorMessage", likePB(map[protowire.Number]protowire.Type{1: protowire.BytesType, 2: protowire.VarintType, 3: protowire.VarintType}), inspectDecryptionError},
+	{"SenderCertificate", likePB(map[protowire.Number]protowire.Type{1: protowire.BytesType, 2: protowire.BytesType}), inspectSenderCertificate},
+	{"ServerCertificate", likePB(map[protowire.Number]protowire.Type{1: protowire.BytesType, 2: protowire.BytesType}), inspectServerCertificate},
+	{"UnidentifiedSenderMessageContent", likePB(map[protowire.Number]protowire.Type{1: protowire.VarintType, 2: protowire.BytesType, 3: protowire.BytesType}), inspectSealedContent},
+	{"Signal Envelope", likeProto(&signalpb.Envelope{}), inspectEnvelope},
+	{"Signal Content (padded)", likeProto(&signalpb.Content{}), inspectContent},
+	{"MessageTransport", likePB(map[protowire.Number]protowire.Type{1: protowire.BytesType, 2: protowire.BytesType}), inspectTransport},
+}
+
+// maxCandidates bounds the kinds an unrecognised input lists.
+const maxCandidates = 4
+
+// inspect tries each kind in turn; the first that parses completely wins.
+// Otherwise the error is an *unrecognisedError with the kinds the input
+// looks like and the exact error each parser returned.
 func inspect(data []byte) (*report, error) {
 	b, enc := decodeInput(data)
 	if len(b) == 0 {
-		return nil, errors.New("empty input")
+		return nil, &unrecognisedError{FormatVersion: inspectFormatVersion, Message: "empty input", Encoding: enc, Candidates: []candidate{}}
 	}
-	r := &report{Encoding: enc, Length: len(b)}
-	for _, try := range []func(*report, []byte) bool{
-		inspectKey, inspectPreKeyMessage, inspectSignalMessage, inspectSenderKeyMessage,
-		inspectSenderKeyDistribution, inspectSealedV1, inspectSealedV2, inspectPlaintextContent,
-		inspectEnvelope, inspectContent, inspectTransport,
-	} {
-		r.Fields = nil
-		if try(r, b) {
+	r := &report{FormatVersion: inspectFormatVersion, Encoding: enc, Length: len(b)}
+	var cands []candidate
+	for _, k := range inspectKinds {
+		r.Fields, r.Kind = nil, ""
+		err := k.parse(r, b)
+		if err == nil {
 			return r, nil
 		}
+		if k.like(b) && len(cands) < maxCandidates {
+			cands = append(cands, candidate{k.name, err.Error()})
+		}
 	}
-	return nil, fmt.Errorf("unrecognised %d bytes (%s) starting %x", len(b), enc, b[:min(len(b), 8)])
+	msg := fmt.Sprintf("unrecognised %d bytes (%s) starting %x", len(b), enc, b[:min(len(b), 8)])
+	if len(cands) == 0 {
+		msg += fmt.Sprintf(": no kind starts with 0x%02x (0x05 key, 0x3N/0x4N message, 0x11/0x22/0x23 sealed sender, 0xC0 plaintext content, or a protobuf message)", b[0])
+		cands = []candidate{}
+	}
+	return nil, &unrecognisedError{FormatVersion: inspectFormatVersion, Message: msg, Encoding: enc, Length: len(b), Candidates: cands}
 }
 
-func inspectKey(r *report, b []byte) bool {
+// likeSessionMessage: libsignal's version byte, (message version << 4) |
+// current version, for versions 3 and 4.
+func likeSessionMessage(b []byte) bool { v := b[0] >> 4; return v == 3 || v == 4 }
+
+// likeSenderKey: sender-key messages are version 3.
+func likeSenderKey(b []byte) bool { return b[0]>>4 == 3 }
+
+// likePB returns a like function for a protobuf message: b's first tag is
+// one of fields, with its wire type.
+func likePB(fields map[protowire.Number]protowire.Type) func([]byte) bool {
+	return func(b []byte) bool {
+		n, typ, l := protowire.ConsumeTag(b)
+		want, ok := fields[n]
+		return l > 0 && ok && want == typ
+	}
+}
+
+// likeProto is likePB for the fields m's descriptor declares.
+func likeProto(m proto.Message) func([]byte) bool {
+	fields := map[protowire.Number]protowire.Type{}
+	fds := m.ProtoReflect().Descriptor().Fields()
+	for i := range fds.Len() {
+		fd := fds.Get(i)
+		typ := protowire.BytesType
+		switch fd.Kind() {
+		case protoreflect.BoolKind, protoreflect.EnumKind, protoreflect.Int32Kind, protoreflect.Int64Kind,
+			protoreflect.Uint32Kind, protoreflect.Uint64Kind, protoreflect.Sint32Kind, protoreflect.Sint64Kind:
+			typ = protowire.VarintType
+		case protoreflect.Fixed32Kind, protoreflect.Sfixed32Kind, protoreflect.FloatKind:
+			typ = protowire.Fixed32Type
+		case protoreflect.Fixed64Kind, protoreflect.Sfixed64Kind, protoreflect.DoubleKind:
+			typ = protowire.Fixed64Type
+		}
+		fields[fd.Number()] = typ
+	}
+	return likePB(fields)
+}
+
+func inspectCurveKey(r *report, b []byte) error {
+	if len(b) != 33 || b[0] != 0x05 {
+		return fmt.Errorf("a Curve25519 public key is 33 bytes, 0x05 then u; got %d bytes starting 0x%02x", len(b), b[0])
+	}
+	r.Kind = "Curve25519 public key"
+	r.add("type", "0x05 (DJB)")
+	r.add("u", b[1:])
+	return nil
+}
+
+func inspectKEMKey(r *report, b []byte) error {
 	switch {
-	case len(b) == 33 && b[0] == 0x05:
-		r.Kind = "Curve25519 public key"
-		r.add("type", "0x05 (DJB)")
-		r.add("u", b[1:])
 	case len(b) == 1569 && b[0] == 0x08:
 		r.Kind = "Kyber-1024 public key"
 		r.add("type", "0x08 (Kyber1024)")
@@ -162,9 +327,9 @@ func inspectKey(r *report, b []byte) bool {
 		r.add("type", "0x0A (ML-KEM-1024)")
 		r.add("key_length", len(b)-1)
 	default:
-		return false
+		return fmt.Errorf("a Kyber-1024 or ML-KEM-1024 public key is 1569 bytes, 0x08 or 0x0A then the key; got %d bytes starting 0x%02x", len(b), b[0])
 	}
-	return true
+	return nil
 }
 
 func addSignalMessage(r *report, prefix string, m *session.SignalMessage) {
@@ -183,10 +348,10 @@ func addSignalMessage(r *report, prefix string, m *session.SignalMessage) {
 	r.add(prefix+"mac", raw[len(raw)-session.MACSize:])
 }
 
-func inspectPreKeyMessage(r *report, b []byte) bool {
+func inspectPreKeyMessage(r *report, b []byte) error {
 	m, err := session.ParsePreKeySignalMessage(b)
 	if err != nil {
-		return false
+		return err
 	}
 	r.Kind = "PreKeySignalMessage"
 	r.add("version", m.Version)
@@ -202,173 +367,150 @@ func inspectPreKeyMessage(r *report, b []byte) bool {
 	r.add("base_key", m.BaseKey.Bytes())
 	r.add("identity_key", m.IdentityKey.Bytes())
 	addSignalMessage(r, "message.", m.Message)
-	return true
+	return nil
 }
 
-func inspectSignalMessage(r *report, b []byte) bool {
+func inspectSignalMessage(r *report, b []byte) error {
 	m, err := session.ParseSignalMessage(b)
 	if err != nil {
-		return false
+		return err
 	}
 	r.Kind = "SignalMessage"
 	addSignalMessage(r, "", m)
-	return true
+	return nil
 }
 
 // pbFields parses b as one flat protobuf message: each field number once,
 // only varint and length-delimited values.
-func pbFields(b []byte) (map[protowire.Number]any, bool) {
+func pbFields(b []byte) (map[protowire.Number]any, error) {
 	out := map[protowire.Number]any{}
 	for len(b) > 0 {
 		n, typ, l := protowire.ConsumeTag(b)
 		if l < 0 {
-			return nil, false
+			return nil, fmt.Errorf("bad protobuf tag: %v", protowire.ParseError(l))
 		}
 		b = b[l:]
 		switch typ {
 		case protowire.VarintType:
 			v, l := protowire.ConsumeVarint(b)
 			if l < 0 {
-				return nil, false
+				return nil, fmt.Errorf("field %d: %v", n, protowire.ParseError(l))
 			}
 			out[n], b = v, b[l:]
 		case protowire.BytesType:
 			v, l := protowire.ConsumeBytes(b)
 			if l < 0 {
-				return nil, false
+				return nil, fmt.Errorf("field %d: %v", n, protowire.ParseError(l))
 			}
 			out[n], b = v, b[l:]
 		default:
-			return nil, false
+			return nil, fmt.Errorf("field %d has wire type %d", n, typ)
 		}
 	}
-	return out, true
+	return out, nil
 }
 
-// shape checks that f has exactly the wanted fields among the allowed ones
-// with the right types: 'v' varint, 'b' bytes, or a digit string for a
-// fixed byte length.
-func shape(f map[protowire.Number]any, required string, spec map[protowire.Number]string) bool {
+// shape checks that f has the required fields (a string of field numbers
+// 1–9) among the allowed ones, with the right types: 'v' varint, 'b'
+// bytes, or a decimal byte length.
+func shape(f map[protowire.Number]any, required string, spec map[protowire.Number]string) error {
 	for n, v := range f {
 		want, ok := spec[n]
 		if !ok {
-			return false
+			return fmt.Errorf("unexpected field %d", n)
 		}
 		switch want {
 		case "v":
 			if _, ok := v.(uint64); !ok {
-				return false
+				return fmt.Errorf("field %d is not a varint", n)
 			}
 		case "b":
 			if _, ok := v.([]byte); !ok {
-				return false
+				return fmt.Errorf("field %d is not bytes", n)
 			}
 		default:
 			bv, ok := v.([]byte)
 			if !ok || fmt.Sprint(len(bv)) != want {
-				return false
+				return fmt.Errorf("field %d is not %s bytes", n, want)
 			}
 		}
 	}
 	for _, c := range required {
 		if _, ok := f[protowire.Number(c-'0')]; !ok {
-			return false
+			return fmt.Errorf("missing field %c", c)
 		}
 	}
-	return true
+	return nil
 }
 
-func inspectSenderKeyMessage(r *report, b []byte) bool {
-	if len(b) < 1+64 || b[0]>>4 != 3 {
-		return false
+// inspectSenderKeyMessage parses with package group, in either layout.
+func inspectSenderKeyMessage(r *report, b []byte) error {
+	m, err := group.ParseAnySenderKeyMessage(b)
+	if err != nil {
+		return err
 	}
-	f, ok := pbFields(b[1 : len(b)-64])
-	if !ok {
-		return false
-	}
-	sig := b[len(b)-64:]
-	switch {
-	case shape(f, "124", map[protowire.Number]string{1: "16", 2: "v", 3: "v", 4: "b"}):
+	if m.Layout == group.LayoutSignal {
 		r.Kind = "SenderKeyMessage (libsignal)"
 		r.add("version", int(b[0]>>4))
-		r.add("distribution_id", f[1])
-		r.add("chain_id", f[2])
-		r.add("iteration", valueOr(f[3], uint64(0)))
-		r.add("ciphertext_length", len(f[4].([]byte)))
-	case shape(f, "3", map[protowire.Number]string{1: "v", 2: "v", 3: "b"}):
+		r.add("distribution_id", m.DistributionID)
+		r.add("chain_id", m.ChainID)
+	} else {
 		r.Kind = "SenderKeyMessage (WhatsApp layout)"
 		r.add("version", int(b[0]>>4))
-		r.add("key_id", valueOr(f[1], uint64(0)))
-		r.add("iteration", valueOr(f[2], uint64(0)))
-		r.add("ciphertext_length", len(f[3].([]byte)))
-	default:
-		return false
+		r.add("key_id", m.ChainID)
 	}
-	r.add("signature", sig)
-	return true
+	r.add("iteration", m.Iteration)
+	r.add("ciphertext_length", len(m.Ciphertext))
+	r.add("signature", b[len(b)-group.SignatureSize:])
+	return nil
 }
 
-func valueOr(v, def any) any {
-	if v == nil {
-		return def
+// inspectSenderKeyDistribution parses with package group, in either layout.
+func inspectSenderKeyDistribution(r *report, b []byte) error {
+	m, err := group.ParseAnySenderKeyDistributionMessage(b)
+	if err != nil {
+		return err
 	}
-	return v
-}
-
-func inspectSenderKeyDistribution(r *report, b []byte) bool {
-	if len(b) < 2 || b[0]>>4 != 3 {
-		return false
-	}
-	f, ok := pbFields(b[1:])
-	if !ok {
-		return false
-	}
-	switch {
-	case shape(f, "1245", map[protowire.Number]string{1: "16", 2: "v", 3: "v", 4: "32", 5: "33"}):
+	if m.Layout == group.LayoutSignal {
 		r.Kind = "SenderKeyDistributionMessage (libsignal)"
 		r.add("version", int(b[0]>>4))
-		r.add("distribution_id", f[1])
-		r.add("chain_id", f[2])
-		r.add("iteration", valueOr(f[3], uint64(0)))
-		r.add("chain_key", f[4])
-		r.add("signing_key", f[5])
-	case shape(f, "34", map[protowire.Number]string{1: "v", 2: "v", 3: "32", 4: "33"}):
+		r.add("distribution_id", m.DistributionID)
+		r.add("chain_id", m.ChainID)
+	} else {
 		r.Kind = "SenderKeyDistributionMessage (WhatsApp layout)"
 		r.add("version", int(b[0]>>4))
-		r.add("key_id", valueOr(f[1], uint64(0)))
-		r.add("iteration", valueOr(f[2], uint64(0)))
-		r.add("chain_key", f[3])
-		r.add("signing_key", f[4])
-	default:
-		return false
+		r.add("key_id", m.ChainID)
 	}
-	return true
+	r.add("iteration", m.Iteration)
+	r.add("chain_key", m.ChainKey)
+	r.add("signing_key", m.SigningKey.Bytes())
+	return nil
 }
 
-func inspectSealedV1(r *report, b []byte) bool {
+func inspectSealedV1(r *report, b []byte) error {
 	if len(b) < 2 || b[0] != 0x11 {
-		return false
+		return errors.New("sealed sender v1 starts with 0x11 and a protobuf body")
 	}
-	f, ok := pbFields(b[1:])
-	if !ok || !shape(f, "123", map[protowire.Number]string{1: "33", 2: "b", 3: "b"}) {
-		return false
+	f, err := pbFields(b[1:])
+	if err == nil {
+		err = shape(f, "123", map[protowire.Number]string{1: "33", 2: "b", 3: "b"})
+	}
+	if err != nil {
+		return fmt.Errorf("UnidentifiedSenderMessage: %w", err)
 	}
 	r.Kind = "sealed sender v1 (UnidentifiedSenderMessage)"
 	r.add("version", "0x11")
 	r.add("ephemeral_public", f[1])
 	r.add("encrypted_static", f[2])
 	r.add("encrypted_message_length", len(f[3].([]byte)))
-	return true
+	return nil
 }
 
-func inspectSealedV2(r *report, b []byte) bool {
-	if len(b) == 0 {
-		return false
-	}
+func inspectSealedV2(r *report, b []byte) error {
 	switch b[0] {
 	case 0x22:
 		if len(b) < 1+32+16+32+16 {
-			return false
+			return fmt.Errorf("received sealed sender v2: %d bytes, want at least %d (C, AT, ephemeral key, body)", len(b), 1+32+16+32+16)
 		}
 		r.Kind = "sealed sender v2 (received)"
 		r.add("version", "0x22")
@@ -376,30 +518,30 @@ func inspectSealedV2(r *report, b []byte) bool {
 		r.add("at", b[33:49])
 		r.add("ephemeral_public", b[49:81])
 		r.add("body_length", len(b)-81)
-		return true
+		return nil
 	case 0x23:
 		return inspectSealedV2Sent(r, b)
 	}
-	return false
+	return errors.New("sealed sender v2 starts with 0x22 (received) or 0x23 (sent)")
 }
 
-func inspectSealedV2Sent(r *report, b []byte) bool {
+func inspectSealedV2Sent(r *report, b []byte) error {
 	r.Kind = "sealed sender v2 (sent, multi-recipient)"
 	r.add("version", "0x23")
 	rest := b[1:]
 	count, l := protowire.ConsumeVarint(rest)
 	if l < 0 || count > uint64(len(rest)) {
-		return false
+		return errors.New("sent sealed sender v2: bad recipient count")
 	}
 	rest = rest[l:]
 	r.add("recipients", count)
 	for i := range count {
 		if len(rest) < 17 {
-			return false
+			return fmt.Errorf("sent sealed sender v2: recipient %d: truncated service ID", i)
 		}
 		id, err := envelope.ServiceIDString(rest[:17])
 		if err != nil {
-			return false
+			return fmt.Errorf("sent sealed sender v2: recipient %d: %w", i, err)
 		}
 		rest = rest[17:]
 		prefix := fmt.Sprintf("recipient[%d].", i)
@@ -411,7 +553,7 @@ func inspectSealedV2Sent(r *report, b []byte) bool {
 		}
 		for d := 0; ; d++ {
 			if len(rest) < 3 {
-				return false
+				return fmt.Errorf("sent sealed sender v2: recipient %d: truncated device list", i)
 			}
 			dev, v := rest[0], binary.BigEndian.Uint16(rest[1:3])
 			rest = rest[3:]
@@ -421,18 +563,18 @@ func inspectSealedV2Sent(r *report, b []byte) bool {
 			}
 		}
 		if len(rest) < 48 {
-			return false
+			return fmt.Errorf("sent sealed sender v2: recipient %d: truncated C and AT", i)
 		}
 		r.add(prefix+"c", rest[:32])
 		r.add(prefix+"at", rest[32:48])
 		rest = rest[48:]
 	}
 	if len(rest) < 32+16 {
-		return false
+		return errors.New("sent sealed sender v2: truncated ephemeral key or body")
 	}
 	r.add("ephemeral_public", rest[:32])
 	r.add("body_length", len(rest)-32)
-	return true
+	return nil
 }
 
 func protoJSON(m proto.Message) json.RawMessage {
@@ -443,66 +585,218 @@ func protoJSON(m proto.Message) json.RawMessage {
 	return b
 }
 
-func inspectPlaintextContent(r *report, b []byte) bool {
-	if b[0] != envelope.PlaintextContentMarker {
-		return false
-	}
-	c, err := parseContentPB(b[1:])
+// inspectPlaintextContent parses with envelope.ParsePlaintextContent, which
+// applies libsignal's and Signal's rules: 0xC0, a Content holding only a
+// DecryptionErrorMessage, 0x80 and zeros.
+func inspectPlaintextContent(r *report, b []byte) error {
+	m, err := envelope.ParsePlaintextContent(b)
 	if err != nil {
-		return false
+		return err
 	}
 	r.Kind = "PlaintextContent"
 	r.add("marker", "0xC0")
-	addContent(r, c)
-	return true
+	addDecryptionError(r, "decryption_error_message.", m)
+	return nil
 }
 
-func addContent(r *report, c *signalpb.Content) {
-	r.add("content", protoJSON(c))
-	if dem := c.GetDecryptionErrorMessage(); dem != nil {
-		var m signalpb.DecryptionErrorMessage
-		if proto.Unmarshal(dem, &m) == nil {
-			r.add("decryption_error_message", protoJSON(&m))
-		}
+func addDecryptionError(r *report, prefix string, m *session.DecryptionErrorMessage) {
+	if !m.RatchetKey.IsZero() {
+		r.add(prefix+"ratchet_key", m.RatchetKey.Bytes())
 	}
+	r.add(prefix+"timestamp", m.Timestamp)
+	r.add(prefix+"timestamp_utc", time.UnixMilli(int64(min(m.Timestamp, 1<<62))).UTC().Format(time.RFC3339Nano))
+	r.add(prefix+"device_id", m.DeviceID)
 }
 
-// known reports whether every field of b is declared in m's descriptor.
-func known(m proto.Message) bool {
-	return len(m.ProtoReflect().GetUnknown()) == 0
+// inspectDecryptionError parses a bare DecryptionErrorMessage (what a
+// PlaintextContent carries): session.ParseDecryptionErrorMessage, and no
+// field but ratchet_key (1), timestamp (2) and device_id (3).
+func inspectDecryptionError(r *report, b []byte) error {
+	f, err := pbFields(b)
+	if err == nil {
+		err = shape(f, "2", map[protowire.Number]string{1: "33", 2: "v", 3: "v"})
+	}
+	if err != nil {
+		return fmt.Errorf("DecryptionErrorMessage: %w", err)
+	}
+	m, err := session.ParseDecryptionErrorMessage(b)
+	if err != nil {
+		return err
+	}
+	r.Kind = "DecryptionErrorMessage"
+	addDecryptionError(r, "", m)
+	return nil
 }
 
-func inspectEnvelope(r *report, b []byte) bool {
+// noUnknown refuses a protobuf message with fields its schema does not
+// declare (or a declared field with the wrong wire type).
+func noUnknown(what string, m proto.Message) error {
+	if u := m.ProtoReflect().GetUnknown(); len(u) > 0 {
+		n, _, _ := protowire.ConsumeTag(u)
+		return fmt.Errorf("%s: field %d is not in the schema (or has the wrong wire type)", what, n)
+	}
+	return nil
+}
+
+// checkCertificateShape checks the outer {certificate, signature} message
+// strictly (sealedsender's parsers accept unknown fields, as libsignal
+// does) and its inner certificate against inner.
+func checkCertificateShape(what string, b []byte, inner proto.Message) error {
+	var outer signalpb.SenderCertificate // same shape as ServerCertificate
+	if err := proto.Unmarshal(b, &outer); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if err := noUnknown(what, &outer); err != nil {
+		return err
+	}
+	if len(outer.Signature) != 64 {
+		return fmt.Errorf("%s: signature of %d bytes, want 64 (XEdDSA)", what, len(outer.Signature))
+	}
+	if err := proto.Unmarshal(outer.Certificate, inner); err != nil {
+		return fmt.Errorf("%s: certificate: %w", what, err)
+	}
+	return noUnknown(what+" certificate", inner)
+}
+
+func inspectServerCertificate(r *report, b []byte) error {
+	c, err := sealedsender.ParseServerCertificate(b)
+	if err != nil {
+		return err
+	}
+	if err := checkCertificateShape("server certificate", b, &signalpb.ServerCertificate_Certificate{}); err != nil {
+		return err
+	}
+	r.Kind = "ServerCertificate"
+	addServerCertificate(r, "", c)
+	return nil
+}
+
+func addServerCertificate(r *report, prefix string, c *sealedsender.ServerCertificate) {
+	r.add(prefix+"id", c.ID())
+	if c.ID() == sealedsender.RevokedServerCertificateID {
+		r.add(prefix+"revoked", true)
+	}
+	r.add(prefix+"key", c.Key().Bytes())
+	var pb signalpb.ServerCertificate
+	if proto.Unmarshal(c.Bytes(), &pb) == nil {
+		r.add(prefix+"signature", pb.Signature)
+	}
+	r.add(prefix+"signature_checked", false)
+}
+
+func inspectSenderCertificate(r *report, b []byte) error {
+	c, err := sealedsender.ParseSenderCertificate(b)
+	if err != nil {
+		return err
+	}
+	if err := checkCertificateShape("sender certificate", b, &signalpb.SenderCertificate_Certificate{}); err != nil {
+		return err
+	}
+	r.Kind = "SenderCertificate"
+	addSenderCertificate(r, "", c)
+	return nil
+}
+
+func addSenderCertificate(r *report, prefix string, c *sealedsender.SenderCertificate) {
+	s := c.Sender()
+	r.add(prefix+"sender_uuid", s.UUID)
+	if s.E164 != "" {
+		r.add(prefix+"sender_e164", s.E164)
+	}
+	r.add(prefix+"sender_device", s.DeviceID)
+	r.add(prefix+"expires", c.ExpiresMillis())
+	r.add(prefix+"expires_utc", s.Expires.UTC().Format(time.RFC3339Nano))
+	r.add(prefix+"identity_key", s.IdentityKey.Bytes())
+	if signer := c.Signer(); signer != nil {
+		addServerCertificate(r, prefix+"signer.", signer)
+	} else {
+		r.add(prefix+"signer_id", c.SignerID())
+	}
+	var pb signalpb.SenderCertificate
+	if proto.Unmarshal(c.Bytes(), &pb) == nil {
+		r.add(prefix+"signature", pb.Signature)
+	}
+	r.add(prefix+"signature_checked", false)
+}
+
+// inspectSealedContent: the plaintext of a sealed-sender message, libsignal's
+// UnidentifiedSenderMessageContent (sealedsender.ParseContent).
+func inspectSealedContent(r *report, b []byte) error {
+	c, err := sealedsender.ParseContent(b)
+	if err != nil {
+		return err
+	}
+	var pb signalpb.UnidentifiedSenderMessage_Message
+	if err := proto.Unmarshal(b, &pb); err != nil {
+		return err
+	}
+	if err := noUnknown("sealed sender content", &pb); err != nil {
+		return err
+	}
+	r.Kind = "UnidentifiedSenderMessageContent (sealed sender, decrypted)"
+	r.add("type", c.Type())
+	r.add("content_hint", uint32(c.ContentHint()))
+	if g := c.GroupID(); g != nil {
+		r.add("group_id", g)
+	}
+	addSenderCertificate(r, "sender_certificate.", c.SenderCertificate())
+	contents := c.Contents()
+	r.add("contents_length", len(contents))
+	sub := &report{}
+	var ok bool
+	switch c.Type() {
+	case session.TypePreKey:
+		ok = inspectPreKeyMessage(sub, contents) == nil
+	case session.TypeSignal:
+		ok = inspectSignalMessage(sub, contents) == nil
+	case session.TypeSenderKey:
+		ok = inspectSenderKeyMessage(sub, contents) == nil
+	case session.TypePlaintext:
+		ok = inspectPlaintextContent(sub, contents) == nil
+	}
+	if ok {
+		r.Fields = append(r.Fields, prefixed("contents.", sub.Fields)...)
+	}
+	return nil
+}
+
+func inspectEnvelope(r *report, b []byte) error {
 	var e signalpb.Envelope
-	if proto.Unmarshal(b, &e) != nil || !known(&e) || e.Type == nil || (e.Content == nil && e.ClientTimestamp == nil) {
-		return false
+	if err := proto.Unmarshal(b, &e); err != nil {
+		return fmt.Errorf("envelope: %w", err)
+	}
+	if err := noUnknown("envelope", &e); err != nil {
+		return err
+	}
+	if e.Type == nil || (e.Content == nil && e.ClientTimestamp == nil) {
+		return errors.New("envelope: no type, or neither content nor timestamp")
 	}
 	r.Kind = "Signal Envelope"
 	r.add("envelope", protoJSON(&e))
 	if typ, err := envelope.CiphertextType(envelope.EnvelopeType(e.GetType())); err == nil && e.Content != nil {
 		sub := &report{}
+		var err error
 		switch typ {
 		case session.TypePreKey:
-			if inspectPreKeyMessage(sub, e.Content) {
-				r.Fields = append(r.Fields, prefixed("content.", sub.Fields)...)
-			}
+			err = inspectPreKeyMessage(sub, e.Content)
 		case session.TypeSignal:
-			if inspectSignalMessage(sub, e.Content) {
-				r.Fields = append(r.Fields, prefixed("content.", sub.Fields)...)
-			}
+			err = inspectSignalMessage(sub, e.Content)
 		case session.TypePlaintext:
-			if inspectPlaintextContent(sub, e.Content) {
-				r.Fields = append(r.Fields, prefixed("content.", sub.Fields)...)
-			}
+			err = inspectPlaintextContent(sub, e.Content)
+		}
+		if err == nil {
+			r.Fields = append(r.Fields, prefixed("content.", sub.Fields)...)
+		} else {
+			r.add("content.error", err.Error())
 		}
 	}
-	return true
+	return nil
 }
 
 func prefixed(p string, fs []field) []field {
 	out := make([]field, len(fs))
 	for i, f := range fs {
-		out[i] = field{p + f.Name, f.Value}
+		out[i] = field{p + f.Name, f.Type, f.Value}
 	}
 	return out
 }
@@ -517,29 +811,52 @@ func parseContentPB(padded []byte) (*signalpb.Content, error) {
 	}
 	c := new(signalpb.Content)
 	if err := proto.Unmarshal(b, c); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("content: %w", err)
 	}
 	return c, nil
 }
 
-func inspectContent(r *report, b []byte) bool {
+func inspectContent(r *report, b []byte) error {
 	c, err := parseContentPB(b)
-	if err != nil || !known(c) || (c.Content == nil && c.SenderKeyDistributionMessage == nil) {
-		return false
+	if err != nil {
+		return err
+	}
+	if err := noUnknown("content", c); err != nil {
+		return err
+	}
+	if c.Content == nil && c.SenderKeyDistributionMessage == nil {
+		return errors.New("content: empty")
 	}
 	r.Kind = "Signal Content (padded)"
-	addContent(r, c)
-	return true
+	r.add("content", protoJSON(c))
+	if dem := c.GetDecryptionErrorMessage(); dem != nil {
+		if m, err := session.ParseDecryptionErrorMessage(dem); err == nil {
+			addDecryptionError(r, "decryption_error_message.", m)
+		}
+	}
+	if skdm := c.GetSenderKeyDistributionMessage(); skdm != nil {
+		sub := &report{}
+		if inspectSenderKeyDistribution(sub, skdm) == nil {
+			r.Fields = append(r.Fields, prefixed("sender_key_distribution_message.", sub.Fields)...)
+		}
+	}
+	return nil
 }
 
-func inspectTransport(r *report, b []byte) bool {
-	f, ok := pbFields(b)
-	if !ok || !shape(f, "", map[protowire.Number]string{1: "b", 2: "b"}) || len(f) == 0 {
-		return false
+func inspectTransport(r *report, b []byte) error {
+	f, err := pbFields(b)
+	if err == nil {
+		err = shape(f, "", map[protowire.Number]string{1: "b", 2: "b"})
+	}
+	if err == nil && len(f) == 0 {
+		err = errors.New("empty")
+	}
+	if err != nil {
+		return fmt.Errorf("MessageTransport: %w", err)
 	}
 	t, err := envelope.ParseMessageTransport(b)
 	if err != nil {
-		return false
+		return err
 	}
 	r.Kind = "MessageTransport (Messenger/Instagram)"
 	r.add("application_payload", t.ApplicationPayload)
@@ -562,5 +879,5 @@ func inspectTransport(r *report, b []byte) bool {
 			r.add(x.name, x.v)
 		}
 	}
-	return true
+	return nil
 }

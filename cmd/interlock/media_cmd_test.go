@@ -28,7 +28,11 @@ func TestMediaCommand(t *testing.T) {
 	for _, format := range []string{"whatsapp", "signal"} {
 		t.Run(format, func(t *testing.T) {
 			enc := filepath.Join(dir, format+".enc")
-			code, stdout, stderr := runCmd(t, "media", "encrypt", "--format", format, "--type", "video", in, enc)
+			encArgs := []string{"media", "encrypt", "--format", format, in, enc}
+			if format == "whatsapp" {
+				encArgs = append(encArgs, "--type", "video")
+			}
+			code, stdout, stderr := runCmd(t, encArgs...)
 			if code != 0 {
 				t.Fatalf("encrypt: %d %s", code, stderr)
 			}
@@ -89,7 +93,7 @@ func TestMediaCommand(t *testing.T) {
 	if code, _, _ := runCmd(t, "media", "encrypt", "--format", "telegram", in, filepath.Join(dir, "x")); code != 2 {
 		t.Fatal("bad format not a usage error")
 	}
-	if code, _, _ := runCmd(t, "media", "decrypt", "--format", "whatsapp", "--key", "AAAA", in, filepath.Join(dir, "x")); code != 1 {
+	if code, _, _ := runCmd(t, "media", "decrypt", "--format", "whatsapp", "--type", "image", "--key", "AAAA", in, filepath.Join(dir, "x")); code != 1 {
 		t.Fatal("short key accepted")
 	}
 	assertNoOutput(t, dir, filepath.Join(dir, "x"))
@@ -105,5 +109,39 @@ func assertNoOutput(t *testing.T, dir, out string) {
 		if strings.HasSuffix(e.Name(), ".tmp") {
 			t.Fatalf("temporary file %s left behind", e.Name())
 		}
+	}
+}
+
+// TestIssue17Item4_ProgressChoice: progress only for a terminal and a large
+// file, unless --progress or --quiet decides; never for a pipe or a buffer
+// by default.
+func TestIssue17Item4_ProgressChoice(t *testing.T) {
+	var buf bytes.Buffer
+	big := int64(progressThreshold + 1)
+	for _, c := range []struct {
+		progress, quiet bool
+		size            int64
+		want            bool
+	}{
+		{false, false, big, false}, // not a terminal
+		{true, false, 1, true},
+		{true, false, big, true},
+		{false, true, big, false},
+	} {
+		got := newProgress(&mediaFlags{progress: c.progress, quiet: c.quiet}, &buf, c.size, "x") != nil
+		if got != c.want {
+			t.Errorf("progress %v quiet %v size %d: %v, want %v", c.progress, c.quiet, c.size, got, c.want)
+		}
+	}
+	if isTerminal(&buf) {
+		t.Error("a buffer is a terminal")
+	}
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	if isTerminal(null) {
+		t.Errorf("%s is a terminal", os.DevNull)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"slices"
@@ -100,12 +99,24 @@ var newPeerStore = func(_ context.Context, path string, id prekey.IdentityKeyPai
 	return session.NewMemoryStore(id, reg), id, reg, nil
 }
 
+const peerUsage = `usage: interlock peer [--no-spqr]
+
+Serves the conformance peer protocol (shared/conformance/PEER-PROTOCOL.md,
+version 1): one JSON request per line on standard input, one JSON response
+per line on standard output. Test tooling: the peer holds keys for the
+protocol it serves and must not face untrusted callers outside a test.
+`
+
+// servePeer runs `interlock peer`. A usage error or --help is returned as
+// an exitStatus, already reported.
 func servePeer(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("peer", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	noSPQR := fs.Bool("no-spqr", false, "never offer the SPQR triple ratchet")
-	if err := fs.Parse(args); err != nil {
-		return err
+	fs := newFlagSet("peer", peerUsage)
+	noSPQR := fs.Bool("no-spqr", false, "never offer the SPQR triple ratchet (a stand-in for clients without it)")
+	if status, ok := parseArgs(fs, args, stdout, stderr); !ok {
+		return exitStatus(status)
+	}
+	if err := noArgs(fs); err != nil {
+		return exitStatus(finish(fs, stderr, err))
 	}
 	p := &peer{ctx: context.Background(), nextID: 1}
 	if *noSPQR {
