@@ -105,7 +105,9 @@ func TestLiveReportLibsignalPasses(t *testing.T) {
 
 // TestLiveReportLibsignal090Relabelling: libsignal 0.90 predates the
 // address binding (0.91), so the malicious-server scenarios that relabel a
-// first message fail against it, and only those.
+// first message fail against it, and only those: minted-certificate fails;
+// relabelled-sender fails, or, when the sender is 0.90 too and writes no
+// binding, does not apply (scenarios_malicious.go).
 func TestLiveReportLibsignal090Relabelling(t *testing.T) {
 	peersBin(t)
 	r := liveReport(t, libsignalPeer(t), live.Spec{}, nil)
@@ -115,8 +117,11 @@ func TestLiveReportLibsignal090Relabelling(t *testing.T) {
 			t.Errorf("libsignal 0.90 fails %s", id)
 		}
 	}
-	if !failed["live/malicious/relabelled-sender"] {
-		t.Errorf("libsignal 0.90 passes relabelled-sender: %v", failed)
+	if !failed["live/malicious/minted-certificate"] {
+		t.Errorf("libsignal 0.90 passes minted-certificate: %v", failed)
+	}
+	if s := checkStatus(r, "identity-binding", "live/malicious/relabelled-sender"); s != StatusFail && s != StatusNotApplicable {
+		t.Errorf("libsignal 0.90: relabelled-sender %s, want fail or not_applicable", s)
 	}
 	if r.Summary.Verdict != StatusFail || r.ExitStatus() != ExitFail {
 		t.Errorf("verdict %s, exit %d; want fail, 1", r.Summary.Verdict, r.ExitStatus())

@@ -113,7 +113,7 @@ func Run(o Options) (*Report, error) {
 				r.AddCorpusNotRun(neg, cf.file, nil, why)
 			}
 		}
-		r.Corpus.Missing = dedupe(cr.Missing)
+		r.Corpus.Missing = append([]string{}, dedupe(cr.Missing)...)
 	case len(o.A.Argv) > 0:
 		if err := runPeerCorpus(r, o.A, o.Timeout, fsys, func(f string) { progress("corpus: %s", f) }); err != nil {
 			return nil, err
@@ -123,7 +123,7 @@ func Run(o Options) (*Report, error) {
 	}
 	// The digest identifies the corpus: every corpus file present, whether
 	// or not it could run (the checks say which did).
-	r.Corpus.Files = presentFiles(fsys)
+	r.Corpus.Files = append([]string{}, presentFiles(fsys)...)
 	sort.Strings(r.Corpus.Files)
 	if r.Corpus.Digest, err = corpusDigest(fsys, r.Corpus.Files); err != nil {
 		return nil, err
@@ -175,6 +175,12 @@ func Run(o Options) (*Report, error) {
 			}
 		}
 		r.AddLive(info, scenarios, results)
+	} else {
+		// No peer: the live checks exist and did not run.
+		for _, sc := range Scenarios() {
+			r.add(sc.Guarantees, Check{ID: "live/" + sc.ID, Kind: "live", Status: StatusNotRun, Spec: sc.Spec,
+				Detail: sc.Doc + ": not run (no live peer)"})
+		}
 	}
 	r.Subject = subject
 	r.Finish()

@@ -212,6 +212,20 @@ func TestIssue17Item1EmptyVectorsIncomplete(t *testing.T) {
 	if g.Status != StatusNotRun || len(g.Checks) == 0 || !strings.Contains(g.Checks[0].Detail, "not found") {
 		t.Errorf("forward-secrecy: %+v", g)
 	}
+	// The full embedded corpus, no live run: valid against the schema,
+	// incomplete (the live-only checks have not run).
+	full, err := Run(Options{Tool: "t", Corpus: Interlock{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rep := range []*Report{r, full} {
+		var b bytes.Buffer
+		rep.Render(&b, "json")
+		checkJSON(t, loadSchema(t), b.Bytes())
+	}
+	if full.Summary.Verdict != VerdictIncomplete || full.Corpus.Digest != full.Corpus.EmbeddedDigest || len(full.Corpus.Missing) != 0 {
+		t.Errorf("corpus-only run: %s, corpus %+v", full.Summary.Verdict, full.Corpus)
+	}
 	if _, err := Run(Options{Tool: "t", Corpus: Interlock{}, VectorDir: filepath.Join(t.TempDir(), "absent")}); err == nil {
 		t.Error("a --vectors directory that does not exist is accepted")
 	}
