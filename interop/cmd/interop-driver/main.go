@@ -44,7 +44,7 @@ func main() {
 	flag.StringVar(&bDir, "b-dir", "", "working directory for B")
 	flag.Parse()
 
-	scenarios := live.All()
+	scenarios := append(live.All(), live.SPQRScenarios()...)
 	if *list {
 		for _, s := range scenarios {
 			big := ""
