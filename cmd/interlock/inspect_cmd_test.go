@@ -192,7 +192,7 @@ func TestIssue17Item3_CertificateFields(t *testing.T) {
 
 // testCertificates issues a server certificate (ID 7) and a sender
 // certificate for device 3 of a fixed ACI.
-func testCertificates(t *testing.T) (*sealedsender.ServerCertificate, *sealedsender.SenderCertificate) {
+func testCertificates(t testing.TB) (*sealedsender.ServerCertificate, *sealedsender.SenderCertificate) {
 	t.Helper()
 	root, _ := prekey.GenerateKeyPair(rand.Reader)
 	serverKey, _ := prekey.GenerateKeyPair(rand.Reader)
@@ -216,7 +216,7 @@ func FuzzInspect(f *testing.F) {
 	f.Add([]byte{0x23, 1, 0, 1, 2})
 	f.Add(append([]byte{0x33}, make([]byte, 70)...))
 	// issue #17 item 3: the new kinds.
-	server, sender := testCertificates(&testing.T{})
+	server, sender := testCertificates(f)
 	f.Add(server.Bytes())
 	f.Add(sender.Bytes())
 	f.Add((&session.DecryptionErrorMessage{Timestamp: 1, DeviceID: 2}).Bytes())
