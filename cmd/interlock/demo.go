@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/interlock-e2ee/interlock/envelope"
@@ -127,7 +128,11 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 		err = usageError{"--db and --postgres exclude each other"}
 	}
 	if err == nil {
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		// Interrupted, terminated or cut off (`interlock demo | head`:
+		// SIGPIPE would otherwise end the process before the temporary
+		// database is removed), the demo stops at its next store call and
+		// cleans up.
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGPIPE)
 		defer stop()
 		err = demo(ctx, &demoPrinter{w: stdout, full: *full}, *dbPath, *pgURL)
 	}
