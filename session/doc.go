@@ -75,6 +75,20 @@
 // without a one-time prekey has no such record, in libsignal as here: its
 // replay is caught only while its state is still in the record.
 //
+// Addresses of first messages. A version 4 first message from a sender that
+// writes libsignal's address binding (libsignal ≥ 0.91, and Interlock with
+// WithLocalAddress) names its sender and recipient under its MAC, so the
+// server cannot relabel it (issue #20 item 11). Version 3 (X3DH, the
+// whatsapp flavour) has no binding, in WhatsApp, go.mau.fi/libsignal and
+// libsignal 0.90 as here: the server can deliver a version 3 first message
+// as from another device of the same account, or from an account not yet
+// pinned (trust on first use then pins the real sender's key under that
+// account). It cannot put words in the mouth of a pinned account with
+// another key (PerAccount refuses the key; PerDevice refuses an unvouched
+// device), and the relabelled session's messages decrypt only as from the
+// sender's own key. WhatsApp clients get the sender's address from the
+// server's stanza too; what vouches for a device there is its ADV signature.
+//
 // Work before authentication (issue #20 item 5). A SignalMessage is tried on
 // the current state with libsignal's limits (ratchet.MaxForwardJumps), then
 // on one archived state at most: the one that has received on the
