@@ -113,16 +113,22 @@ func senderName(n SenderKeyName, layout Layout, dist string) (SenderKeyName, err
 	return n, nil
 }
 
-func (c *Cipher) load(ctx context.Context, n SenderKeyName) (*Record, error) {
-	r, err := c.store.LoadSenderKey(ctx, n)
+func (c *Cipher) save(ctx context.Context, n SenderKeyName, r *Record) error {
+	return c.saveTo(ctx, c.store, n, r)
+}
+
+// loadFrom and saveTo load and store through st, the store of the
+// operation's transaction (see transact).
+func (c *Cipher) loadFrom(ctx context.Context, st SenderKeyStore, n SenderKeyName) (*Record, error) {
+	r, err := st.LoadSenderKey(ctx, n)
 	if err != nil {
 		return nil, fmt.Errorf("group: load sender key %s: %w", n, err)
 	}
 	return r, nil
 }
 
-func (c *Cipher) save(ctx context.Context, n SenderKeyName, r *Record) error {
-	if err := c.store.StoreSenderKey(ctx, n, r); err != nil {
+func (c *Cipher) saveTo(ctx context.Context, st SenderKeyStore, n SenderKeyName, r *Record) error {
+	if err := st.StoreSenderKey(ctx, n, r); err != nil {
 		return fmt.Errorf("group: store sender key %s: %w", n, err)
 	}
 	return nil
@@ -134,13 +140,27 @@ func (c *Cipher) save(ctx context.Context, n SenderKeyName, r *Record) error {
 // a random 32-byte chain key at iteration 0 and a fresh signing key pair.
 // Otherwise the message carries the current chain key and iteration, so a
 // member that joins late cannot read earlier messages.
-func (c *Cipher) CreateDistributionMessage(ctx context.Context, self SenderKeyName) (*SenderKeyDistributionMessage, error) {
+func (c *Cipher) CreateDistributionMessage(ctx context.Context, self SenderKeyName) (m *SenderKeyDistributionMessage, err error) {
+	name, _, err := c.ownName(self)
+	if err != nil {
+		return nil, err
+	}
+	defer c.lock(name)()
+	err = c.transact(ctx, func(st SenderKeyStore) (err error) {
+		m, err = c.createDistributionMessage(ctx, st, self)
+		return err
+	})
+	return m, err
+}
+
+// createDistributionMessage is CreateDistributionMessage in the
+// transaction of st; the caller holds the name's lock.
+func (c *Cipher) createDistributionMessage(ctx context.Context, st SenderKeyStore, self SenderKeyName) (*SenderKeyDistributionMessage, error) {
 	self, uuid, err := c.ownName(self)
 	if err != nil {
 		return nil, err
 	}
-	defer c.lock(self)()
-	rec, err := c.load(ctx, self)
+	rec, err := c.loadFrom(ctx, st, self)
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +171,7 @@ func (c *Cipher) CreateDistributionMessage(ctx context.Context, self SenderKeyNa
 		}
 		rec = NewRecord()
 		rec.add(s)
-		if err := c.save(ctx, self, rec); err != nil {
+		if err := c.saveTo(ctx, st, self, rec); err != nil {
 			return nil, err
 		}
 	}
@@ -195,7 +215,13 @@ func (c *Cipher) ProcessDistributionMessage(ctx context.Context, sender SenderKe
 		return invalid("distribution message was not parsed")
 	}
 	defer c.lock(name)()
-	rec, err := c.load(ctx, name)
+	return c.transact(ctx, func(st SenderKeyStore) error { return c.processDistributionMessage(ctx, st, name, m) })
+}
+
+// processDistributionMessage is ProcessDistributionMessage in the
+// transaction of st, for the resolved name; the caller holds its lock.
+func (c *Cipher) processDistributionMessage(ctx context.Context, st SenderKeyStore, name SenderKeyName, m *SenderKeyDistributionMessage) error {
+	rec, err := c.loadFrom(ctx, st, name)
 	if err != nil {
 		return err
 	}
@@ -205,7 +231,7 @@ func (c *Cipher) ProcessDistributionMessage(ctx context.Context, sender SenderKe
 	s := &state{version: Version, chainID: m.ChainID, iteration: m.Iteration, signingPub: m.SigningKey}
 	copy(s.chainKey[:], m.ChainKey)
 	rec.add(s)
-	return c.save(ctx, name, rec)
+	return c.saveTo(ctx, st, name, rec)
 }
 
 // step returns the message key seed of a chain key and the next chain key:
@@ -229,13 +255,31 @@ func messageKeys(seed *[ChainKeySize]byte) (iv, key []byte, err error) {
 // Encrypt encrypts plaintext with our own newest chain self and returns the
 // signed SenderKeyMessage in the Cipher's layout. It fails with
 // ErrNoSenderKey when CreateDistributionMessage has not created the chain.
-func (c *Cipher) Encrypt(ctx context.Context, self SenderKeyName, plaintext []byte) ([]byte, error) {
+//
+// With a SenderKeyTransactor (sqlstore), loading the chain, stepping it and
+// storing it are one transaction that holds the chain's row: two processes
+// sending with one chain never use one iteration twice (issue #19 item 1).
+func (c *Cipher) Encrypt(ctx context.Context, self SenderKeyName, plaintext []byte) (out []byte, err error) {
+	name, _, err := c.ownName(self)
+	if err != nil {
+		return nil, err
+	}
+	defer c.lock(name)()
+	err = c.transact(ctx, func(st SenderKeyStore) (err error) {
+		out, err = c.encrypt(ctx, st, self, plaintext)
+		return err
+	})
+	return out, err
+}
+
+// encrypt is Encrypt in the transaction of st; the caller holds the name's
+// lock.
+func (c *Cipher) encrypt(ctx context.Context, st SenderKeyStore, self SenderKeyName, plaintext []byte) ([]byte, error) {
 	self, uuid, err := c.ownName(self)
 	if err != nil {
 		return nil, err
 	}
-	defer c.lock(self)()
-	rec, err := c.load(ctx, self)
+	rec, err := c.loadFrom(ctx, st, self)
 	if err != nil {
 		return nil, err
 	}
@@ -268,7 +312,7 @@ func (c *Cipher) Encrypt(ctx context.Context, self SenderKeyName, plaintext []by
 	}
 	body = append(body, sig...)
 	s.chainKey, s.iteration = next, s.iteration+1
-	if err := c.save(ctx, self, rec); err != nil {
+	if err := c.saveTo(ctx, st, self, rec); err != nil {
 		return nil, err
 	}
 	return body, nil
@@ -308,7 +352,19 @@ func (c *Cipher) DecryptMessage(ctx context.Context, sender SenderKeyName, m *Se
 		return nil, err
 	}
 	defer c.lock(name)()
-	rec, err := c.load(ctx, name)
+	var pt []byte
+	err = c.transact(ctx, func(st SenderKeyStore) (err error) {
+		pt, err = c.decryptMessage(ctx, st, name, m)
+		return err
+	})
+	return pt, err
+}
+
+// decryptMessage is DecryptMessage in the transaction of st, for the
+// resolved name; the caller holds its lock. On error nothing is stored
+// (and the transaction rolls back).
+func (c *Cipher) decryptMessage(ctx context.Context, st SenderKeyStore, name SenderKeyName, m *SenderKeyMessage) ([]byte, error) {
+	rec, err := c.loadFrom(ctx, st, name)
 	if err != nil {
 		return nil, err
 	}
@@ -383,7 +439,7 @@ func (c *Cipher) DecryptMessage(ctx context.Context, sender SenderKeyName, m *Se
 		}
 		s.chainKey, s.iteration = nextKey, m.Iteration+1
 	}
-	if err := c.save(ctx, name, rec); err != nil {
+	if err := c.saveTo(ctx, st, name, rec); err != nil {
 		return nil, err
 	}
 	return pt, nil

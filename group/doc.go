@@ -66,4 +66,13 @@
 // Parsers bound every length and never panic; signatures are verified with
 // XEdDSA; private signing keys never leave the record and redact themselves
 // when printed.
+//
+// An iteration must never encrypt two messages (two plaintexts under one
+// AES-CBC key and IV). The Cipher's per-name lock guarantees it within one
+// Cipher; across processes sharing a store it holds only if the store is a
+// SenderKeyTransactor (sqlstore is: each operation is one transaction
+// holding the record's row, issue #19 item 1). With any other store, use one
+// Cipher per sender key at a time. A DecryptMessage of a forged message
+// holds that transaction while its signature is checked (one XEdDSA
+// verification), before any chain step.
 package group

@@ -201,6 +201,17 @@ func (s *Store) LoadSessions(ctx context.Context, addrs []session.Address) (map[
 		err error
 	}
 	var rows []row
+	if s.tx != nil {
+		// The rows' locks, also of those that do not exist yet (issue #19
+		// item 1), in key order.
+		locks := make([]rowLock, len(want))
+		for i, a := range want {
+			locks[i] = sessionLock(a)
+		}
+		if err := s.lockRows(ctx, locks...); err != nil {
+			return nil, wrap(fmt.Sprintf("locking %d sessions", len(want)), err)
+		}
+	}
 	err := s.batchSelect(ctx, "interlock_sessions", "record", true, want, func(a session.Address, b []byte) error {
 		rows = append(rows, row{a: a, b: b})
 		return nil
@@ -208,11 +219,19 @@ func (s *Store) LoadSessions(ctx context.Context, addrs []session.Address) (map[
 	if err != nil {
 		return nil, wrap(fmt.Sprintf("loading %d sessions", len(addrs)), err)
 	}
-	// Parsing is most of the cost: spread it over the cores.
-	parallel(len(rows), func(i int) error {
-		rows[i].r, rows[i].err = session.UnmarshalRecord(rows[i].b)
+	// Parsing is most of the cost: spread it over the cores. A row that
+	// does not decrypt fails the load (never a corrupt record).
+	err = parallel(len(rows), func(i int) error {
+		b, err := s.open(ctx, sessionRow(rows[i].a), rows[i].b)
+		if err != nil {
+			return err
+		}
+		rows[i].r, rows[i].err = session.UnmarshalRecord(b)
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
 	var corrupt *session.BatchError
 	for _, r := range rows {
 		if r.err != nil {
@@ -336,6 +355,9 @@ func (s *Store) storeSessions(ctx context.Context, addrs []session.Address, recs
 				for i := p * marshalRows; i < min(n, (p+1)*marshalRows); i++ {
 					if blobs[i], err = recs[i].Marshal(); err != nil {
 						err = fmt.Errorf("session %s: %w", addrs[i], err)
+						break
+					}
+					if blobs[i], err = s.seal(ctx, sessionRow(addrs[i]), blobs[i]); err != nil {
 						break
 					}
 				}

@@ -50,6 +50,8 @@ type DB struct {
 	upsert *sql.Stmt
 	// scope is what remote identities are pinned to (WithIdentityScope).
 	scope session.IdentityScope
+	// crypt seals private material at rest (WithKeyEncryption).
+	crypt crypt
 }
 
 // Option configures Open and OpenPostgres.
@@ -59,7 +61,12 @@ type options struct {
 	relaxed   bool
 	cacheSize int
 	scope     session.IdentityScope // WithIdentityScope (identity.go)
+	// WithKeyEncryption, RequireKeyEncryption (crypt.go)
+	kek           KeyEncrypter
+	requireSealed bool
 }
+
+func (o *options) crypt() crypt { return crypt{kek: o.kek, require: o.requireSealed} }
 
 func (o *options) newCache() *cache {
 	if o.cacheSize <= 0 {
@@ -105,7 +112,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	db := &DB{d: sqliteDialect, w: w, r: w, cache: o.newCache(), scope: o.scope}
+	db := &DB{d: sqliteDialect, w: w, r: w, cache: o.newCache(), scope: o.scope, crypt: o.crypt()}
 	if err := db.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -145,7 +152,7 @@ func OpenPostgres(ctx context.Context, url string, opts ...Option) (*DB, error) 
 	}
 	w := stdlib.OpenDB(*cfg)
 	w.SetMaxIdleConns(8)
-	db := &DB{d: postgresDialect, w: w, r: w, cache: o.newCache(), scope: o.scope}
+	db := &DB{d: postgresDialect, w: w, r: w, cache: o.newCache(), scope: o.scope, crypt: o.crypt()}
 	if err := w.PingContext(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlstore: connecting to PostgreSQL: %w", err)
@@ -201,6 +208,9 @@ func (db *DB) CreateAccount(ctx context.Context, name string, identity prekey.Id
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: %w", err)
 	}
+	if b, err = db.crypt.seal(ctx, name, accountRow, b); err != nil {
+		return nil, err
+	}
 	res, err := db.w.ExecContext(ctx, db.d.q(`INSERT INTO interlock_accounts (account, identity_key_pair, registration_id)
 		VALUES ($1, $2, $3) ON CONFLICT (account) DO NOTHING`), name, b, int64(registrationID))
 	if err != nil {
@@ -228,6 +238,9 @@ func (db *DB) Account(ctx context.Context, name string) (*Store, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: loading account %q: %w", name, err)
+	}
+	if b, err = db.crypt.open(ctx, name, accountRow, b); err != nil {
+		return nil, err
 	}
 	id, err := prekey.UnmarshalIdentityKeyPair(b)
 	if err != nil {
@@ -278,3 +291,6 @@ func (db *DB) DeleteAccount(ctx context.Context, name string) error {
 	}
 	return nil
 }
+
+// Dialect names the database: "sqlite" or "postgres".
+func (db *DB) Dialect() string { return db.d.name }

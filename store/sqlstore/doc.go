@@ -87,11 +87,39 @@
 // session waits for the first to commit and then works on its result, and a
 // one-time prekey is consumed by exactly one of two processes racing for it
 // (the other gets session.ErrInvalidPreKey); with WithSessionCache, see
-// below. What is not covered: two
-// processes creating the first record for one address at the same moment
-// (there is no row to lock yet; the later commit wins, as it would in
-// libsignal's own stores), and a group.Cipher, which does not use Transact
-// (two processes sending with one sender key may reuse an iteration).
+// below. A row that does not exist yet cannot be locked with FOR UPDATE, so
+// inside a transaction a Store first takes a transaction-scoped advisory
+// lock (pg_advisory_xact_lock) keyed by the account, the table and the row
+// (a session's address, a sender key's name): two processes creating the
+// first record for one address are serialised like any other update
+// (issue #19 item 1). Batches take their locks in ascending key order in
+// one statement. group.Cipher runs every operation in one transaction
+// through TransactSenderKeys (group.SenderKeyTransactor).
+//
+// Operations across processes (issue #19), what serialises them and what a
+// concurrent caller sees:
+//
+//	operation                        serialised by (PostgreSQL; SQLite: BEGIN IMMEDIATE, all)  a concurrent caller
+//	session creation (ProcessBundle,  advisory lock on (account, address), then the row        waits, then archives the first
+//	  first PreKeySignalMessage)        FOR UPDATE                                               session under its own: none lost
+//	Encrypt, Decrypt (1:1)           advisory lock + row FOR UPDATE; Decrypt of a SignalMessage waits, then steps the chain from
+//	                                   trials on a snapshot and re-checks the row's version    the committed state: no key reused
+//	EncryptMany                      advisory locks of all addresses, ascending, one statement same, per address; no deadlock
+//	group Encrypt / Decrypt,         advisory lock on (account, sender-key name) + row         waits; next iteration: no
+//	  chain creation, distribution     (TransactSenderKeys)                                      iteration used twice, one chain
+//	sender-key rotation (fanout)     the same lock, per step (empty record, new chain)         sees the old chain or the new one
+//	one-time / Kyber prekey use      the prekey row FOR UPDATE, deleted in the transaction    exactly one succeeds; the other
+//	                                                                                             gets session.ErrInvalidPreKey
+//	last-resort Kyber base key       primary key of interlock_kyber_base_keys_used            the second: ErrReusedBaseKey
+//	identity save / replacement      one atomic INSERT … ON CONFLICT DO NOTHING, then one     agrees on which call replaced
+//	                                   conditional UPDATE, in the caller's transaction          the key (one IdentityChange)
+//	fanout MarkShared / ForgetShared one upsert / delete statement (a transaction per batch)  last write wins per device
+//	RotateKeys                       rows FOR UPDATE SKIP LOCKED, replaced only if unchanged  never waits for the application;
+//	                                                                                             skipped rows are retried
+//
+// PostgreSQL detects a deadlock (it cannot arise between the Cipher's own
+// operations, which take their locks in one order) and fails one
+// transaction; nothing is committed and the call can be retried.
 // Identities follow trust on first use exactly like session.MemoryStore,
 // pinned per account (session.PerAccount, the default: a device of a known
 // account with another key is untrusted) or per device
@@ -150,9 +178,26 @@
 //
 // # Security considerations
 //
-// The database holds private keys (the identity key pair, prekeys, session
-// and sender-key chain keys) unencrypted: protect the file or the database
-// server as you would the keys themselves, and delete old backups. Account
+// Without WithKeyEncryption the database holds private keys (the identity
+// key pair, prekeys, session and sender-key chain keys) unencrypted:
+// protect the file or the database server as you would the keys
+// themselves, and delete old backups. With it (issue #19 item 2; off by
+// default, recommended on servers, where the database, its replicas and
+// backups leave the application's hands) each of those rows is sealed by
+// the application's KeyEncrypter — NewKeyring's AES-256-GCM with a random
+// nonce, or a KMS — with the row's identity (table, account, address,
+// prekey ID or sender-key name) as associated data, so a row copied over
+// another does not open; each row records its key ID. A row under a key
+// that is missing or wrong is an error (ErrKeyUnavailable,
+// ErrRowAuthentication), never garbage and never a corrupt record that a
+// new session could replace. Store.RotateKeys re-encrypts online, in
+// batches, resumably, and seals plaintext rows written before encryption
+// was enabled; RequireKeyEncryption then refuses plaintext rows. What stays
+// in the clear: account names, remote addresses, remote identity public
+// keys, the sender-key distribution table and the last-resort base keys.
+// Encryption at rest does not protect against an attacker who can run code
+// in the application (it holds the key) and does not hide which rows
+// change when. Account
 // names and remote addresses are stored in the clear. SQL statements are
 // fixed strings with bound parameters; no caller input reaches SQL text.
 // Stored bytes that do not parse are reported as errors, never panics; a

@@ -38,7 +38,11 @@ func (s *Store) LoadSessionVersion(ctx context.Context, addr session.Address) (*
 		s.fillSessions([]cacheKey{s.key(addr)}, []*session.Record{nil}, []uint64{token})
 		return nil, nil, nil
 	}
-	r, err := session.UnmarshalRecord(b)
+	pt, err := s.open(ctx, sessionRow(addr), b)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := session.UnmarshalRecord(pt)
 	if err != nil {
 		// LoadSession reports a corrupt record (naming addr).
 		if _, lerr := s.LoadSession(ctx, addr); lerr != nil {
@@ -62,6 +66,9 @@ func (s *Store) SessionVersion(ctx context.Context, addr session.Address) ([]byt
 			}
 			return ver, nil
 		}
+	}
+	if err := s.lockRows(ctx, sessionLock(addr)); err != nil {
+		return nil, wrap("locking session "+addr.String(), err)
 	}
 	b, _, err := s.loadBlob(ctx, selectSession, s.account, addr.Name, int64(addr.DeviceID))
 	if err != nil {

@@ -149,6 +149,11 @@ func (s *Store) LoadSession(ctx context.Context, addr session.Address) (*session
 		}
 		token = t
 	}
+	// Inside a transaction, the row's lock: held whether or not the row
+	// exists, so a first record cannot be lost (issue #19 item 1).
+	if err := s.lockRows(ctx, sessionLock(addr)); err != nil {
+		return nil, wrap("locking session "+addr.String(), err)
+	}
 	b, ok, err := s.loadBlob(ctx, `SELECT record FROM interlock_sessions WHERE account = $1 AND name = $2 AND device_id = $3`,
 		s.account, addr.Name, int64(addr.DeviceID))
 	if err != nil {
@@ -157,6 +162,11 @@ func (s *Store) LoadSession(ctx context.Context, addr session.Address) (*session
 	if !ok {
 		s.fillSessions([]cacheKey{s.key(addr)}, []*session.Record{nil}, []uint64{token})
 		return nil, nil
+	}
+	// A row that does not decrypt is an error, never a corrupt record: a
+	// wrong key must not let new sessions replace the records.
+	if b, err = s.open(ctx, sessionRow(addr), b); err != nil {
+		return nil, err
 	}
 	r, err := session.UnmarshalRecord(b)
 	if err != nil {
@@ -173,6 +183,9 @@ func (s *Store) StoreSession(ctx context.Context, addr session.Address, r *sessi
 	b, err := r.Marshal()
 	if err != nil {
 		return wrap("session "+addr.String(), err)
+	}
+	if b, err = s.seal(ctx, sessionRow(addr), b); err != nil {
+		return err
 	}
 	err = s.tracked(func(m marker) { m.session(s.key(addr), r) }, func() error {
 		_, err := s.exec(ctx, `INSERT INTO interlock_sessions (account, name, device_id, record) VALUES ($1, $2, $3, $4)
@@ -218,6 +231,9 @@ func (s *Store) LoadPreKey(ctx context.Context, id uint32) (*prekey.PreKeyRecord
 	if !ok {
 		return nil, fmt.Errorf("%w: one-time prekey %d", session.ErrInvalidPreKey, id)
 	}
+	if b, err = s.open(ctx, idRow("interlock_prekeys", id), b); err != nil {
+		return nil, err
+	}
 	r, err := prekey.UnmarshalPreKeyRecord(b)
 	if err != nil {
 		return nil, wrap(fmt.Sprintf("one-time prekey %d", id), err)
@@ -230,6 +246,9 @@ func (s *Store) StorePreKey(ctx context.Context, r *prekey.PreKeyRecord) error {
 	b, err := r.Marshal()
 	if err != nil {
 		return wrap("one-time prekey", err)
+	}
+	if b, err = s.seal(ctx, idRow("interlock_prekeys", r.ID), b); err != nil {
+		return err
 	}
 	_, err = s.exec(ctx, `INSERT INTO interlock_prekeys (account, id, record) VALUES ($1, $2, $3)
 		ON CONFLICT (account, id) DO UPDATE SET record = excluded.record`, s.account, int64(r.ID), b)
@@ -261,6 +280,9 @@ func (s *Store) LoadSignedPreKey(ctx context.Context, id uint32) (*prekey.Signed
 	if err != nil {
 		return nil, wrap(fmt.Sprintf("loading signed prekey %d", id), err)
 	}
+	if b, err = s.open(ctx, idRow("interlock_signed_prekeys", id), b); err != nil {
+		return nil, err
+	}
 	r, err := prekey.UnmarshalSignedPreKeyRecord(b)
 	if err != nil {
 		return nil, wrap(fmt.Sprintf("signed prekey %d", id), err)
@@ -276,12 +298,18 @@ func (s *Store) StoreSignedPreKey(ctx context.Context, r *prekey.SignedPreKeyRec
 	if err != nil {
 		return wrap("signed prekey", err)
 	}
+	if b, err = s.seal(ctx, idRow("interlock_signed_prekeys", r.ID), b); err != nil {
+		return err
+	}
 	err = s.atomically(ctx, func(s *Store) error {
 		old, ok, err := s.loadBlob(ctx, `SELECT record FROM interlock_signed_prekeys WHERE account = $1 AND id = $2`, s.account, int64(r.ID))
 		if err != nil {
 			return err
 		}
 		if ok {
+			if old, err = s.open(ctx, idRow("interlock_signed_prekeys", r.ID), old); err != nil {
+				return err
+			}
 			// A record that does not parse keeps its uses: forgetting them
 			// is only housekeeping, remembering them is always safe.
 			if o, err := prekey.UnmarshalSignedPreKeyRecord(old); err == nil && !o.KeyPair.Public.Equal(r.KeyPair.Public) {
@@ -326,6 +354,9 @@ func (s *Store) LoadKyberPreKey(ctx context.Context, id uint32) (*prekey.KyberPr
 	if !ok {
 		return nil, fmt.Errorf("%w: Kyber prekey %d", session.ErrInvalidPreKey, id)
 	}
+	if b, err = s.open(ctx, idRow("interlock_kyber_prekeys", id), b); err != nil {
+		return nil, err
+	}
 	r, err := prekey.UnmarshalKyberPreKeyRecord(b)
 	if err != nil {
 		return nil, wrap(fmt.Sprintf("Kyber prekey %d", id), err)
@@ -341,12 +372,18 @@ func (s *Store) StoreKyberPreKey(ctx context.Context, r *prekey.KyberPreKeyRecor
 	if err != nil {
 		return wrap("Kyber prekey", err)
 	}
+	if b, err = s.seal(ctx, idRow("interlock_kyber_prekeys", r.ID), b); err != nil {
+		return err
+	}
 	err = s.atomically(ctx, func(s *Store) error {
 		old, ok, err := s.loadBlob(ctx, `SELECT record FROM interlock_kyber_prekeys WHERE account = $1 AND id = $2`, s.account, int64(r.ID))
 		if err != nil {
 			return err
 		}
 		if ok {
+			if old, err = s.open(ctx, idRow("interlock_kyber_prekeys", r.ID), old); err != nil {
+				return err
+			}
 			// As in StoreSignedPreKey, an unparsable record keeps its uses.
 			if o, err := prekey.UnmarshalKyberPreKeyRecord(old); err == nil && !o.KeyPair.Public.Equal(r.KeyPair.Public) {
 				if err := s.forgetKyberUses(ctx, "kyber_id", r.ID); err != nil {
