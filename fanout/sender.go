@@ -101,8 +101,28 @@ type Outgoing struct {
 // corrupt while encrypting), Send returns the Outgoing for the others,
 // without the failed devices, together with that error; the failed devices
 // get the chain in a later Send. Any other failure fails the whole send.
+//
+// Across processes sharing the stores, another process may rotate the
+// chain between the distribution and the group message: the message would
+// then use a chain the devices were not sent. Send checks the chain the
+// message used and, if it changed, starts again (up to three times) with
+// the new chain (issue #19 item 1).
 func (s *Sender) Send(ctx context.Context, self group.SenderKeyName, members []session.Recipient, plaintext []byte) (*Outgoing, error) {
 	defer s.lock(self)()
+	for range 3 {
+		out, err := s.send(ctx, self, members, plaintext)
+		if !errors.Is(err, errChainChanged) {
+			return out, err
+		}
+	}
+	return nil, fmt.Errorf("fanout: %w three times in a row", errChainChanged)
+}
+
+// errChainChanged: another process replaced our chain during a Send.
+var errChainChanged = errors.New("fanout: the chain was rotated during the send")
+
+// send is one attempt of Send; the caller holds the chain's lock.
+func (s *Sender) send(ctx context.Context, self group.SenderKeyName, members []session.Recipient, plaintext []byte) (*Outgoing, error) {
 	skdm, err := s.cfg.Groups.CreateDistributionMessage(ctx, self)
 	if err != nil {
 		return nil, err
@@ -170,6 +190,11 @@ func (s *Sender) Send(ctx context.Context, self group.SenderKeyName, members []s
 	ct, err := s.cfg.Groups.Encrypt(ctx, self, plaintext)
 	if err != nil {
 		return nil, err
+	}
+	if m, err := group.ParseSenderKeyMessage(ct, s.cfg.Groups.Layout()); err != nil {
+		return nil, err
+	} else if m.ChainID != skdm.ChainID {
+		return nil, errChainChanged
 	}
 	sent := make([]session.Address, len(msgs))
 	for i, m := range msgs {
