@@ -25,6 +25,9 @@ type Header struct {
 type skippedKey struct {
 	seed    [32]byte
 	counter uint32
+	// keys is set for a key stored with its keys instead of a seed (see
+	// compat.go, issue #15 item 1); seed is then unused.
+	keys *storedKeys
 }
 
 // receiverChain is a receiving chain: the sender's ratchet key, the next
@@ -232,6 +235,9 @@ func (s *State) receiveExisting(i int, h Header, lim Limits, salt func() ([]byte
 		if j < 0 {
 			return ErrDuplicateMessage
 		}
+		if rc.skipped[j].keys != nil {
+			return rc.openStored(j, salt, open, lim.Work)
+		}
 		buf := new(stepScratch)
 		*buf.seed() = rc.skipped[j].seed
 		lim.Work.add(0, 0, 1)
@@ -394,7 +400,7 @@ func (s *State) MarshalProto(pb *signalpb.SessionStructure) {
 			MessageKeys:      make([]*signalpb.SessionStructure_Chain_MessageKey, len(rc.skipped)),
 		}
 		for j, k := range rc.skipped {
-			c.MessageKeys[j] = &signalpb.SessionStructure_Chain_MessageKey{Index: k.counter, Seed: append([]byte(nil), k.seed[:]...)}
+			c.MessageKeys[j] = k.toProto()
 		}
 		pb.ReceiverChains[i] = c
 	}
@@ -441,12 +447,10 @@ func UnmarshalProto(pb *signalpb.SessionStructure) (*State, error) {
 		}
 		rc := receiverChain{ratchetKey: pub, chain: ck, skipped: make([]skippedKey, 0, len(c.GetMessageKeys()))}
 		for _, mk := range c.GetMessageKeys() {
-			if len(mk.GetSeed()) != 32 {
-				return nil, fmt.Errorf("%w: skipped key without seed", ErrCorruptState)
+			k, err := skippedFromProto(mk)
+			if err != nil {
+				return nil, err
 			}
-			var k skippedKey
-			k.counter = mk.GetIndex()
-			copy(k.seed[:], mk.GetSeed())
 			rc.skipped = append(rc.skipped, k)
 		}
 		s.receivers = append(s.receivers, rc)
