@@ -15,11 +15,7 @@ func Example() {
 	bob, _ := prekey.GenerateIdentityKeyPair(rand.Reader)
 	spk, _ := prekey.GenerateSignedPreKey(rand.Reader, bob, 1, time.Now())
 	kyber, _ := prekey.GenerateKyberPreKey(rand.Reader, bob, 1, true, time.Now())
-	bundle := &prekey.Bundle{
-		IdentityKey:    bob.PublicKey(),
-		SignedPreKeyID: spk.ID, SignedPreKey: spk.KeyPair.Public, SignedPreKeySignature: spk.Signature,
-		KyberPreKeyID: kyber.ID, KyberPreKey: kyber.KeyPair.Public, KyberPreKeySignature: kyber.Signature,
-	}
+	bundle := prekey.NewBundle(1, 1, bob.PublicKey(), &spk, nil, &kyber)
 	fmt.Println("bundle verifies:", bundle.Verify() == nil)
 
 	alice, _ := prekey.GenerateIdentityKeyPair(rand.Reader)
@@ -38,4 +34,24 @@ func Example() {
 	// same root key: true
 	// Kyber ciphertext bytes: 1569
 	// true
+}
+
+// WhatsApp transmits Curve25519 keys as 32 bare bytes; libsignal's
+// serialization puts the type byte 0x05 before them.
+func ExampleNewIdentityKeyRaw() {
+	id, _ := prekey.GenerateIdentityKeyPair(rand.Reader)
+	raw := id.PublicKey().Raw() // what a WhatsApp IQ carries
+
+	key, _ := prekey.NewIdentityKeyRaw(raw[:])
+	fmt.Println(key.Equal(id.PublicKey()), len(key.Bytes()), key.Bytes()[0] == prekey.KeyTypeDJB)
+	// Output: true 33 true
+}
+
+// A device keeps its prekeys and replenishes them with IDs that wrap at
+// 2^24 and are never 0.
+func ExampleNextPreKeyID() {
+	batch, _ := prekey.GeneratePreKeys(rand.Reader, prekey.NextPreKeyID(0), 2)
+	next, _ := prekey.GeneratePreKeys(rand.Reader, prekey.NextPreKeyID(batch[len(batch)-1].ID), 1)
+	fmt.Println(batch[0].ID, batch[1].ID, next[0].ID, prekey.NextPreKeyID(prekey.MaxPreKeyID))
+	// Output: 1 2 3 1
 }

@@ -10,26 +10,88 @@ import (
 	"github.com/interlock-e2ee/interlock/internal/kem"
 )
 
-// Curve25519 keys in libsignal's serialization (type byte 0x05 ‖ 32 bytes).
+// Curve25519 and KEM keys in libsignal's serialization. These types are
+// defined in an internal package shared by every Interlock package, so their
+// methods are listed here, in each type's documentation (a test checks that
+// the lists stay complete). All have unexported fields: build them only with
+// the New… parsers and Generate… functions of this package.
 type (
-	// PublicKey is a Curve25519 public key.
+	// PublicKey is a Curve25519 (X25519) public key: a Montgomery
+	// u-coordinate. The zero value is not a usable key (IsZero reports it).
+	// It is immutable and cheap to copy. Build it with NewPublicKey (the
+	// 33-byte libsignal form KeyTypeDJB ‖ u) or NewPublicKeyRaw (the bare 32
+	// bytes WhatsApp transmits). Methods:
+	//
+	//	Bytes() []byte                    // a fresh 33-byte serialization 0x05 ‖ u
+	//	AppendBytes(dst []byte) []byte    // appends the 33-byte serialization to dst
+	//	Raw() [32]byte                    // the bare u-coordinate, without the 0x05 type byte
+	//	IsZero() bool                     // the zero value, not a key
+	//	Equal(o PublicKey) bool           // same key, in constant time
+	//	IsCanonical() bool                // u < 2^255-19 and the unused top bit clear
+	//	IsTorsionFree() bool              // in the prime-order subgroup (PQXDH base keys must be)
+	//	VerifySignature(msg, sig []byte) bool // checks an XEdDSA signature (libsignal's verify_signature)
+	//	String() string                   // a short hex form for logs
 	PublicKey = curve.PublicKey
-	// PrivateKey is a clamped Curve25519 private key. String redacts it.
+
+	// PrivateKey is a clamped Curve25519 private key (32 bytes). It never
+	// prints: String, GoString and Format redact it. Build it with
+	// NewPrivateKey or GenerateKeyPair. Methods:
+	//
+	//	Bytes() []byte                    // a fresh copy of the 32-byte clamped scalar
+	//	IsZero() bool                     // the zero value, not a key
+	//	PublicKey() PublicKey             // the matching public key
+	//	ECDH(pub PublicKey) ([32]byte, error) // X25519; fails on an all-zero (low-order) result
+	//	Sign(rand io.Reader, msg []byte) ([]byte, error) // a 64-byte XEdDSA signature
+	//	String() string                   // "REDACTED"
+	//	GoString() string                 // "REDACTED"
+	//	Format(f fmt.State, verb rune)    // prints "REDACTED" for every verb
 	PrivateKey = curve.PrivateKey
-	// KeyPair is a Curve25519 key pair.
+
+	// KeyPair is a Curve25519 private key and its public key, as
+	// GenerateKeyPair returns them. Fields:
+	//
+	//	Private PrivateKey
+	//	Public  PublicKey
 	KeyPair = curve.KeyPair
 )
 
 // KEM keys in libsignal's serialization (type byte ‖ key): 0x08 Kyber-1024
 // (round 3), 0x0A ML-KEM-1024.
 type (
-	// KEMPublicKey is a KEM public (encapsulation) key.
+	// KEMPublicKey is a KEM public (encapsulation) key. The zero value is
+	// not a usable key. Build it with NewKEMPublicKey or GenerateKEMKeyPair.
+	// Methods:
+	//
+	//	Bytes() []byte                    // a fresh serialization: type byte ‖ key
+	//	Type() KEMType                    // Kyber1024 or MLKEM1024
+	//	IsZero() bool                     // the zero value, not a key
+	//	Equal(o KEMPublicKey) bool        // same type and key
+	//	Encapsulate(rand io.Reader) (ciphertext, sharedSecret []byte, err error) // ciphertext carries the type byte
+	//	String() string                   // a short printable form
 	KEMPublicKey = kem.PublicKey
-	// KEMSecretKey is a KEM secret (decapsulation) key. String redacts it.
+
+	// KEMSecretKey is a KEM secret (decapsulation) key. It never prints:
+	// String, GoString and Format redact it. Methods:
+	//
+	//	Bytes() []byte                    // a fresh serialization: type byte ‖ key
+	//	Type() KEMType                    // Kyber1024 or MLKEM1024
+	//	IsZero() bool                     // the zero value, not a key
+	//	PublicKey() KEMPublicKey          // the matching public key
+	//	Decapsulate(ciphertext []byte) ([]byte, error) // the shared secret; ciphertext with its type byte
+	//	String() string                   // redacted
+	//	GoString() string                 // redacted
+	//	Format(f fmt.State, verb rune)    // redacted for every verb
 	KEMSecretKey = kem.SecretKey
-	// KEMKeyPair is a KEM key pair.
+
+	// KEMKeyPair is a KEM key pair, as GenerateKEMKeyPair returns it. Fields:
+	//
+	//	Public KEMPublicKey
+	//	Secret KEMSecretKey
 	KEMKeyPair = kem.KeyPair
-	// KEMType names a KEM.
+
+	// KEMType names a KEM: its serialization's type byte. Methods:
+	//
+	//	String() string                   // "Kyber1024", "MLKEM1024"
 	KEMType = kem.Type
 )
 

@@ -41,16 +41,20 @@ type KyberPreKeyRecord struct {
 }
 
 // GeneratePreKeys returns count one-time prekeys with IDs start, start+1, …
-// (wrapping below 2^24 as libsignal's KeyHelper does, never 0).
+// wrapping from MaxPreKeyID to 1 as libsignal's KeyHelper does, never 0
+// (start 0 is taken as 1). Continue a series with
+// GeneratePreKeys(rand, NextPreKeyID(last), n).
 func GeneratePreKeys(rand io.Reader, start uint32, count int) ([]PreKeyRecord, error) {
+	if count < 0 || count > MaxPreKeyID {
+		return nil, fmt.Errorf("prekey: cannot generate %d prekeys", count)
+	}
 	out := make([]PreKeyRecord, 0, count)
 	for i := range count {
 		kp, err := curve.GenerateKeyPair(rand)
 		if err != nil {
 			return nil, err
 		}
-		id := (start-1+uint32(i))%(0xFFFFFE) + 1
-		out = append(out, PreKeyRecord{ID: id, KeyPair: kp})
+		out = append(out, PreKeyRecord{ID: preKeyID(start, i), KeyPair: kp})
 	}
 	return out, nil
 }
