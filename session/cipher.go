@@ -521,6 +521,9 @@ func (c *Cipher) decryptWithStateLimited(st *State, m *SignalMessage, lim ratche
 // Kyber prekey marked used only after the message decrypts.
 func (c *Cipher) DecryptPreKeyMessage(ctx context.Context, addr Address, m *PreKeySignalMessage) (pt []byte, err error) {
 	defer c.lock(addr).unlock()
+	if err := c.preflightPreKey(ctx, addr, m); err != nil {
+		return nil, err
+	}
 	err = c.within(ctx, func(st Store) error {
 		pt, err = c.decryptPreKey(ctx, st, addr, m)
 		return err
@@ -602,6 +605,39 @@ func (c *Cipher) decryptPreKey(ctx context.Context, store Store, addr Address, m
 		return nil, err
 	}
 	return pt, nil
+}
+
+// preflightPreKey, with a Transactor, tries a PreKeySignalMessage that
+// repeats a stored session's base key on a copy of the record read outside
+// any transaction, and returns the error of one that does not decrypt, so
+// that such a forged message — its base key is public, its counter can ask
+// for MaxForwardJumps derivations — never opens a transaction nor holds a
+// write lock (issue #20 item 5, found by the red team; as
+// decryptSignalSnapshot does for SignalMessages). A message that passes, or
+// that names no stored state, is decided inside the transaction as before.
+func (c *Cipher) preflightPreKey(ctx context.Context, addr Address, m *PreKeySignalMessage) error {
+	if _, ok := c.store.(Transactor); !ok {
+		return nil
+	}
+	rec, err := c.store.LoadSession(ctx, addr)
+	if err != nil || rec == nil {
+		return nil // the transaction decides (a corrupt record is replaced there)
+	}
+	var st *State
+	switch i := rec.findBaseKey(m.Version, m.BaseKey); {
+	case i == -1:
+		st = rec.current
+	case i >= 0:
+		st = rec.previous[i].s
+	}
+	if st == nil {
+		return nil
+	}
+	if !st.remoteIdentity.Equal(m.IdentityKey) {
+		return invalid("prekey message names another identity than its session's")
+	}
+	_, err = c.decryptWithState(st, m.Message) // rec is a copy (LoadSession's contract)
+	return err
 }
 
 // checkTrust refuses an identity the store does not trust for addr.
