@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"log/slog"
 	"sync"
 
 	"github.com/interlock-e2ee/interlock/internal/aescbc"
@@ -36,6 +37,7 @@ type Cipher struct {
 	store  SenderKeyStore
 	layout Layout
 	rand   io.Reader
+	log    *slog.Logger // WithLogger (commit.go)
 
 	mu    sync.Mutex
 	locks map[SenderKeyName]*nameLock
@@ -174,6 +176,7 @@ func (c *Cipher) createDistributionMessage(ctx context.Context, st SenderKeyStor
 		if err := c.saveTo(ctx, st, self, rec); err != nil {
 			return nil, err
 		}
+		c.logNewChain(ctx, self, s.chainID, s.iteration, true, false)
 	}
 	s := rec.newest()
 	b := marshalDistribution(c.layout, &uuid, s.chainID, s.iteration, s.chainKey[:], s.signingPub)
@@ -230,8 +233,16 @@ func (c *Cipher) processDistributionMessage(ctx context.Context, st SenderKeySto
 	}
 	s := &state{version: Version, chainID: m.ChainID, iteration: m.Iteration, signingPub: m.SigningKey}
 	copy(s.chainKey[:], m.ChainKey)
+	old := rec.stateFor(m.ChainID)
+	fresh, rotated := old == nil || !old.signingPub.Equal(m.SigningKey), !rec.IsEmpty()
 	rec.add(s)
-	return c.saveTo(ctx, st, name, rec)
+	if err := c.saveTo(ctx, st, name, rec); err != nil {
+		return err
+	}
+	if fresh {
+		c.logNewChain(ctx, name, m.ChainID, m.Iteration, false, rotated)
+	}
+	return nil
 }
 
 // step returns the message key seed of a chain key and the next chain key:
@@ -357,6 +368,9 @@ func (c *Cipher) DecryptMessage(ctx context.Context, sender SenderKeyName, m *Se
 		pt, err = c.decryptMessage(ctx, st, name, m)
 		return err
 	})
+	if err != nil {
+		c.logRefused(ctx, sender, m, err) // commit.go
+	}
 	return pt, err
 }
 

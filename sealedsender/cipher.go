@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/interlock-e2ee/interlock/prekey"
@@ -65,6 +66,10 @@ type DecryptOptions struct {
 	// KnownServerCertificates resolves certificates that name their server
 	// certificate by ID (see SenderCertificate.Validate).
 	KnownServerCertificates []*ServerCertificate
+	// Logger, when set, logs at slog.LevelDebug why a sealed message was
+	// refused (FailureKindOf), never a byte of it; the inner message's
+	// events are the session.Cipher's (session.WithLogger).
+	Logger *slog.Logger
 }
 
 // DecryptResult is an opened sealed message.
@@ -118,6 +123,12 @@ type DecryptResult struct {
 // Errors wrap this package's sentinels, or session's for the inner message.
 // On any error no session state changes.
 func DecryptMessage(ctx context.Context, c *session.Cipher, store session.IdentityStore, ciphertext []byte, opts DecryptOptions) (*DecryptResult, error) {
+	return openLogged(ctx, c, store, ciphertext, opts, nil) // commit.go
+}
+
+// decryptMessage is DecryptMessage; commit, when not nil, runs as
+// DecryptMessageAndCommit says.
+func decryptMessage(ctx context.Context, c *session.Cipher, store session.IdentityStore, ciphertext []byte, opts DecryptOptions, commit CommitFunc) (*DecryptResult, error) {
 	if c == nil || store == nil {
 		return nil, wrap(ErrInvalidArgument, "missing cipher or store")
 	}
@@ -162,7 +173,7 @@ func DecryptMessage(ctx context.Context, c *session.Cipher, store session.Identi
 	case session.TypeSignal, session.TypePreKey:
 		// ...and the identity that authenticates the inner message, checked
 		// before the session cipher stores anything.
-		pt, err := c.DecryptFromIdentity(ctx, res.Sender, content.typ, content.contents, s.IdentityKey)
+		pt, err := decryptInner(ctx, c, res, s.IdentityKey, commit) // commit.go
 		if err != nil {
 			if _, ok := errors.AsType[*session.IdentityMismatchError](err); ok {
 				return nil, fmt.Errorf("%w: the inner message is not from the certificate's identity: %w", ErrInvalidMessage, err)
@@ -194,10 +205,7 @@ func DecryptMessage(ctx context.Context, c *session.Cipher, store session.Identi
 // same name form one recipient (in order of first appearance), the
 // registration ID comes from the current session with each device and the
 // identity key from the identity store. A missing session or identity fails
-// with session.ErrNoSession. The identity key is looked up for every device:
-// devices of one name with different keys (possible only under
-// session.PerDevice) fail with ErrIdentityKeyMismatch before anything is
-// encrypted (issue #16 item 5).
+// with session.ErrNoSession.
 func RecipientsFromStore(ctx context.Context, store interface {
 	session.SessionStore
 	session.IdentityStore
@@ -206,26 +214,21 @@ func RecipientsFromStore(ctx context.Context, store interface {
 	index := map[string]int{}
 	for _, a := range addrs {
 		i, ok := index[a.Name]
-		var id ServiceID
 		if !ok {
-			var err error
-			if id, err = ParseServiceID(a.Name); err != nil {
+			id, err := ParseServiceID(a.Name)
+			if err != nil {
 				return nil, err
 			}
-		}
-		ik, found, err := store.Identity(ctx, a)
-		if err != nil {
-			return nil, err
-		}
-		if !found {
-			return nil, fmt.Errorf("%w: no identity key for %s", session.ErrNoSession, a)
-		}
-		if !ok {
+			ik, found, err := store.Identity(ctx, a)
+			if err != nil {
+				return nil, err
+			}
+			if !found {
+				return nil, fmt.Errorf("%w: no identity key for %s", session.ErrNoSession, a)
+			}
 			i = len(out)
 			index[a.Name] = i
 			out = append(out, Recipient{ServiceID: id, IdentityKey: ik})
-		} else if !out[i].IdentityKey.Equal(ik) {
-			return nil, fmt.Errorf("%w: %s", ErrIdentityKeyMismatch, a)
 		}
 		rec, err := store.LoadSession(ctx, a)
 		if err != nil {

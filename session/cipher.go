@@ -80,6 +80,7 @@ type Cipher struct {
 	local  *Address // WithLocalAddress
 
 	observer func(context.Context, IdentityEvent) error // WithIdentityObserver (identity.go)
+	hooks    *hooks                                     // WithLogger, WithMetrics (logging.go)
 
 	mu    sync.Mutex
 	locks map[Address]*addrLock
@@ -236,11 +237,21 @@ func (c *Cipher) processBundle(ctx context.Context, store Store, addr Address, b
 	if rec == nil {
 		rec = NewRecord()
 	}
+	archived := rec.current != nil
 	rec.promote(ns)
 	if err := c.saveIdentity(ctx, store, addr, b.IdentityKey); err != nil {
 		return err
 	}
-	return store.StoreSession(ctx, addr, rec)
+	if err := store.StoreSession(ctx, addr, rec); err != nil {
+		return err
+	}
+	if c.hooks != nil {
+		if archived {
+			c.logArchived(ctx, addr, true)
+		}
+		c.logCreated(ctx, addr, version, "initiator")
+	}
+	return nil
 }
 
 // Encrypt encrypts plaintext for addr and returns the message type
@@ -324,21 +335,7 @@ func (c *Cipher) encrypt(ctx context.Context, store Store, addr Address, plainte
 // Decrypt decrypts a message of the given type (TypeSignal or TypePreKey)
 // from addr. On any error no stored state changes.
 func (c *Cipher) Decrypt(ctx context.Context, addr Address, typ int, ciphertext []byte) ([]byte, error) {
-	switch typ {
-	case TypeSignal:
-		m, err := ParseSignalMessage(ciphertext)
-		if err != nil {
-			return nil, err
-		}
-		return c.DecryptSignalMessage(ctx, addr, m)
-	case TypePreKey:
-		m, err := ParsePreKeySignalMessage(ciphertext)
-		if err != nil {
-			return nil, err
-		}
-		return c.DecryptPreKeyMessage(ctx, addr, m)
-	}
-	return nil, invalid("unknown message type %d", typ)
+	return c.decrypt(ctx, addr, typ, ciphertext, nil) // commit.go
 }
 
 // DecryptSignalMessage decrypts a whisper message with the current or an
@@ -346,24 +343,33 @@ func (c *Cipher) Decrypt(ctx context.Context, addr Address, typ int, ciphertext 
 // promotion). On any error no stored state changes. With a Transactor that
 // is also a SessionVersioner, a message that does not decrypt opens no
 // transaction.
-func (c *Cipher) DecryptSignalMessage(ctx context.Context, addr Address, m *SignalMessage) (pt []byte, err error) {
+func (c *Cipher) DecryptSignalMessage(ctx context.Context, addr Address, m *SignalMessage) ([]byte, error) {
+	o := c.newOp(nil)
+	pt, err := c.decryptSignalMessage(ctx, addr, m, o)
+	c.report(ctx, addr, TypeSignal, m.Counter, true, o, err)
+	return pt, err
+}
+
+// decryptSignalMessage is DecryptSignalMessage; o, when not nil, carries a
+// commit function (commit.go) and collects what the hooks report.
+func (c *Cipher) decryptSignalMessage(ctx context.Context, addr Address, m *SignalMessage, o *op) (pt []byte, err error) {
 	defer c.lock(addr).unlock()
 	t, ok := c.store.(Transactor)
 	if !ok {
-		return c.decryptSignal(ctx, c.store, addr, m)
+		return c.decryptSignal(ctx, c.store, addr, m, o)
 	}
 	if vs, ok := c.store.(SessionVersioner); ok {
 		// Decrypt outside the transaction; lock only to commit (issue #20
 		// item 5).
-		return c.decryptSignalSnapshot(ctx, t, vs, addr, m)
+		return c.decryptSignalSnapshot(ctx, t, vs, addr, m, o)
 	}
-	return c.decryptSignalTx(ctx, addr, m)
+	return c.decryptSignalTx(ctx, addr, m, o)
 }
 
 // decryptSignalTx is DecryptSignalMessage in a transaction.
-func (c *Cipher) decryptSignalTx(ctx context.Context, addr Address, m *SignalMessage) (pt []byte, err error) {
+func (c *Cipher) decryptSignalTx(ctx context.Context, addr Address, m *SignalMessage, o *op) (pt []byte, err error) {
 	err = c.within(ctx, func(st Store) error {
-		pt, err = c.decryptSignal(ctx, st, addr, m)
+		pt, err = c.decryptSignal(ctx, st, addr, m, o)
 		return err
 	})
 	if err != nil {
@@ -372,7 +378,7 @@ func (c *Cipher) decryptSignalTx(ctx context.Context, addr Address, m *SignalMes
 	return pt, nil
 }
 
-func (c *Cipher) decryptSignal(ctx context.Context, store Store, addr Address, m *SignalMessage) ([]byte, error) {
+func (c *Cipher) decryptSignal(ctx context.Context, store Store, addr Address, m *SignalMessage, o *op) ([]byte, error) {
 	rec, err := store.LoadSession(ctx, addr)
 	if err != nil {
 		return nil, err
@@ -380,6 +386,7 @@ func (c *Cipher) decryptSignal(ctx context.Context, store Store, addr Address, m
 	if rec == nil || (rec.current == nil && len(rec.previous) == 0) {
 		return nil, fmt.Errorf("%w: %s", ErrNoSession, addr)
 	}
+	prev := rec.current
 	pt, st, err := c.decryptWithRecord(rec, m)
 	if err != nil {
 		return nil, err
@@ -390,6 +397,10 @@ func (c *Cipher) decryptSignal(ctx context.Context, store Store, addr Address, m
 	if err := store.StoreSession(ctx, addr, rec); err != nil {
 		return nil, err
 	}
+	if err := c.commitInside(ctx, store, pt, o); err != nil {
+		return nil, err
+	}
+	o.noteSignal(prev, st)
 	return pt, nil
 }
 
@@ -519,13 +530,22 @@ func (c *Cipher) decryptWithStateLimited(st *State, m *SignalMessage, lim ratche
 // / PQXDH §3.4 as the responder). A repeat of a message whose session exists
 // is decrypted with that session. The one-time prekey is removed and the
 // Kyber prekey marked used only after the message decrypts.
-func (c *Cipher) DecryptPreKeyMessage(ctx context.Context, addr Address, m *PreKeySignalMessage) (pt []byte, err error) {
+func (c *Cipher) DecryptPreKeyMessage(ctx context.Context, addr Address, m *PreKeySignalMessage) ([]byte, error) {
+	o := c.newOp(nil)
+	pt, err := c.decryptPreKeyMessage(ctx, addr, m, o)
+	c.report(ctx, addr, TypePreKey, m.Message.Counter, true, o, err)
+	return pt, err
+}
+
+// decryptPreKeyMessage is DecryptPreKeyMessage; o as in
+// decryptSignalMessage.
+func (c *Cipher) decryptPreKeyMessage(ctx context.Context, addr Address, m *PreKeySignalMessage, o *op) (pt []byte, err error) {
 	defer c.lock(addr).unlock()
 	if err := c.preflightPreKey(ctx, addr, m); err != nil {
 		return nil, err
 	}
 	err = c.within(ctx, func(st Store) error {
-		pt, err = c.decryptPreKey(ctx, st, addr, m)
+		pt, err = c.decryptPreKey(ctx, st, addr, m, o)
 		return err
 	})
 	if err != nil {
@@ -534,7 +554,7 @@ func (c *Cipher) DecryptPreKeyMessage(ctx context.Context, addr Address, m *PreK
 	return pt, nil
 }
 
-func (c *Cipher) decryptPreKey(ctx context.Context, store Store, addr Address, m *PreKeySignalMessage) ([]byte, error) {
+func (c *Cipher) decryptPreKey(ctx context.Context, store Store, addr Address, m *PreKeySignalMessage, o *op) ([]byte, error) {
 	if !c.allows(m.Version) {
 		return nil, fmt.Errorf("%w: version %d prekey message and PQXDH is required", ErrInvalidMessage, m.Version)
 	}
@@ -561,6 +581,7 @@ func (c *Cipher) decryptPreKey(ctx context.Context, store Store, addr Address, m
 	var pt []byte
 	var st *State
 	var used consumed
+	hadCurrent := rec.current != nil
 	i := rec.findBaseKey(m.Version, m.BaseKey)
 	switch {
 	case i == -1:
@@ -601,9 +622,16 @@ func (c *Cipher) decryptPreKey(ctx context.Context, store Store, addr Address, m
 		}
 		rec.promote(st)
 	}
+	if err := c.commitBefore(ctx, store, addr, st.remoteIdentity, pt, o); err != nil {
+		return nil, err
+	}
 	if err := c.commitPreKey(ctx, store, addr, m, rec, old, st.remoteIdentity, used, atomic); err != nil {
 		return nil, err
 	}
+	if err := c.commitInside(ctx, store, pt, o); err != nil {
+		return nil, err
+	}
+	o.notePreKey(m, i, hadCurrent, used)
 	return pt, nil
 }
 

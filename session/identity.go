@@ -190,6 +190,9 @@ func (c *Cipher) saveIdentity(ctx context.Context, st Store, addr Address, key p
 			ch = IdentityReplaced
 		}
 	}
+	if ch != IdentityUnchanged && c.hooks != nil {
+		c.logIdentity(ctx, addr, ch) // logging.go
+	}
 	if ch != IdentityUnchanged && c.observer != nil {
 		return c.observer(ctx, IdentityEvent{Address: addr, Key: key, Change: ch})
 	}

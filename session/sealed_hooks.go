@@ -60,34 +60,7 @@ func (e *IdentityMismatchError) Unwrap() error { return ErrUntrustedIdentity }
 //
 // Package sealedsender uses it with the sender certificate's identity key.
 func (c *Cipher) DecryptFromIdentity(ctx context.Context, addr Address, typ int, ciphertext []byte, want prekey.IdentityKey) ([]byte, error) {
-	if want.IsZero() {
-		return nil, fmt.Errorf("%w: no required identity", ErrUntrustedIdentity)
-	}
-	switch typ {
-	case TypeSignal:
-		m, err := ParseSignalMessage(ciphertext)
-		if err != nil {
-			return nil, err
-		}
-		got, err := c.signalMessageIdentity(ctx, addr, m)
-		if err != nil {
-			return nil, err
-		}
-		if !got.Equal(want) {
-			return nil, &IdentityMismatchError{Addr: addr, Want: want, Got: got}
-		}
-		return c.DecryptSignalMessage(ctx, addr, m)
-	case TypePreKey:
-		m, err := ParsePreKeySignalMessage(ciphertext)
-		if err != nil {
-			return nil, err
-		}
-		if !m.IdentityKey.Equal(want) {
-			return nil, &IdentityMismatchError{Addr: addr, Want: want, Got: m.IdentityKey}
-		}
-		return c.DecryptPreKeyMessage(ctx, addr, m)
-	}
-	return nil, invalid("unknown message type %d", typ)
+	return c.decryptFromIdentity(ctx, addr, typ, ciphertext, want, nil) // commit.go
 }
 
 // signalMessageIdentity returns the remote identity of the state of addr's

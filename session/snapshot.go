@@ -51,7 +51,7 @@ type SessionVersioner interface {
 // and otherwise decrypt again from the stored record inside it. The
 // caller holds the address lock, so within this Cipher the record changes
 // only through another process or another Cipher over the same store.
-func (c *Cipher) decryptSignalSnapshot(ctx context.Context, t Transactor, vs SessionVersioner, addr Address, m *SignalMessage) ([]byte, error) {
+func (c *Cipher) decryptSignalSnapshot(ctx context.Context, t Transactor, vs SessionVersioner, addr Address, m *SignalMessage, o *op) ([]byte, error) {
 	rec, ver, err := vs.LoadSessionVersion(ctx, addr)
 	if err != nil {
 		return nil, err
@@ -61,6 +61,7 @@ func (c *Cipher) decryptSignalSnapshot(ctx context.Context, t Transactor, vs Ses
 	}
 	// LoadSession's contract: rec is ours to modify, and decryptWithRecord
 	// leaves it as it was on failure.
+	prev := rec.current
 	pt, st, err := c.decryptWithRecord(rec, m)
 	if err != nil {
 		return nil, err
@@ -78,7 +79,7 @@ func (c *Cipher) decryptSignalSnapshot(ctx context.Context, t Transactor, vs Ses
 		if !ok {
 			// Changed since the snapshot (or unversioned inside the
 			// transaction): the stored record decides.
-			p, err := c.decryptSignal(ctx, tx, addr, m)
+			p, err := c.decryptSignal(ctx, tx, addr, m, o)
 			out = p
 			return err
 		}
@@ -86,7 +87,15 @@ func (c *Cipher) decryptSignalSnapshot(ctx context.Context, t Transactor, vs Ses
 			return err
 		}
 		out = pt
-		return tx.StoreSession(ctx, addr, rec)
+		if err := tx.StoreSession(ctx, addr, rec); err != nil {
+			return err
+		}
+		// The application's writes, last in the transaction (commit.go).
+		if err := c.commitInside(ctx, tx, pt, o); err != nil {
+			return err
+		}
+		o.noteSignal(prev, st)
+		return nil
 	})
 	if err != nil {
 		return nil, err
