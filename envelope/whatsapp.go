@@ -154,12 +154,20 @@ var fieldsOf = map[MediaKind]mediaFields{
 }
 
 // WhatsAppMessage is a minimal waE2E.Message: text (conversation, field 1)
-// and at most one media message (fields 3, 7, 8, 9). Parsing drops every
-// other field.
+// and at most one media message (fields 3, 7, 8, 9). Parsing models only
+// these; the rest is in Raw when the message comes from OpenWhatsApp.
 type WhatsAppMessage struct {
 	Text  string
 	Kind  MediaKind // 0: no media
 	Media *WhatsAppMedia
+	// Raw is the whole waE2E.Message as received: decrypted,
+	// authenticated by the session and unpadded, with every field, those
+	// Interlock does not model included (replies, reactions, extended text,
+	// protocol messages…). OpenWhatsApp sets it, so a bridge can unmarshal
+	// it with a full waE2E schema (whatsmeow's waE2E.Message, for example);
+	// ParseWhatsAppMessage leaves it nil (its caller has the bytes) and
+	// Marshal ignores it (issue #16 item 7).
+	Raw []byte
 }
 
 func appendString(b []byte, n protowire.Number, s string) []byte {
@@ -371,7 +379,8 @@ func SealWhatsApp(ctx context.Context, c *session.Cipher, to session.Address, ms
 }
 
 // OpenWhatsApp decrypts an `<enc v="2">` payload from from, unpads it and
-// parses the message.
+// parses the message. The result's Raw holds the unpadded message bytes,
+// every field included.
 func OpenWhatsApp(ctx context.Context, c *session.Cipher, from session.Address, encType string, ciphertext []byte) (*WhatsAppMessage, error) {
 	pt, err := decrypt(ctx, c, from, encType, ciphertext)
 	if err != nil {
@@ -381,7 +390,12 @@ func OpenWhatsApp(ctx context.Context, c *session.Cipher, from session.Address, 
 	if err != nil {
 		return nil, err
 	}
-	return ParseWhatsAppMessage(body)
+	m, err := ParseWhatsAppMessage(body)
+	if err != nil {
+		return nil, err
+	}
+	m.Raw = body[:len(body):len(body)] // appending never touches the padding
+	return m, nil
 }
 
 func decrypt(ctx context.Context, c *session.Cipher, from session.Address, encType string, ciphertext []byte) ([]byte, error) {
