@@ -610,7 +610,11 @@ func (c *Cipher) decryptPreKey(ctx context.Context, store Store, addr Address, m
 	} else {
 		// A new session: the identity field enters the key agreement (X3DH
 		// §3.3, PQXDH §3.3), so a message that decrypts was sent by its
-		// holder.
+		// holder. A version 3 session with a device that has spoken version
+		// 4 is a downgrade, whichever side starts it (issue #20 item 13).
+		if err := checkDowngrade(rec, addr, m.Version); err != nil {
+			return nil, err
+		}
 		if err := c.checkTrust(ctx, store, addr, m.IdentityKey); err != nil {
 			return nil, err
 		}

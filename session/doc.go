@@ -46,7 +46,11 @@
 // New accounts, new devices and replaced keys reach WithIdentityObserver,
 // never silently (issue #20 item 10). RequirePQXDH refuses to
 // start or accept a version 3 session, so neither a server withholding
-// Kyber prekeys nor a peer can downgrade a session to X3DH. Sessions that
+// Kyber prekeys nor a peer can downgrade a session to X3DH. Under
+// AllowX3DH a device whose record holds a version 4 state gets no version 3
+// session, neither from a bundle stripped of its Kyber prekey nor from its
+// own version 3 first message (ErrDowngrade), until the application deletes
+// the session (issue #20 item 13). Sessions that
 // the peer never answered stop encrypting after MaxUnacknowledgedSessionAge,
 // counted from the start time the record stores in libsignal's unit (whole
 // seconds), so the limit holds alike for records moved between Interlock and

@@ -6,7 +6,8 @@ import (
 	"github.com/interlock-e2ee/interlock/prekey"
 )
 
-// ErrDowngrade: a bundle without a Kyber prekey for a device that has already
+// ErrDowngrade: a bundle without a Kyber prekey, or a version 3
+// PreKeySignalMessage starting a new session, for a device that has already
 // spoken version 4 (PQXDH, and SPQR where negotiated) with us. It matches
 // ErrUnsupported. Delete the session (Cipher.DeleteSession or the store's
 // DeleteSession) to start over with version 3 deliberately.
