@@ -14,7 +14,7 @@ import (
 // Signal protocol. Inputs and outputs are the bytes of the JSON vectors
 // (testdata/vectors/README.md), so a thin adapter over any library, in any
 // language reachable from Go, can run the corpus. Errors are classified with
-// Kind into the error kinds of PEER-PROTOCOL.md.
+// Kind into the error kinds of docs/peer-protocol.md#error-kinds.
 type Implementation interface {
 	// Name is the implementation's name and version.
 	Name() string
@@ -34,7 +34,7 @@ type Implementation interface {
 	// local side's scannable CombinedFingerprints bytes).
 	Fingerprint(version, iterations int, localID, localKey, remoteID, remoteKey []byte) (string, []byte, error)
 	// NewSenderKeyReceiver returns a group member that receives sender-key
-	// messages in a PEER-PROTOCOL.md flavour: "signal" or "whatsapp".
+	// messages in a flavour of docs/peer-protocol.md#flavours: "signal" or "whatsapp".
 	NewSenderKeyReceiver(flavour string) (SenderKeyReceiver, error)
 	// OpenSealedSender opens a sealed sender v1 (0x11) or per-recipient v2
 	// (0x22) message and validates its sender certificate against the
@@ -54,7 +54,7 @@ type Implementation interface {
 	// flavour: "signal" (content ‖ 0x80 ‖ zeros) or "whatsapp" (payload ‖ N
 	// bytes of value N).
 	UnpadMessage(flavour string, padded []byte) ([]byte, error)
-	// Kind classifies an error as a PEER-PROTOCOL.md error kind.
+	// Kind classifies an error as an error kind of docs/peer-protocol.md.
 	Kind(err error) string
 }
 
@@ -67,7 +67,7 @@ type SenderKeyReceiver interface {
 	DecryptSenderKey(sender Address, groupID string, ciphertext []byte) ([]byte, error)
 }
 
-// Address is a PEER-PROTOCOL.md address.
+// Address is an address of docs/peer-protocol.md#addresses-and-keys.
 type Address struct {
 	Name   string `json:"name"`
 	Device uint32 `json:"device"`
@@ -171,7 +171,7 @@ type ResponderKeys struct {
 }
 
 // TranscriptEntry is one message of a session vector. A negative entry has
-// ExpectError (a PEER-PROTOCOL.md kind) and State "unchanged": the receiver
+// ExpectError (an error kind of docs/peer-protocol.md) and State "unchanged": the receiver
 // must reject it and go on as if it never arrived.
 type TranscriptEntry struct {
 	From        string `json:"from"` // "initiator" or "responder"
@@ -240,7 +240,7 @@ type Vector struct {
 	Comment     string      `json:"comment"`
 	Source      Sources     `json:"source,omitempty"`
 	Expect      string      `json:"expect,omitempty"`       // "valid" / "invalid" where a category uses it
-	ExpectError string      `json:"expect_error,omitempty"` // a PEER-PROTOCOL.md kind
+	ExpectError string      `json:"expect_error,omitempty"` // an error kind of docs/peer-protocol.md
 }
 
 // CorpusResult is the outcome of one corpus check (one category over one

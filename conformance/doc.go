@@ -14,7 +14,7 @@
 //     is this module's. [GenerateVectors] (conformance/cmd/genvectors)
 //     writes Interlock's deterministic vectors.
 //   - The live scenarios of package live, between two processes speaking
-//     shared/conformance/PEER-PROTOCOL.md, so an implementation in any
+//     docs/peer-protocol.md, so an implementation in any
 //     language can be tested through a thin peer wrapper.
 //
 // [Run] runs both and builds a [Report]: per guarantee (confidentiality,

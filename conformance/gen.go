@@ -113,7 +113,7 @@ func GenerateVectors(dir string) (map[string][]byte, error) {
 	}
 	agreements = append(agreements, neg...)
 	files := []genFile{
-		{"interlock-agreement.json", "agreement", "X3DH (version 3) and PQXDH (version 4) at the responder: from the responder's private keys, the initiator's identity and base key and (PQXDH) the Kyber ciphertext, the first root key and chain key of the Double Ratchet. Negative vectors name the rejection kind (PEER-PROTOCOL.md).", agreements},
+		{"interlock-agreement.json", "agreement", "X3DH (version 3) and PQXDH (version 4) at the responder: from the responder's private keys, the initiator's identity and base key and (PQXDH) the Kyber ciphertext, the first root key and chain key of the Double Ratchet. Negative vectors name the rejection kind (docs/peer-protocol.md#error-kinds).", agreements},
 	}
 	xv, err := genXEdDSA()
 	if err != nil {
@@ -321,7 +321,7 @@ func genSession(version int) (sv *SessionVector, err error) {
 		alice: session.NewCipher(aStore, session.WithPolicy(policy), session.WithRand(arand), clock),
 		bob:   session.NewCipher(bStore, session.WithPolicy(policy), session.WithRand(brand), clock),
 		sv: &SessionVector{Source: Sources{InterlockVersion}, Generator: GeneratorName, Version: version,
-			Comment:   comment + " Transcript in the responder's order: initiator messages to decrypt (positive) or reject (expect_error, a PEER-PROTOCOL.md kind; state unchanged: the receiver continues as if it never arrived), and responder messages it must produce byte for byte when its ratchet key pairs are drawn from ratchet_random (32 bytes each, in order).",
+			Comment:   comment + " Transcript in the responder's order: initiator messages to decrypt (positive) or reject (expect_error, an error kind of docs/peer-protocol.md#error-kinds; state unchanged: the receiver continues as if it never arrived), and responder messages it must produce byte for byte when its ratchet key pairs are drawn from ratchet_random (32 bytes each, in order).",
 			Initiator: Party{Name: aAddr.Name, Device: aAddr.DeviceID, RegistrationID: 1111, IdentityPublic: aID.PublicKey().Bytes()}},
 	}
 	must(g.alice.ProcessBundle(ctx, bAddr, bundle))

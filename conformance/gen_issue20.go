@@ -153,7 +153,7 @@ func (s *advScenario) send(a *advSender, to session.Address, text string) (advMs
 }
 
 // decrypt delivers ct to Bob as from from, checks the outcome (want: "" or
-// the PEER-PROTOCOL.md kind) and records the step.
+// the error kind of docs/peer-protocol.md) and records the step.
 func (s *advScenario) decrypt(from session.Address, typ int, ct, pt []byte, comment, mutation, want string, also ...string) error {
 	got, err := s.bob.Decrypt(s.ctx, from, typ, ct)
 	if kind := (Interlock{}).Kind(err); kind != want {

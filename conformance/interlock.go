@@ -370,7 +370,7 @@ func (Interlock) UnpadMessage(flavour string, padded []byte) ([]byte, error) {
 	return nil, fmt.Errorf("%w: flavour %q", session.ErrUnsupported, flavour)
 }
 
-// errorKinds maps Interlock's sentinels to PEER-PROTOCOL.md kinds, most
+// errorKinds maps Interlock's sentinels to the error kinds of docs/peer-protocol.md, most
 // specific first (as cmd/interlock's peer does).
 var errorKinds = []struct {
 	err  error

@@ -17,8 +17,8 @@ import (
 	"github.com/interlock-e2ee/interlock/session"
 )
 
-// MessageKeys are the per-message keys of a SignalMessage (PROTOCOL.md,
-// "Double Ratchet": HKDF-SHA256(salt = the SPQR key or none, seed,
+// MessageKeys are the per-message keys of a SignalMessage
+// (docs/wire-formats.md#double-ratchet: HKDF-SHA256(salt = the SPQR key or none, seed,
 // "WhisperMessageKeys") → cipher key ‖ MAC key ‖ IV).
 type MessageKeys struct {
 	Counter   uint32 `json:"counter"`

@@ -341,7 +341,7 @@ func (r *Report) AddLive(info LiveInfo, scenarios []live.Scenario, results []liv
 	tamperRan := len(byID["tamper/signal-message"])+len(byID["tamper/prekey-message"]) > 0
 	if tamperRan {
 		c := Check{ID: "derived/authenticated-bytes", Kind: "derived", Status: StatusPass,
-			Spec:      []string{"Double Ratchet §3.5", "PROTOCOL.md: Wire formats"},
+			Spec:      []string{"Double Ratchet §3.5", "docs/wire-formats.md#signalmessage"},
 			Detail:    "every tampered byte the MAC or signature covers is rejected (the version byte included); only registration_id may be ignored",
 			Reproduce: fmt.Sprintf("%s --run '^tamper/' --seed %d", r.Invocation, info.Seed)}
 		if len(tolerated) > 0 {
@@ -355,7 +355,7 @@ func (r *Report) AddLive(info LiveInfo, scenarios []live.Scenario, results []liv
 	// and started itself (issue #21 item 3); what a peer says it is counts
 	// for nothing.
 	if info.Reference != "" && ran > 0 {
-		c := Check{ID: "live/pairing", Kind: "live", Status: StatusPass, Spec: []string{"PEER-PROTOCOL.md"},
+		c := Check{ID: "live/pairing", Kind: "live", Status: StatusPass, Spec: []string{"docs/peer-protocol.md"},
 			Detail: fmt.Sprintf("%s ↔ verified reference %s (%s flavour): %d scenarios ran, %d failed",
 				info.CommandA, info.CommandB, info.Flavour, ran, failed),
 			Evidence:  []string{info.selfDescribed()},

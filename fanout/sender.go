@@ -366,8 +366,11 @@ func checkDevices(rs []session.Recipient, cur map[session.Address]sessionInfo) e
 // message for all of out.Devices (the signal flavour): the content has type
 // session.TypeSenderKey, our certificate cert, the hint and groupID. Device
 // names must be ACI or PNI service IDs; registration IDs and identity keys
-// come from the sessions and trusted identities in the session store. A nil
-// rnd means crypto/rand.Reader.
+// come from the sessions and trusted identities in the session store. The
+// devices of one user must share an identity key (always so under
+// session.PerAccount): v2 seals to one key per service ID, and devices with
+// different keys fail with sealedsender.ErrIdentityKeyMismatch before
+// anything is sealed. A nil rnd means crypto/rand.Reader.
 func (s *Sender) SealSenderKeyMessage(ctx context.Context, rnd io.Reader, out *Outgoing, cert *sealedsender.SenderCertificate, hint sealedsender.ContentHint, groupID []byte) ([]byte, error) {
 	content, err := sealedsender.NewContent(session.TypeSenderKey, cert, out.SenderKeyMessage, hint, groupID)
 	if err != nil {
@@ -385,21 +388,28 @@ func (s *Sender) SealSenderKeyMessage(ctx context.Context, rnd io.Reader, out *O
 			return nil, fmt.Errorf("fanout: %w: %s", session.ErrNoSession, a)
 		}
 		i, seen := index[a.Name]
+		var sid sealedsender.ServiceID
 		if !seen {
-			sid, err := sealedsender.ParseServiceID(a.Name)
-			if err != nil {
+			if sid, err = sealedsender.ParseServiceID(a.Name); err != nil {
 				return nil, fmt.Errorf("fanout: %s: %w", a, err)
 			}
-			key, ok, err := s.cfg.SessionStore.Identity(ctx, a)
-			if err != nil {
-				return nil, err
-			}
-			if !ok {
-				return nil, fmt.Errorf("fanout: %w: no identity key for %s", session.ErrNoSession, a)
-			}
+		}
+		// Every device's own key (issue #16 item 5): v2 seals to one key per
+		// service ID, so devices with different keys (session.PerDevice)
+		// are refused here rather than sent a message they cannot open.
+		key, ok, err := s.cfg.SessionStore.Identity(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("fanout: %w: no identity key for %s", session.ErrNoSession, a)
+		}
+		if !seen {
 			i = len(recipients)
 			index[a.Name] = i
 			recipients = append(recipients, sealedsender.Recipient{ServiceID: sid, IdentityKey: key})
+		} else if !recipients[i].IdentityKey.Equal(key) {
+			return nil, fmt.Errorf("fanout: %w: %s", sealedsender.ErrIdentityKeyMismatch, a)
 		}
 		recipients[i].Devices = append(recipients[i].Devices, sealedsender.Device{ID: a.DeviceID, RegistrationID: id.regID})
 	}

@@ -1,7 +1,7 @@
 // Package fingerprint computes safety numbers: the 60-digit number two
 // users compare, and the scannable form a QR code carries, as libsignal's
-// rust/protocol fingerprint.rs does (../shared/PROTOCOL.md, "Safety
-// numbers"; Signal's "Safety number updates" blog post,
+// rust/protocol fingerprint.rs does (docs/wire-formats.md#safety-numbers;
+// Signal's "Safety number updates" blog post,
 // https://signal.org/blog/safety-number-updates/).
 //
 // Per side: h = SHA-512(0x00 0x00 ‖ identity key ‖ stable ID ‖ identity

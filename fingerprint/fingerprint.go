@@ -79,7 +79,7 @@ type Fingerprint struct {
 
 // New computes the safety number of (localID, localIdentityKey) and
 // (remoteID, remoteIdentityKey), as libsignal's Fingerprint::new does
-// (../shared/PROTOCOL.md, "Safety numbers"). Identity keys are the 33-byte
+// (docs/wire-formats.md#safety-numbers). Identity keys are the 33-byte
 // serialized public keys (0x05 ‖ 32 bytes). IDs are the stable IDs' bytes
 // for the version: StableID converts the usual string forms.
 func New(version Version, localID, localIdentityKey, remoteID, remoteIdentityKey []byte, opts ...Option) (*Fingerprint, error) {

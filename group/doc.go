@@ -18,12 +18,12 @@
 //     process_sender_key_distribution_message (add_sender_key_state),
 //     Cipher.Encrypt is group_encrypt and Cipher.DecryptMessage is
 //     group_decrypt.
-//   - Chain steps (../shared/PROTOCOL.md, "Double Ratchet"): message key
+//   - Chain steps (docs/wire-formats.md#sender-keys): message key
 //     seed = HMAC-SHA256(chain key, 0x01), next chain key =
 //     HMAC-SHA256(chain key, 0x02); message key = HKDF-SHA256(no salt, seed,
 //     "WhisperGroup") 48 bytes = IV 16 ‖ AES-256 key 32; AES-256-CBC with
 //     PKCS#7 padding.
-//   - Wire formats (PROTOCOL.md, "Wire formats"): version byte 0x33 ‖
+//   - Wire formats (docs/wire-formats.md#sender-keys): version byte 0x33 ‖
 //     protobuf, plus for SenderKeyMessage an XEdDSA signature (64 bytes)
 //     over version ‖ protobuf by the chain's signing key. Two layouts:
 //     LayoutSignal (libsignal, Signal's clients; the distribution UUID is in

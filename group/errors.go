@@ -2,8 +2,8 @@ package group
 
 import "errors"
 
-// Limits, as libsignal's consts.rs sets them (../shared/PROTOCOL.md, "Double
-// Ratchet", limits).
+// Limits, as libsignal's consts.rs sets them (docs/wire-formats.md#double-ratchet,
+// limits).
 const (
 	// MaxForwardJumps is how far a message's iteration may lie ahead of the
 	// receiving chain (libsignal's MAX_FORWARD_JUMPS). go.mau.fi/libsignal

@@ -7,7 +7,7 @@
 //     of F), §3.1–3.4 (bundles, Alice's DH1–DH4, Bob's side).
 //   - The PQXDH Key Agreement Protocol, revision 3: §3.2–3.4 (signed KEM
 //     prekeys, encapsulation, the KDF over DH1..DH4 ‖ SS).
-//   - libsignal's concrete choices (../shared/PROTOCOL.md, "Key agreement"):
+//   - libsignal's concrete choices (docs/wire-formats.md#key-agreement):
 //     HKDF-SHA256 without salt, info "WhisperText" (64 bytes: root ‖ chain)
 //     for X3DH and "WhisperText_X25519_SHA-256_CRYSTALS-KYBER-1024"
 //     (96 bytes: root ‖ chain ‖ SPQR key) for PQXDH; Kyber-1024 round 3 keys

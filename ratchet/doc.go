@@ -7,7 +7,7 @@
 //   - The Double Ratchet Algorithm, revision 3 (2025): §2.2 (symmetric-key
 //     ratchet, KDF_CK), §2.3 (DH ratchet, KDF_RK), §3.2–3.5 (state,
 //     RatchetInitAlice/Bob, RatchetEncrypt, RatchetDecrypt with skipped keys).
-//   - libsignal's instantiation (../shared/PROTOCOL.md, "Double Ratchet"):
+//   - libsignal's instantiation (docs/wire-formats.md#double-ratchet):
 //     KDF_CK is HMAC-SHA256 with 0x01 (message-key seed) and 0x02 (next
 //     chain key); message keys are HKDF-SHA256(seed, "WhisperMessageKeys")
 //     → AES key ‖ MAC key ‖ IV; KDF_RK is HKDF-SHA256(salt = root key, DH

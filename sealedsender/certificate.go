@@ -28,7 +28,7 @@ const MaxCertificateSize = 64 << 10
 const MaxDeviceID = 127
 
 // ServerCertificate is a server key signed by the trust root
-// (PROTOCOL.md, "Sealed sender"). It is immutable.
+// (docs/wire-formats.md#certificates). It is immutable.
 type ServerCertificate struct {
 	raw         []byte
 	certificate []byte

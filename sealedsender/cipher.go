@@ -205,7 +205,10 @@ func decryptMessage(ctx context.Context, c *session.Cipher, store session.Identi
 // same name form one recipient (in order of first appearance), the
 // registration ID comes from the current session with each device and the
 // identity key from the identity store. A missing session or identity fails
-// with session.ErrNoSession.
+// with session.ErrNoSession. The identity key is looked up for every device:
+// devices of one name with different keys (possible only under
+// session.PerDevice) fail with ErrIdentityKeyMismatch before anything is
+// encrypted (issue #16 item 5).
 func RecipientsFromStore(ctx context.Context, store interface {
 	session.SessionStore
 	session.IdentityStore
@@ -214,21 +217,26 @@ func RecipientsFromStore(ctx context.Context, store interface {
 	index := map[string]int{}
 	for _, a := range addrs {
 		i, ok := index[a.Name]
+		var id ServiceID
 		if !ok {
-			id, err := ParseServiceID(a.Name)
-			if err != nil {
+			var err error
+			if id, err = ParseServiceID(a.Name); err != nil {
 				return nil, err
 			}
-			ik, found, err := store.Identity(ctx, a)
-			if err != nil {
-				return nil, err
-			}
-			if !found {
-				return nil, fmt.Errorf("%w: no identity key for %s", session.ErrNoSession, a)
-			}
+		}
+		ik, found, err := store.Identity(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			return nil, fmt.Errorf("%w: no identity key for %s", session.ErrNoSession, a)
+		}
+		if !ok {
 			i = len(out)
 			index[a.Name] = i
 			out = append(out, Recipient{ServiceID: id, IdentityKey: ik})
+		} else if !out[i].IdentityKey.Equal(ik) {
+			return nil, fmt.Errorf("%w: %s", ErrIdentityKeyMismatch, a)
 		}
 		rec, err := store.LoadSession(ctx, a)
 		if err != nil {

@@ -7,8 +7,8 @@
 //     together with a short-lived SenderCertificate that the service signs
 //     and the recipient checks against a trust root it ships with.
 //   - Sealed sender v1, libsignal's sealed_sender_encrypt_from_usmc /
-//     sealed_sender_decrypt_to_usmc (../shared/PROTOCOL.md, "Sealed
-//     sender"): 0x11 ‖ UnidentifiedSenderMessage{ephemeral key, encrypted
+//     sealed_sender_decrypt_to_usmc (docs/wire-formats.md#version-1):
+//     0x11 ‖ UnidentifiedSenderMessage{ephemeral key, encrypted
 //     static key, encrypted message}; HKDF-SHA256 with the salts
 //     "UnidentifiedDelivery" ‖ recipient IK ‖ E.pub and chain key ‖
 //     encrypted static key; AES-256-CTR with a zero counter block and

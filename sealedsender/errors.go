@@ -36,6 +36,15 @@ var (
 	ErrInvalidArgument = errors.New("sealedsender: invalid argument")
 )
 
+// ErrIdentityKeyMismatch: devices of one recipient (one service ID) have
+// different identity keys in the identity store. Sealed sender v2 encrypts
+// each recipient's key material to a single identity key per service ID,
+// as libsignal, whose identity store is per account, does; a device with
+// another key could not decrypt. This happens only under
+// session.PerDevice (issue #16 item 5): send to such devices one by one
+// (Encrypt, sealed sender v1). It matches ErrInvalidArgument.
+var ErrIdentityKeyMismatch = fmt.Errorf("%w: devices of one recipient have different identity keys", ErrInvalidArgument)
+
 func wrap(sentinel error, format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{sentinel}, args...)...)
 }

@@ -13,7 +13,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
-// Sealed sender v2 (PROTOCOL.md, "v2"; libsignal's
+// Sealed sender v2 (docs/wire-formats.md#version-2; libsignal's
 // sealed_sender_multi_recipient_encrypt): one AES-256-GCM-SIV payload for
 // every recipient, and per recipient 48 bytes of key material.
 var (

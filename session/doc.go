@@ -9,8 +9,8 @@
 //     Cipher.DecryptPreKeyMessage (responder), through package prekey.
 //   - The Double Ratchet Algorithm rev. 3 §3.4–3.5: Cipher.Encrypt and
 //     Cipher.DecryptSignalMessage, through package ratchet; the header and
-//     message encryption as libsignal does it (../shared/PROTOCOL.md, "Wire
-//     formats"): version byte ‖ protobuf ‖ HMAC-SHA256(MAC key, sender IK ‖
+//     message encryption as libsignal does it (docs/wire-formats.md#signalmessage):
+//     version byte ‖ protobuf ‖ HMAC-SHA256(MAC key, sender IK ‖
 //     receiver IK ‖ version ‖ protobuf)[:8], AES-256-CBC with PKCS#7.
 //   - Sesame (session management) §3: a record holds several states;
 //     a message that decrypts with an archived state promotes it, which is

@@ -5,7 +5,7 @@
 // Usage:
 //
 //	interlock demo         two parties set up a PQXDH session and talk, step by step
-//	interlock peer         serve shared/conformance/PEER-PROTOCOL.md on stdin/stdout
+//	interlock peer         serve docs/peer-protocol.md on stdin/stdout
 //	interlock media        encrypt or decrypt an attachment (WhatsApp or Signal format)
 //	interlock inspect      decode a message, envelope or key and print every field
 //	interlock conformance  report which security guarantees hold (vectors and live peers)
@@ -28,12 +28,12 @@
 //   - The PQXDH Key Agreement Protocol, revision 3, §3.2–3.4, and The Double
 //     Ratchet Algorithm, revision 3, §3.4–3.5 (packages prekey, ratchet and
 //     session): demo and peer.
-//   - shared/conformance/PEER-PROTOCOL.md: the JSON-lines protocol peer
+//   - docs/peer-protocol.md (version 2): the JSON-lines protocol peer
 //     serves on stdin/stdout.
 //   - WhatsApp and Signal attachment encryption (package media; HKDF-SHA256
 //     per RFC 5869, AES-256-CBC and HMAC-SHA256): media.
-//   - The wire formats of ../shared/PROTOCOL.md ("Wire formats", "Sealed
-//     sender"): what inspect recognises.
+//   - The wire formats of docs/wire-formats.md (messages, sealed sender,
+//     envelopes, keys): what inspect recognises.
 //   - testdata/conformance-report.schema.json and the vector corpus in
 //     testdata/vectors (package conformance): conformance.
 //

@@ -16,7 +16,11 @@ import (
 	"github.com/interlock-e2ee/interlock/session"
 )
 
-// The conformance peer: ../shared/conformance/PEER-PROTOCOL.md, version 1.
+// The conformance peer: docs/peer-protocol.md.
+
+// peerProtocolVersion is the version of docs/peer-protocol.md this peer
+// implements, reported by capabilities as protocol_version.
+const peerProtocolVersion = 2
 
 type peerRequest struct {
 	ID          int64        `json:"id"`
@@ -101,9 +105,9 @@ var newPeerStore = func(_ context.Context, path string, id prekey.IdentityKeyPai
 
 const peerUsage = `usage: interlock peer [--no-spqr]
 
-Serves the conformance peer protocol (shared/conformance/PEER-PROTOCOL.md,
-version 1): one JSON request per line on standard input, one JSON response
-per line on standard output. Test tooling: the peer holds keys for the
+Serves the conformance peer protocol (docs/peer-protocol.md, version 2):
+one JSON request per line on standard input, one JSON response per line
+on standard output. Test tooling: the peer holds keys for the
 protocol it serves and must not face untrusted callers outside a test.
 `
 
@@ -243,6 +247,8 @@ func (p *peer) dispatch(r *peerRequest, raw []byte) (map[string]any, error) {
 			"ops":            peerOpsList(),
 			"implementation": "interlock " + version,
 			"flavours":       []string{"signal", "whatsapp"},
+			// docs/peer-protocol.md#versions
+			"protocol_version": peerProtocolVersion,
 		}, nil
 	}
 	if r.Op == "init" {

@@ -1,6 +1,6 @@
 // Package live runs the live interop scenarios between two implementations
 // of the Signal protocol that speak the conformance peer protocol
-// (shared/conformance/PEER-PROTOCOL.md). It starts peer processes, moves
+// (docs/peer-protocol.md). It starts peer processes, moves
 // ciphertext between them, tampers with it, replays, reorders and drops it,
 // and checks every answer. It relies on nothing but that document, so any
 // implementation (Rust, Kotlin, Swift, …) can be tested through a thin peer

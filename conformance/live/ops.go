@@ -32,6 +32,9 @@ type Capabilities struct {
 	Flavours       []string `json:"flavours"`
 	// FlavoursDeclared is true if the peer sent a "flavours" field.
 	FlavoursDeclared bool `json:"-"`
+	// ProtocolVersion is the version of docs/peer-protocol.md the peer
+	// implements: its "protocol_version" field, 1 when absent.
+	ProtocolVersion int `json:"protocol_version"`
 }
 
 // Has reports whether op is listed.
@@ -119,7 +122,8 @@ type SealedResult struct {
 	Type      int     `json:"type"`
 }
 
-// Capabilities asks for the peer's ops, implementation and flavours.
+// Capabilities asks for the peer's ops, implementation, flavours and
+// protocol version (docs/peer-protocol.md#versions).
 func (p *Peer) Capabilities() (Capabilities, error) {
 	var c Capabilities
 	raw, err := p.CallRaw("capabilities", nil)
@@ -135,6 +139,13 @@ func (p *Peer) Capabilities() (Capabilities, error) {
 	}
 	if f, ok := probe["flavours"]; ok && string(f) != "null" {
 		c.FlavoursDeclared = true
+	}
+	// Version 1 of docs/peer-protocol.md had no protocol_version field.
+	if c.ProtocolVersion == 0 {
+		c.ProtocolVersion = 1
+	}
+	if c.ProtocolVersion < 0 {
+		return c, p.fail("malformed capabilities response: protocol_version %d", c.ProtocolVersion)
 	}
 	return c, nil
 }

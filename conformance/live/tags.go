@@ -19,11 +19,11 @@ const (
 	specDRRecovery   = "Double Ratchet §6.2"
 	specDRSkipped    = "Double Ratchet §6.4"
 	specSesame       = "Sesame §3"
-	specSealed       = "PROTOCOL.md: Sealed sender"
-	specFingerprint  = "PROTOCOL.md: Safety numbers"
-	specSenderKeys   = "PROTOCOL.md: Wire formats (sender keys)"
-	specWire         = "PROTOCOL.md: Wire formats"
-	specPeer         = "PEER-PROTOCOL.md: What drivers check"
+	specSealed       = "docs/wire-formats.md#sealed-sender"
+	specFingerprint  = "docs/wire-formats.md#safety-numbers"
+	specSenderKeys   = "docs/wire-formats.md#sender-keys"
+	specWire         = "docs/wire-formats.md#signalmessage"
+	specPeer         = "docs/peer-protocol.md#what-drivers-check"
 	// libsignal ≥ 0.91, rust/protocol/src/protocol.rs, SignalMessage::addresses.
 	specAddressBinding = "libsignal protocol.rs: address binding"
 )

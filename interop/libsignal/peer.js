@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Conformance peer backed by the official libsignal Node binding
 // (@signalapp/libsignal-client). It speaks the JSON-lines protocol of
-// shared/conformance/PEER-PROTOCOL.md (version 1): one request per stdin line,
+// docs/peer-protocol.md (version 2): one request per stdin line,
 // exactly one response line per request on stdout, diagnostics on stderr.
 //
 //   node peer.js [--lib 0.90|0.103] [--verbose]
@@ -639,9 +639,15 @@ class Peer {
       ops: OPS,
       implementation: `libsignal-client ${LIB_VERSION}`,
       flavours: ['signal'],
+      protocol_version: PROTOCOL_VERSION,
     };
   }
 }
+
+// The version of docs/peer-protocol.md this peer implements. Of version 2
+// it omits bundle's optional last_resort (never echoed: the driver reports
+// the check that needs it as not run).
+const PROTOCOL_VERSION = 2;
 
 const OPS = [
   'init', 'bundle', 'process_bundle', 'encrypt', 'decrypt', 'session', 'trust', 'fingerprint',

@@ -1,6 +1,6 @@
 // Package mau drives go.mau.fi/libsignal v0.2.1, the Go port of the Signal
 // protocol that WhatsApp bridges use, through the conformance peer protocol
-// (/work/shared/conformance/PEER-PROTOCOL.md), and records test vectors
+// (docs/peer-protocol.md), and records test vectors
 // from it.
 //
 // It is a separate Go module so that the GPL library never enters the

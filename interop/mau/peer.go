@@ -29,6 +29,11 @@ import (
 // Implementation is the peer's capabilities.implementation string.
 const Implementation = "go.mau.fi/libsignal v0.2.1"
 
+// ProtocolVersion is the version of docs/peer-protocol.md the peer
+// implements (capabilities.protocol_version). go.mau.fi/libsignal has no
+// Kyber prekeys, so bundle's last_resort is never honoured nor echoed.
+const ProtocolVersion = 2
+
 // Ops is the list of implemented operations.
 var Ops = []string{
 	"init", "bundle", "process_bundle", "encrypt", "decrypt", "session", "trust",
@@ -193,7 +198,7 @@ var mutating = map[string]bool{
 func (p *Peer) run(req *request) (fields map[string]any, oe *OpError) {
 	switch req.Op {
 	case "capabilities":
-		return map[string]any{"ops": Ops, "implementation": Implementation, "flavours": []string{"whatsapp"}}, nil
+		return map[string]any{"ops": Ops, "implementation": Implementation, "flavours": []string{"whatsapp"}, "protocol_version": ProtocolVersion}, nil
 	case "init":
 	case "":
 		return nil, opErr(KindOther, "missing op")

@@ -212,6 +212,10 @@ func setup(t *testing.T, aliceArgs, bobArgs []string, aliceStore string) (alice,
 	if fl, _ := caps["flavours"].([]any); len(fl) != 1 || fl[0] != "whatsapp" {
 		t.Fatalf("flavours %v", caps["flavours"])
 	}
+	// docs/peer-protocol.md#versions (issue #21 item 5).
+	if caps["protocol_version"] != float64(2) {
+		t.Fatalf("protocol_version %v", caps["protocol_version"])
+	}
 	ai := map[string]any{"name": aliceName, "device": 1, "flavour": "whatsapp"}
 	if aliceStore != "" {
 		ai["store"] = aliceStore

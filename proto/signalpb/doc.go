@@ -3,7 +3,7 @@
 // no public signature of Interlock uses these types.
 //
 // The field numbers follow the Signal protocol's wire formats
-// (../../../shared/PROTOCOL.md, "Wire formats") and libsignal's stored
+// (docs/wire-formats.md) and libsignal's stored
 // records, written from the protocol facts. The hot path (SignalMessage and
 // PreKeySignalMessage) is parsed by hand in package session with protowire;
 // these types serve the stored records and cross-checks.

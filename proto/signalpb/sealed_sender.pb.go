@@ -1,4 +1,4 @@
-// Sealed sender wire formats (see ../shared/PROTOCOL.md, "Sealed sender"),
+// Sealed sender wire formats (see docs/wire-formats.md#sealed-sender),
 // written from the field numbers libsignal 0.90 puts on the wire. proto2 so
 // that presence is explicit. Package sealedsender keeps the exact bytes it
 // parsed: signatures cover the serialized inner certificates, never a

@@ -1,7 +1,7 @@
 // Signal's service-level messages (what travels inside and around the
 // Double Ratchet ciphertext), written from the field numbers of Signal's
 // public SignalService.proto (Signal-Android lib/libsignal-service, protowire)
-// and ../shared/PROTOCOL.md, "Envelopes". Only the messages Interlock reads or
+// and docs/wire-formats.md#envelopes-and-padding. Only the messages Interlock reads or
 // writes are declared; unknown fields and oneof members are kept by the
 // protobuf runtime, so a re-encoded message loses nothing. proto2 so that
 // presence is explicit.

@@ -20,10 +20,10 @@
 //     Ratchet §3.3–3.5 transcripts (the latter with the SPQR triple ratchet,
 //     Double Ratchet rev. 3 §5) with negative entries for tampering and
 //     replay (Double Ratchet §3.5, X3DH §4.2).
-//   - interlock-fingerprint.json: ../shared/PROTOCOL.md, "Safety numbers".
-//   - interlock-sender-key.json: ../shared/PROTOCOL.md, "Wire formats"
+//   - interlock-fingerprint.json: docs/wire-formats.md#safety-numbers.
+//   - interlock-sender-key.json: docs/wire-formats.md#sender-keys
 //     (SenderKeyMessage and SenderKeyDistributionMessage).
-//   - interlock-sealed-sender.json: ../shared/PROTOCOL.md, "Sealed sender"
+//   - interlock-sealed-sender.json: docs/wire-formats.md#sealed-sender
 //     (v1 and v2, certificate validation).
 //   - interlock-media.json: package media (Signal attachments with the
 //     incremental MAC, WhatsApp media).

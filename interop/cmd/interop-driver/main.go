@@ -1,6 +1,6 @@
 // Command interop-driver runs the interop scenarios between two peer
 // implementations that speak the conformance peer protocol
-// (shared/conformance/PEER-PROTOCOL.md).
+// (docs/peer-protocol.md).
 //
 //	interop-driver -a "interlock peer" -b "node interop/libsignal/peer.js --lib 0.90"
 package main

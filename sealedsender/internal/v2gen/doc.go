@@ -11,7 +11,7 @@
 //
 // Specifications (implemented by package sealedsender; this program only
 // exercises them):
-//   - Sealed sender v2 (../shared/PROTOCOL.md, "Sealed sender"): libsignal's
+//   - Sealed sender v2 (docs/wire-formats.md#version-2): libsignal's
 //     sealed_sender_multi_recipient_encrypt and SealedSenderV2SentMessage,
 //     the per-recipient split (0x22) and sealedsender.EncryptMultiRecipient,
 //     with the shared payload under AES-256-GCM-SIV (RFC 8452).

@@ -1,4 +1,4 @@
-// Command mau-peer is a conformance peer (PEER-PROTOCOL.md) backed by
+// Command mau-peer is a conformance peer (docs/peer-protocol.md) backed by
 // go.mau.fi/libsignal v0.2.1. It speaks only the whatsapp flavour.
 //
 // Usage:
