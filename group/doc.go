@@ -48,6 +48,12 @@
 //
 // # Security considerations
 //
+// Records of other implementations (issue #15): UnmarshalRecord also reads
+// go.mau.fi/libsignal's JSON records (their skipped keys' IV and cipher key
+// must match the seed), a private signing key of 32 zero bytes (read as a
+// receiving chain) and raw 32-byte public keys (record_compat.go); unreadable
+// fields are ErrInvalidRecord naming them.
+//
 // Sender keys authenticate group messages only as coming from someone who
 // holds the chain's signing key: the distribution message must arrive over
 // an authenticated 1:1 session, and the application must file it under the

@@ -77,6 +77,9 @@ func FuzzUnmarshalRecord(f *testing.F) {
 	recv(f, b, a, send(f, a, "x"), "x")
 	f.Add(stored(f, a, a))
 	f.Add(stored(f, b, a))
+	for _, sk := range loadMauSenderKeys(f) { // go.mau.fi's JSON form (issue #15)
+		f.Add(sk)
+	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		r, err := group.UnmarshalRecord(raw)
 		if err != nil {

@@ -134,9 +134,18 @@ func (r *Record) Marshal() ([]byte, error) {
 // Every key and length is checked; a record with more than
 // MaxSenderKeyStates states or MaxMessageKeys skipped keys per state is
 // rejected. Never panics.
+//
+// It also reads go.mau.fi/libsignal's JSON records and the forms listed in
+// record_compat.go (issue #15 item 1).
 func UnmarshalRecord(b []byte) (*Record, error) {
 	var pb signalpb.SenderKeyRecordStructure
-	if err := proto.Unmarshal(b, &pb); err != nil {
+	if isJSONRecord(b) {
+		mpb, err := mauToProto(b)
+		if err != nil {
+			return nil, err
+		}
+		pb.SenderKeyStates = mpb.SenderKeyStates
+	} else if err := proto.Unmarshal(b, &pb); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidRecord, err)
 	}
 	if len(pb.SenderKeyStates) > MaxSenderKeyStates {
@@ -154,6 +163,7 @@ func UnmarshalRecord(b []byte) (*Record, error) {
 }
 
 func stateFromProto(st *signalpb.SenderKeyStateStructure) (*state, error) {
+	normalizeStatePB(st) // other implementations' forms (record_compat.go)
 	s := &state{version: st.GetMessageVersion(), chainID: st.GetChainId()}
 	if s.version == 0 {
 		s.version = Version // records from before message_version existed

@@ -18,6 +18,10 @@
 //
 // # Security considerations
 //
+// Records of other implementations (issue #15): the prekey and signed prekey
+// parsers also read go.mau.fi/libsignal's JSON records and raw 32-byte
+// public keys; a stored public key must still match its private key.
+//
 // Bundle.Verify must pass before a bundle is used; the session package does
 // this. Every DH output is checked for the all-zero value (low-order points),
 // and the responder rejects a PQXDH base key that is not canonical and in the

@@ -19,6 +19,9 @@ func FuzzUnmarshalRecords(f *testing.F) {
 	}
 	ib, _ := prekey.MarshalIdentityKeyPair(id)
 	f.Add(ib)
+	for _, b := range loadMauPreKeys(f) { // go.mau.fi's JSON form (issue #15)
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if r, err := prekey.UnmarshalPreKeyRecord(b); err == nil {
 			if _, err := r.Marshal(); err != nil {

@@ -93,7 +93,11 @@ func (r *PreKeyRecord) Marshal() ([]byte, error) {
 }
 
 // UnmarshalPreKeyRecord parses a stored one-time prekey.
+// It also reads go.mau.fi/libsignal's JSON form (records_compat.go).
 func UnmarshalPreKeyRecord(b []byte) (*PreKeyRecord, error) {
+	if isJSONRecord(b) {
+		return unmarshalMauPreKey(b)
+	}
 	var pb signalpb.PreKeyRecordStructure
 	if err := proto.Unmarshal(b, &pb); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
@@ -114,7 +118,11 @@ func (r *SignedPreKeyRecord) Marshal() ([]byte, error) {
 }
 
 // UnmarshalSignedPreKeyRecord parses a stored signed prekey.
+// It also reads go.mau.fi/libsignal's JSON form (records_compat.go).
 func UnmarshalSignedPreKeyRecord(b []byte) (*SignedPreKeyRecord, error) {
+	if isJSONRecord(b) {
+		return unmarshalMauSignedPreKey(b)
+	}
 	var pb signalpb.SignedPreKeyRecordStructure
 	if err := proto.Unmarshal(b, &pb); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
@@ -183,7 +191,7 @@ func keyPairFrom(private, public []byte) (KeyPair, error) {
 	}
 	kp := curve.NewKeyPair(priv)
 	if public != nil {
-		pub, err := curve.NewPublicKey(public)
+		pub, err := curve.NewPublicKey(fixKey(public))
 		if err != nil || !pub.Equal(kp.Public) {
 			return KeyPair{}, fmt.Errorf("%w: public key does not match private key", ErrInvalidRecord)
 		}

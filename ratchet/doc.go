@@ -18,6 +18,11 @@
 //
 // # Security considerations
 //
+// Skipped keys stored as cipher key, MAC key and IV (issue #15, compat.go)
+// are used as given for their own counter, once; in a triple-ratchet state
+// whose message carries an SPQR key they are refused (there is no seed to
+// salt).
+//
 // State.Receive derives keys tentatively and commits only when the caller's
 // open function (MAC check and decryption) succeeds, so a forged or
 // corrupted message never moves a chain, drops a skipped key or takes a DH

@@ -32,6 +32,15 @@
 //
 // # Security considerations
 //
+// Records of other implementations (issue #15): UnmarshalRecord also reads
+// go.mau.fi/libsignal's JSON records, skipped message keys stored as keys
+// rather than seeds, raw 32-byte public keys and go.mau.fi's
+// previous_counter 0xFFFFFFFF (record_compat.go). Such input is as untrusted
+// as any stored record: every length is checked, a field that cannot be read
+// is an ErrCorruptRecord naming it, never a panic or a silent drop. A
+// keys-form skipped key opens only its own counter, once, and is refused in
+// a state whose message carries an SPQR key (it has no seed to salt).
+//
 // A failed decryption changes nothing: keys are derived tentatively and the
 // record, prekeys and identities are written only after the MAC verified and
 // the padding checked. Parsers bound every length, never panic and reject

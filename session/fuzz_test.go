@@ -51,9 +51,15 @@ func FuzzUnmarshalRecord(f *testing.F) {
 	alice.send(f, bob, "skipped")
 	bob.recv(f, alice, alice.send(f, bob, "x"))
 	f.Add(bob.record(f, alice.addr))
+	for _, b := range loadMauRecords(f).Sessions { // go.mau.fi's JSON form (issue #15)
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := session.UnmarshalRecord(b)
 		if err != nil {
+			return
+		}
+		if r.Normalize() != nil {
 			return
 		}
 		if _, err := r.Marshal(); err != nil {

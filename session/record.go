@@ -298,7 +298,13 @@ func (r *Record) Marshal() ([]byte, error) {
 // UnmarshalRecord parses a serialized record; corrupt input is an error,
 // never a panic. Archived states are parsed when first needed (and a
 // corrupt one is an error then).
+//
+// It also reads go.mau.fi/libsignal's JSON records and the forms listed in
+// record_compat.go (issue #15 item 1).
 func UnmarshalRecord(b []byte) (*Record, error) {
+	if isJSONRecord(b) {
+		return unmarshalMauRecord(b, time.Now())
+	}
 	var pb signalpb.RecordStructure
 	if err := proto.Unmarshal(b, &pb); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCorruptRecord, err)
@@ -360,6 +366,7 @@ func stateFromProto(pb *signalpb.SessionStructure) (*State, error) {
 	corrupt := func(what string, err error) error {
 		return fmt.Errorf("%w: %s: %w", ErrCorruptRecord, what, err)
 	}
+	normalizeStatePB(pb) // other implementations' forms (record_compat.go)
 	s := &State{
 		version:     int(pb.GetSessionVersion()),
 		localRegID:  pb.GetLocalRegistrationId(),
