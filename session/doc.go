@@ -119,4 +119,14 @@
 // transaction; only a message that authenticated opens one, which commits
 // only if the stored record is unchanged and otherwise decrypts again from
 // the stored record. A forged message never holds a write lock.
+//
+// Application state and logs (issue #16). DecryptAndCommit runs the
+// application's CommitFunc last in the transaction that stores the
+// decryption, so a plaintext is stored exactly when the ratchet advances;
+// the function sees only messages that authenticated. Without a Transactor
+// it runs before the first write: at least once, never zero times.
+// WithLogger and WithMetrics report addresses, message types, counters,
+// versions, prekey IDs and FailureKinds only — never a key, a chain key, a
+// plaintext, a ciphertext or an error's text (TestIssue16LogsNoSecrets
+// searches a long conversation's log for every secret of its records).
 package session
