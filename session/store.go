@@ -154,6 +154,8 @@ type MemoryStore struct {
 	// kyberUsed holds the (Kyber prekey, signed prekey, base key) triples
 	// accepted on last-resort Kyber prekeys (MarkKyberPreKeyUsed).
 	kyberUsed map[kyberUse]struct{}
+	// lc is the PreKeyManager state (prekeys_memory.go).
+	lc memoryLifecycle
 }
 
 // kyberUse is one accepted use of a last-resort Kyber prekey.

@@ -155,6 +155,23 @@ var migrations = []migration{{
 		// before, which then match no session and are sent again.
 		`ALTER TABLE interlock_sender_key_shared ADD COLUMN session_tag {BLOB}`,
 	},
+}, {
+	version: 5,
+	stmts: []string{
+		// session.PreKeyManager (issue #16 item 4): which one-time and Kyber
+		// prekeys the server has accepted (rows stored before count as not
+		// uploaded: uploading them again is harmless), and the last ID
+		// generated of each kind, so consumed IDs are not handed out again
+		// before the 2^24 wrap.
+		`ALTER TABLE interlock_prekeys ADD COLUMN uploaded BOOLEAN NOT NULL DEFAULT FALSE`,
+		`ALTER TABLE interlock_kyber_prekeys ADD COLUMN uploaded BOOLEAN NOT NULL DEFAULT FALSE`,
+		`CREATE TABLE interlock_prekey_ids (
+			account TEXT NOT NULL PRIMARY KEY REFERENCES interlock_accounts (account) ON DELETE CASCADE,
+			prekey_id BIGINT NOT NULL,
+			signed_prekey_id BIGINT NOT NULL,
+			kyber_prekey_id BIGINT NOT NULL
+		)`,
+	},
 }}
 
 // SchemaVersion is the schema version this package writes.

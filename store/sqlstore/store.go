@@ -250,8 +250,8 @@ func (s *Store) StorePreKey(ctx context.Context, r *prekey.PreKeyRecord) error {
 	if b, err = s.seal(ctx, idRow("interlock_prekeys", r.ID), b); err != nil {
 		return err
 	}
-	_, err = s.exec(ctx, `INSERT INTO interlock_prekeys (account, id, record) VALUES ($1, $2, $3)
-		ON CONFLICT (account, id) DO UPDATE SET record = excluded.record`, s.account, int64(r.ID), b)
+	_, err = s.exec(ctx, `INSERT INTO interlock_prekeys (account, id, record, uploaded) VALUES ($1, $2, $3, FALSE)
+		ON CONFLICT (account, id) DO UPDATE SET record = excluded.record, uploaded = FALSE`, s.account, int64(r.ID), b)
 	if err != nil {
 		return wrap(fmt.Sprintf("storing one-time prekey %d", r.ID), err)
 	}
@@ -391,8 +391,8 @@ func (s *Store) StoreKyberPreKey(ctx context.Context, r *prekey.KyberPreKeyRecor
 				}
 			}
 		}
-		_, err = s.exec(ctx, `INSERT INTO interlock_kyber_prekeys (account, id, last_resort, record) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (account, id) DO UPDATE SET last_resort = excluded.last_resort, record = excluded.record`,
+		_, err = s.exec(ctx, `INSERT INTO interlock_kyber_prekeys (account, id, last_resort, record, uploaded) VALUES ($1, $2, $3, $4, FALSE)
+			ON CONFLICT (account, id) DO UPDATE SET last_resort = excluded.last_resort, record = excluded.record, uploaded = FALSE`,
 			s.account, int64(r.ID), r.LastResort, b)
 		return err
 	})

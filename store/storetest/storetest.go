@@ -42,6 +42,8 @@ func Run(t *testing.T, open Opener) {
 		{"Concurrent", testConcurrent},
 		{"Conversation", testConversation},
 		{"ConversationX3DH", testConversationX3DH},
+		{"PreKeyLifecycle", testPreKeyLifecycle},     // lifecycle.go
+		{"SessionManagement", testSessionManagement}, // lifecycle.go
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
