@@ -84,6 +84,11 @@ type Cipher struct {
 
 	mu    sync.Mutex
 	locks map[Address]*addrLock
+
+	// preKeys serialises PreKeySignalMessages over a store that is not a
+	// Transactor, across addresses: prekeys are loaded, then removed after
+	// the decryption, and two addresses must not both spend one.
+	preKeys sync.Mutex
 }
 
 type addrLock struct {
@@ -543,6 +548,12 @@ func (c *Cipher) decryptPreKeyMessage(ctx context.Context, addr Address, m *PreK
 	defer c.lock(addr).unlock()
 	if err := c.preflightPreKey(ctx, addr, m); err != nil {
 		return nil, err
+	}
+	if _, ok := c.store.(Transactor); !ok {
+		// One first message relabelled as from two addresses at once must
+		// not load a one-time prekey twice before either removes it.
+		c.preKeys.Lock()
+		defer c.preKeys.Unlock()
 	}
 	err = c.within(ctx, func(st Store) error {
 		pt, err = c.decryptPreKey(ctx, st, addr, m, o)

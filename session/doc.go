@@ -28,7 +28,11 @@
 // A Cipher is safe for concurrent use. Operations on one Address are
 // serialised by a per-address lock held from loading the record to storing
 // it; operations on different addresses run in parallel. The store must be
-// safe for concurrent use (MemoryStore is).
+// safe for concurrent use (MemoryStore is). Over a store that is not a
+// Transactor, PreKeySignalMessages are also serialised across addresses,
+// since a one-time prekey is loaded and removed in separate calls: one
+// first message delivered at once as from two addresses starts one session
+// only. Two Ciphers over one such store are not serialised with each other.
 //
 // # Security considerations
 //

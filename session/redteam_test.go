@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/interlock-e2ee/interlock/prekey"
 	"github.com/interlock-e2ee/interlock/session"
 )
 
@@ -45,4 +48,57 @@ func TestRedteamIncomingX3DHForVersion4Device(t *testing.T) {
 		t.Fatal(err)
 	}
 	alice.recv(t, bob, w)
+}
+
+// barrierStore is a MemoryStore (no Transactor) whose LoadPreKey waits, up
+// to a short timeout, until two callers have loaded the prekey: it makes a
+// race between two decryptions deterministic.
+type barrierStore struct {
+	*session.MemoryStore
+	arrived chan struct{}
+}
+
+func (s *barrierStore) LoadPreKey(ctx context.Context, id uint32) (*prekey.PreKeyRecord, error) {
+	r, err := s.MemoryStore.LoadPreKey(ctx, id)
+	s.arrived <- struct{}{}
+	deadline := time.After(300 * time.Millisecond)
+	for len(s.arrived) < 2 {
+		select {
+		case <-deadline:
+			return r, err
+		case <-time.After(time.Millisecond):
+		}
+	}
+	return r, err
+}
+
+// TestRedteamConcurrentFirstMessageTwoAddresses: issue #20 items 2/11 class,
+// red team. Without a Transactor (MemoryStore, the documented fallback),
+// the one-time prekey is loaded, then removed after the decryption, with
+// only the per-address lock held. The server delivers one version 3 first
+// message (X3DH, no address binding, no Kyber prekey) at the same time as
+// from bob.1 and from bob.2: both decryptions load the prekey before
+// either removes it (RemovePreKey of a missing key is no error), and the
+// same ciphertext decrypts twice, starting two sessions. Version 4 is
+// caught by MarkKyberPreKeyUsed (the one-time Kyber prekey is gone, or the
+// last-resort triple is seen), version 3 is not.
+func TestRedteamConcurrentFirstMessageTwoAddresses(t *testing.T) {
+	ctx := context.Background()
+	alice := newParty(t, "alice", session.WithPolicy(session.AllowX3DH))
+	bob := newParty(t, "bob", session.WithPolicy(session.AllowX3DH))
+	bs := &barrierStore{MemoryStore: alice.store, arrived: make(chan struct{}, 2)}
+	ac := session.NewCipher(bs, session.WithPolicy(session.AllowX3DH))
+	if err := bob.cipher.ProcessBundle(ctx, alice.addr, alice.bundle(t, true, false)); err != nil {
+		t.Fatal(err)
+	}
+	w := bob.send(t, alice, "pay 100")
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, from := range []session.Address{{Name: "bob", DeviceID: 1}, {Name: "bob", DeviceID: 2}} {
+		wg.Go(func() { _, errs[i] = ac.Decrypt(ctx, from, w.typ, w.ct) })
+	}
+	wg.Wait()
+	if errs[0] == nil && errs[1] == nil {
+		t.Fatal("one first message decrypted twice, as from bob.1 and from bob.2")
+	}
 }
