@@ -14,13 +14,18 @@ test: lint unit vectors interop fuzz-smoke
 ## unit: the library's tests with the race detector (vectors under testdata/ included).
 ## PostgreSQL comes from scripts/start-postgres.sh (installed and started if needed); the
 ## store tests fail without it here. The race detector slows the pure-Go SQLite tenfold, so
-## the full-size store stress test (50,000 messages) runs once more without it.
+## the full-size store stress test (50,000 messages) runs once more without it, and so does
+## the multi-process soak (issue #19: 4 workers, SIGKILLed and restarted, ~1 minute; its
+## closing lines state messages, kills and duplicates).
 unit:
-	url=$$(scripts/start-postgres.sh) && \
+	url=$$(scripts/start-postgres.sh) && soak=$$(mktemp) && \
 	INTERLOCK_REQUIRE_POSTGRES=1 INTERLOCK_POSTGRES_URL="$$url" \
 		$(GO) test -race -count=1 -skip '^TestLiveReport' ./... && \
 	INTERLOCK_REQUIRE_POSTGRES=1 INTERLOCK_POSTGRES_URL="$$url" \
-		$(GO) test -count=1 -run '^TestConcurrentConversations$$' ./store/sqlstore/
+		$(GO) test -count=1 -run '^TestConcurrentConversations$$' ./store/sqlstore/ && \
+	INTERLOCK_REQUIRE_POSTGRES=1 INTERLOCK_POSTGRES_URL="$$url" \
+		$(GO) test -count=1 -v -timeout 300s -run '^TestMultiProcessSoak$$' ./store/sqlstore/ > "$$soak"; \
+	rc=$$?; grep -E '^(soak |--- |\s+soak_test|FAIL|ok|panic)' "$$soak" 2>/dev/null; rm -f "$$soak"; exit $$rc
 
 ## vectors: the known-answer tests only (also part of unit); a missing vector file fails.
 vectors:

@@ -24,6 +24,13 @@ import (
 const crashChildEnv = "INTERLOCK_SQLSTORE_CRASH_CHILD"
 
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(soakChildEnv); spec != "" {
+		if err := soakChild(spec); err != nil {
+			fmt.Fprintln(os.Stderr, "soak child:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if path := os.Getenv(crashChildEnv); path != "" {
 		if err := crashChild(path); err != nil {
 			fmt.Fprintln(os.Stderr, "crash child:", err)
