@@ -34,8 +34,14 @@ import (
 // isJSONRecord reports whether b is a JSON object: a protobuf record never
 // starts with '{' (field 15, wire type 3: a group no record has).
 func isJSONRecord(b []byte) bool {
-	b = bytes.TrimLeft(b, " \t\r\n")
-	return len(b) > 0 && b[0] == '{'
+	if len(b) > 0 && b[0] == '{' {
+		return true
+	}
+	// Leading white space is JSON's too, but 0x09, 0x0A, 0x0D and 0x20 also
+	// start protobuf fields (0x0A is field 1, bytes: most records): such a
+	// record is JSON only if the whole of it is.
+	t := bytes.TrimLeft(b, " \t\r\n")
+	return len(t) > 0 && t[0] == '{' && json.Valid(b)
 }
 
 // fixKey returns a public key in libsignal's 33-byte form: a raw 32-byte
