@@ -32,6 +32,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runMedia(args[1:], stdout, stderr)
 	case "inspect":
 		return runInspect(args[1:], stdin, stdout, stderr)
+	case "import":
+		return runImport(args[1:], stdout, stderr)
 	case "conformance":
 		return conformanceCmd(args[1:], stdout, stderr)
 	case "version":
@@ -60,6 +62,7 @@ commands:
   media        encrypt or decrypt an attachment (WhatsApp or Signal format), streaming
   inspect      show every field of a message, key, certificate or envelope (hex, base64 or raw)
   conformance  prove which security guarantees hold (vectors and live peers)
+  import       move a whatsmeow store into an Interlock database, no re-keying
   version      print the module version, VCS revision and Go version
 
 "interlock <command> --help" (or "interlock help <command>") describes a

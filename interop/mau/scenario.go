@@ -63,9 +63,12 @@ type Scenario struct {
 	Pending []Pending
 	// Unanswered is c1, A's PreKeySignalMessage C has not received.
 	Unanswered []byte
-	// BBaseKey is the base key of B's current session with A: after the
-	// import it must not change (nobody re-keys).
-	BBaseKey []byte
+	// BBaseKeys are the base keys of B's two sessions with A (first, after
+	// the re-key). After the import B's current session must still be one
+	// of them: nobody re-keys. (A late message that decrypts in an archived
+	// state makes it current again, on both sides, as libsignal and
+	// go.mau.fi do.)
+	BBaseKeys [2][]byte
 }
 
 // Addr returns the go.mau.fi address of a scenario party.
@@ -165,6 +168,11 @@ func NewScenario() (*Scenario, error) {
 		}
 		bm = append(bm, m)
 	}
+	st, err := B.SessionState(aA)
+	if err != nil {
+		return nil, err
+	}
+	sc.BBaseKeys[0] = st.SenderBaseKey()
 	for _, i := range []int{6, 3} {
 		if err := deliver(A, aB, bm[i-1]); err != nil {
 			return nil, err
@@ -205,11 +213,10 @@ func NewScenario() (*Scenario, error) {
 	if err := deliver(B, aA, a2); err != nil {
 		return nil, err
 	}
-	st, err := B.SessionState(aA)
-	if err != nil {
+	if st, err = B.SessionState(aA); err != nil {
 		return nil, err
 	}
-	sc.BBaseKey = st.SenderBaseKey()
+	sc.BBaseKeys[1] = st.SenderBaseKey()
 
 	// A → C, unanswered.
 	cs, err := keyhelper.GenerateSignedPreKey(C.GetIdentityKeyPair(), 1, C.Ser.SignedPreKeyRecord)

@@ -75,7 +75,7 @@ func TestIssue15ImportWhatsmeowPostgres(t *testing.T) {
 	if a := rep.Accounts[0]; a.Sessions != len(v.Sessions) || a.PreKeysNotUploaded != 1 {
 		t.Fatalf("report %+v", a)
 	}
-	st, err := dst.Account(ctx, v.jid())
+	st, err := dst.Account(ctx, v.JID())
 	if err != nil {
 		t.Fatal(err)
 	}
