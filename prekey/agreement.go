@@ -8,6 +8,7 @@ import (
 	"github.com/interlock-e2ee/interlock/internal/curve"
 	"github.com/interlock-e2ee/interlock/internal/kdf"
 	"github.com/interlock-e2ee/interlock/internal/kem"
+	"github.com/interlock-e2ee/interlock/internal/mutant"
 )
 
 // Message versions, and so the key agreement used to start a session.
@@ -61,7 +62,7 @@ func (b *Bundle) Verify() error {
 	if b.IdentityKey.IsZero() || b.SignedPreKey.IsZero() {
 		return fmt.Errorf("%w: bundle lacks identity or signed prekey", ErrInvalidKey)
 	}
-	if !b.IdentityKey.VerifySignature(b.SignedPreKey.Bytes(), b.SignedPreKeySignature) {
+	if !b.IdentityKey.VerifySignature(b.SignedPreKey.Bytes(), b.SignedPreKeySignature) && !mutant.On(mutant.SignedPreKeyUnchecked) {
 		return fmt.Errorf("%w: signed prekey", ErrInvalidSignature)
 	}
 	if b.HasKyberPreKey() && !b.IdentityKey.VerifySignature(b.KyberPreKey.Bytes(), b.KyberPreKeySignature) {
@@ -168,7 +169,7 @@ func Respond(r *Response) (Secrets, error) {
 	if r.Version != Version3 && r.Version != Version4 {
 		return Secrets{}, ErrUnsupportedVersion
 	}
-	if !r.TheirBaseKey.IsCanonical() {
+	if !r.TheirBaseKey.IsCanonical() && !(r.Version == Version3 && mutant.On(mutant.NonCanonicalBaseKey)) {
 		return Secrets{}, fmt.Errorf("%w: base key is not canonical", ErrInvalidKey)
 	}
 	if r.Version == Version4 {

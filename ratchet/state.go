@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 
 	"github.com/interlock-e2ee/interlock/internal/curve"
+	"github.com/interlock-e2ee/interlock/internal/mutant"
 	"github.com/interlock-e2ee/interlock/proto/signalpb"
 )
 
@@ -219,6 +221,9 @@ func (s *State) ReceiveLimited(rand io.Reader, h Header, lim Limits, salt func()
 		salt = noSalt
 	}
 	lim.MaxJump = min(lim.MaxJump, MaxForwardJumps)
+	if mutant.On(mutant.SkippedKeysUnbounded) {
+		lim.MaxJump = math.MaxUint32 // mutant: no forward-jump limit
+	}
 	if i := s.findReceiver(h.RatchetKey); i >= 0 {
 		return s.receiveExisting(i, h, lim, salt, open)
 	}
@@ -244,6 +249,9 @@ func (s *State) receiveExisting(i int, h Header, lim Limits, salt func() ([]byte
 		if err := openWith(buf, h.Counter, salt, open); err != nil {
 			return err
 		}
+		if mutant.On(mutant.ReplayWindowMissing) {
+			return nil // mutant: the used key is kept, the message decrypts again
+		}
 		rc.skipped = slices.Delete(rc.skipped, j, j+1)
 		return nil
 	}
@@ -256,6 +264,9 @@ func (s *State) receiveExisting(i int, h Header, lim Limits, salt func() ([]byte
 	}
 	lim.Work.add(0, int(h.Counter-rc.chain.Index)+1, 1)
 	if err := openWith(seed, h.Counter, salt, open); err != nil {
+		if mutant.On(mutant.StateOnFailure) {
+			rc.chain = next // mutant: the chain advanced by a message that failed
+		}
 		return err
 	}
 	rc.chain = next
@@ -281,6 +292,10 @@ func (s *State) receiveNewChain(rand io.Reader, h Header, lim Limits, salt func(
 	}
 	lim.Work.add(0, int(h.Counter)+1, 1)
 	if err := openWith(seed, h.Counter, salt, open); err != nil {
+		if mutant.On(mutant.StateOnFailure) {
+			// mutant: the chain of a message that failed is kept
+			s.receivers = append(s.receivers, receiverChain{ratchetKey: h.RatchetKey, chain: next})
+		}
 		return err
 	}
 	// Authenticated: take the DH ratchet step (Double Ratchet §3.5 DHRatchet).
@@ -315,7 +330,7 @@ func advance(c ChainKey, counter uint32) (ChainKey, []skippedKey, *stepScratch, 
 		return c, nil, nil, ErrDuplicateMessage
 	}
 	jump := counter - c.Index
-	if jump > MaxForwardJumps {
+	if jump > MaxForwardJumps && !mutant.On(mutant.SkippedKeysUnbounded) {
 		return c, nil, nil, ErrTooFar
 	}
 	var skipped []skippedKey

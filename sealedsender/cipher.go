@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/interlock-e2ee/interlock/internal/mutant"
 	"github.com/interlock-e2ee/interlock/prekey"
 	"github.com/interlock-e2ee/interlock/session"
 )
@@ -156,6 +157,16 @@ func decryptMessage(ctx context.Context, c *session.Cipher, store session.Identi
 		ContentHint: content.hint,
 		GroupID:     content.GroupID(),
 		Content:     content,
+	}
+	if mutant.On(mutant.MintedCertificate) && content.typ != session.TypePlaintext {
+		// mutant: the certificate tied neither to the pinned identity nor
+		// to the inner message.
+		pt, err := c.Decrypt(ctx, res.Sender, content.typ, content.contents)
+		if err != nil {
+			return nil, err
+		}
+		res.Plaintext = pt
+		return res, nil
 	}
 	// The service signs certificates, so it can certify its own key for any
 	// address (issue #20 item 12). The certificate's key is the key the

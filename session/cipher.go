@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/interlock-e2ee/interlock/internal/aescbc"
+	"github.com/interlock-e2ee/interlock/internal/mutant"
 	"github.com/interlock-e2ee/interlock/prekey"
 	"github.com/interlock-e2ee/interlock/ratchet"
 	"github.com/interlock-e2ee/interlock/ratchet/spqr"
@@ -394,6 +395,9 @@ func (c *Cipher) decryptSignal(ctx context.Context, store Store, addr Address, m
 	prev := rec.current
 	pt, st, err := c.decryptWithRecord(rec, m)
 	if err != nil {
+		if mutant.On(mutant.StateOnFailure) {
+			store.StoreSession(ctx, addr, rec) // mutant: what the failed trial changed is kept
+		}
 		return nil, err
 	}
 	if err := c.checkAndSaveIdentity(ctx, store, addr, st.remoteIdentity); err != nil {
@@ -606,10 +610,13 @@ func (c *Cipher) decryptPreKey(ctx context.Context, store Store, addr Address, m
 		// remote identity, not the message's unauthenticated identity field.
 		// The field must name that identity, and that identity is the one
 		// checked and pinned.
-		if !st.remoteIdentity.Equal(m.IdentityKey) {
+		trustedKey := st.remoteIdentity
+		if mutant.On(mutant.IdentityFieldTrusted) {
+			trustedKey = m.IdentityKey // mutant: the unauthenticated field checked (and below, pinned)
+		} else if !st.remoteIdentity.Equal(m.IdentityKey) {
 			return nil, invalid("prekey message names another identity than its session's")
 		}
-		if err := c.checkTrust(ctx, store, addr, st.remoteIdentity); err != nil {
+		if err := c.checkTrust(ctx, store, addr, trustedKey); err != nil {
 			return nil, err
 		}
 		if pt, err = c.decryptWithState(st, m.Message); err != nil {
@@ -640,7 +647,11 @@ func (c *Cipher) decryptPreKey(ctx context.Context, store Store, addr Address, m
 	if err := c.commitBefore(ctx, store, addr, st.remoteIdentity, pt, o); err != nil {
 		return nil, err
 	}
-	if err := c.commitPreKey(ctx, store, addr, m, rec, old, st.remoteIdentity, used, atomic); err != nil {
+	pinned := st.remoteIdentity
+	if mutant.On(mutant.IdentityFieldTrusted) {
+		pinned = m.IdentityKey
+	}
+	if err := c.commitPreKey(ctx, store, addr, m, rec, old, pinned, used, atomic); err != nil {
 		return nil, err
 	}
 	if err := c.commitInside(ctx, store, pt, o); err != nil {

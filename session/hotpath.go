@@ -6,6 +6,7 @@ import (
 
 	"github.com/interlock-e2ee/interlock/internal/aescbc"
 	"github.com/interlock-e2ee/interlock/internal/curve"
+	"github.com/interlock-e2ee/interlock/internal/mutant"
 	"github.com/interlock-e2ee/interlock/prekey"
 	"github.com/interlock-e2ee/interlock/ratchet"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -77,6 +78,9 @@ func (k *msgKeys) computeMAC(sender, receiver prekey.IdentityKey, msg []byte) [M
 	sender.PublicKey().AppendBytes(k.ik[:0])
 	receiver.PublicKey().AppendBytes(k.ik[:curve.PublicKeySize])
 	h.Write(k.ik[:])
+	if mutant.On(mutant.MACWrongBytes) && len(msg) > 0 {
+		msg = msg[1:] // mutant: the version byte left out of the MAC, on both sides
+	}
 	h.Write(msg)
 	h.Sum(k.sum[:0])
 	var mac [MACSize]byte

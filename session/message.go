@@ -3,6 +3,7 @@ package session
 import (
 	"fmt"
 
+	"github.com/interlock-e2ee/interlock/internal/mutant"
 	"github.com/interlock-e2ee/interlock/prekey"
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -144,6 +145,13 @@ func ParseSignalMessage(b []byte) (*SignalMessage, error) {
 // verifyMAC checks the message's MAC over the bytes as received.
 func (m *SignalMessage) verifyMAC(k *msgKeys, sender, receiver prekey.IdentityKey) bool {
 	n := len(m.raw) - MACSize
+	if mutant.On(mutant.VersionUnauthentic) {
+		// mutant: the MAC checked over the version byte this side would
+		// write, not the one received (go.mau.fi/libsignal's defect).
+		b := append([]byte{versionByte(m.Version)}, m.raw[1:n]...)
+		want := k.computeMAC(sender, receiver, b)
+		return macEqual(want[:], m.raw[n:])
+	}
 	want := k.computeMAC(sender, receiver, m.raw[:n])
 	return macEqual(want[:], m.raw[n:])
 }
@@ -221,7 +229,7 @@ func ParsePreKeySignalMessage(b []byte) (*PreKeySignalMessage, error) {
 					// Sessions are found by the base key's bytes: only the
 					// canonical encoding is accepted, in version 3 as in 4
 					// (issue #20 item 3).
-					if !m.BaseKey.IsCanonical() {
+					if !m.BaseKey.IsCanonical() && !(m.Version == prekey.Version3 && mutant.On(mutant.NonCanonicalBaseKey)) {
 						return nil, invalid("base key is not canonical")
 					}
 					have |= 1

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/interlock-e2ee/interlock/internal/mutant"
 	"github.com/interlock-e2ee/interlock/ratchet"
 )
 
@@ -122,7 +123,7 @@ func (c *Cipher) decryptSignalSnapshot(ctx context.Context, t Transactor, vs Ses
 // parse, if any.
 func archivedTrial(rec *Record, m *SignalMessage, work *ratchet.Work) (i int, lim ratchet.Limits, err error) {
 	lim = ratchet.Limits{MaxJump: MaxArchivedForwardJumps, Work: work}
-	if rec.current == nil {
+	if rec.current == nil || mutant.On(mutant.ForgedAmplification) {
 		lim.MaxJump = ratchet.MaxForwardJumps
 	}
 	newest := -1

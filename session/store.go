@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/interlock-e2ee/interlock/internal/mutant"
 	"github.com/interlock-e2ee/interlock/prekey"
 )
 
@@ -282,6 +283,15 @@ func (m *MemoryStore) IsTrustedIdentity(_ context.Context, addr Address, key pre
 
 // trustedLocked answers IsTrustedIdentity; the caller holds m.mu.
 func (m *MemoryStore) trustedLocked(addr Address, key prekey.IdentityKey) bool {
+	if mutant.On(mutant.IdentityNotPinned) {
+		return true // mutant: every key trusted
+	}
+	if mutant.On(mutant.GhostDevice) {
+		if old, ok := m.identities[addr]; ok {
+			return old.Equal(key)
+		}
+		return true // mutant: trust on first use per device
+	}
 	own := m.idConfig.hasOwn && addr.Name == m.idConfig.ownName
 	if m.idConfig.scope == PerAccount {
 		if own {
@@ -410,7 +420,7 @@ func (m *MemoryStore) MarkKyberPreKeyUsed(_ context.Context, kyberID, signedPreK
 		return nil
 	}
 	u := kyberUse{kyberID: kyberID, signedPreKeyID: signedPreKeyID, baseKey: baseKey.Raw()}
-	if _, seen := m.kyberUsed[u]; seen {
+	if _, seen := m.kyberUsed[u]; seen && !mutant.On(mutant.KyberLastResortReplay) {
 		return fmt.Errorf("%w: Kyber prekey %d, signed prekey %d", ErrReusedBaseKey, kyberID, signedPreKeyID)
 	}
 	m.kyberUsed[u] = struct{}{}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/interlock-e2ee/interlock/internal/mutant"
 )
 
 // Version is an SPQR protocol version (the pq_ratchet Version enum).
@@ -170,7 +172,7 @@ func (s *State) Recv(msg []byte) (next *State, key []byte, err error) {
 		case V0, V1:
 			theirs = Version(msg[0])
 		default:
-			if s.requiresV1() {
+			if s.requiresV1() && !mutant.On(mutant.SPQRUnknownVersion) {
 				return nil, nil, fmt.Errorf("%w: peer sent version %d, session speaks %d", ErrVersion, msg[0], V1)
 			}
 			// A version above ours: keep speaking ours.
@@ -180,6 +182,9 @@ func (s *State) Recv(msg []byte) (next *State, key []byte, err error) {
 	ours, _ := s.Version()
 	n := s.clone()
 	if theirs < ours {
+		if mutant.On(mutant.SPQRDowngrade) {
+			return &State{}, nil, nil // mutant: a message without pq_ratchet turns SPQR off, even after negotiation
+		}
 		if s.neg == nil {
 			return nil, nil, fmt.Errorf("%w: peer sent version %d after negotiation", ErrVersion, theirs)
 		}
