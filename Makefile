@@ -6,7 +6,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BIN := $(CURDIR)/bin
 LIBSIGNAL_PEER := node $(CURDIR)/interop/libsignal/peer.js
 
-.PHONY: test unit vectors interop fuzz-smoke bench generate lint peers tools clean
+.PHONY: test unit vectors interop mutants fuzz-smoke bench generate lint peers tools clean
 
 test: lint unit vectors interop fuzz-smoke
 	@echo "make test: all stages passed"
@@ -50,7 +50,17 @@ interop: peers
 	cd interop/mau && $(GO) test -count=1 ./...
 	scripts/interop.sh $(BIN) "$(LIBSIGNAL_PEER)"
 	f=$$(mktemp) && $(GO) run ./sealedsender/internal/v2gen -o $$f && node interop/libsignal/check-sealed-v2.js $$f; rc=$$?; rm -f $$f; exit $$rc
-	INTERLOCK_PEERS_BIN=$(BIN) $(GO) test -count=1 -run '^TestLiveReport' ./conformance/
+	INTERLOCK_PEERS_BIN=$(BIN) $(GO) test -count=1 -run '^TestLiveReport' -skip '^TestLiveReportMutants$$' ./conformance/
+	$(MAKE) --no-print-directory mutants
+
+## mutants: the mutation test of the conformance report (issue #21): Interlock
+## built with -tags interlock_mutants, the report run against each planted
+## defect; every mutant must be killed (or be a documented survivor). The
+## score is also written to bin/mutants.json.
+mutants: $(BIN)/interlock
+	set -o pipefail; INTERLOCK_PEERS_BIN=$(BIN) INTERLOCK_MUTANTS_JSON=$(BIN)/mutants.json \
+		$(GO) test -count=1 -v -run '^TestLiveReportMutants$$' ./conformance/ | tee $(BIN)/mutants.log
+	@grep -o 'mutants: [0-9]* killed / [0-9]* total' $(BIN)/mutants.log | tail -1
 
 ## fuzz-smoke: every fuzz target for $(FUZZTIME).
 fuzz-smoke:

@@ -43,7 +43,9 @@ pairing() {
 # corrupts that state: repeated simultaneous initiation fails whenever it is one
 # side, mau<->mau included. Asserted as an expected failure so the table flips
 # if the peer is ever fixed.
-mau_xfail='^simultaneous-initiation/crossing$'
+# It also accepts a bundle whose signed prekey is a low-order point and
+# encrypts with the all-zero agreement (libsignal refuses it: invalid_key).
+mau_xfail='^(simultaneous-initiation/crossing$|adversarial/low-order-bundle B=go\.mau\.fi)'
 
 # libsignal 0.90.0 predates the address binding (0.91): it cannot tell a
 # first message relabelled by the server as from another device or account,

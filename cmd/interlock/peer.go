@@ -32,6 +32,7 @@ type peerRequest struct {
 	Flavour     string       `json:"flavour"`
 	OneTime     *bool        `json:"one_time"`
 	Kyber       *bool        `json:"kyber"`
+	LastResort  bool         `json:"last_resort"` // bundle: the Kyber prekey is a last-resort one (issue #21)
 	Address     *peerAddress `json:"address"`
 	Bundle      *peerBundle  `json:"bundle"`
 	Plaintext   []byte       `json:"plaintext"`
@@ -408,7 +409,7 @@ func (p *peer) bundle(r *peerRequest) (map[string]any, error) {
 		b.PreKeyID, b.PreKey = &pks[0].ID, pks[0].KeyPair.Public.Bytes()
 	}
 	if kyber {
-		kpk, err := prekey.GenerateKyberPreKey(rand.Reader, p.identity, id, false, now)
+		kpk, err := prekey.GenerateKyberPreKey(rand.Reader, p.identity, id, r.LastResort, now)
 		if err != nil {
 			return nil, err
 		}
@@ -416,6 +417,10 @@ func (p *peer) bundle(r *peerRequest) (map[string]any, error) {
 			return nil, err
 		}
 		b.KyberPreKeyID, b.KyberPreKey, b.KyberPreKeySignature = &kpk.ID, kpk.KeyPair.Public.Bytes(), kpk.Signature
+	}
+	if kyber && r.LastResort {
+		// Echoed so that a driver knows the peer honoured it.
+		return map[string]any{"bundle": b, "last_resort": true}, nil
 	}
 	return map[string]any{"bundle": b}, nil
 }

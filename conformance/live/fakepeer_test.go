@@ -63,6 +63,14 @@ func fakeRandom(n int) []byte {
 
 func fakeKey() []byte { return append([]byte{0x05}, fakeRandom(32)...) }
 
+// fakeSignature stands in for XEdDSA: a hash of the identity key and the
+// signed key, which every fake can recompute.
+func fakeSignature(identity, key []byte) []byte {
+	a := sha256.Sum256(append(append([]byte("fake-sig"), identity...), key...))
+	b := sha256.Sum256(a[:])
+	return append(a[:], b[:]...)
+}
+
 func fakeMain() {
 	f := &fakePeer{mode: os.Getenv("FAKE_MODE"), trusted: map[string][]byte{},
 		sessions: map[string][]*fakeState{}, preKeys: map[int64]bool{}, nextPK: 1}
@@ -155,8 +163,9 @@ func (f *fakePeer) handle(op string, req map[string]json.RawMessage, resp map[st
 		if !ok {
 			kyber = true
 		}
+		spk := fakeKey()
 		b := map[string]any{"registration_id": f.regID, "device": f.device, "identity_key": f.ik,
-			"signed_prekey_id": 1, "signed_prekey": fakeKey(), "signed_prekey_signature": fakeRandom(64)}
+			"signed_prekey_id": 1, "signed_prekey": spk, "signed_prekey_signature": fakeSignature(f.ik, spk)}
 		if oneTime {
 			id := f.nextPK
 			f.nextPK++
@@ -164,13 +173,19 @@ func (f *fakePeer) handle(op string, req map[string]json.RawMessage, resp map[st
 			b["prekey_id"], b["prekey"] = id, fakeKey()
 		}
 		if kyber {
-			b["kyber_prekey_id"], b["kyber_prekey"], b["kyber_prekey_signature"] = 7, append([]byte{0x08}, fakeRandom(1568)...), fakeRandom(64)
+			kpk := append([]byte{0x08}, fakeRandom(1568)...)
+			b["kyber_prekey_id"], b["kyber_prekey"], b["kyber_prekey_signature"] = 7, kpk, fakeSignature(f.ik, kpk)
 		}
 		resp["bundle"] = b
 		return nil
 	case "process_bundle":
 		addr, _ := field[Address](req, "address")
 		b, _ := field[BundleFields](req, "bundle")
+		// The fake signs with a hash a fake can check (adversarial/forged-bundle).
+		if !bytes.Equal(b.SignedPreKeySignature, fakeSignature(b.IdentityKey, b.SignedPreKey)) ||
+			(b.KyberPreKeyID != nil && !bytes.Equal(b.KyberPreKeySignature, fakeSignature(b.IdentityKey, b.KyberPreKey))) {
+			return ferr("invalid_key", "bad prekey signature")
+		}
 		if t, ok := f.trusted[addr.Name]; ok && !bytes.Equal(t, b.IdentityKey) {
 			return ferr("untrusted_identity", "identity changed")
 		}

@@ -35,6 +35,7 @@ func All() []Scenario {
 		{ID: "ratchet/key-rotation", Doc: "every reply starts a new sending chain with a fresh ratchet key", Run: keyRotation},
 	}
 	s = append(s, maliciousScenarios...)
+	s = append(s, adversarialScenarios...)
 	return tagged(s)
 }
 
