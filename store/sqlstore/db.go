@@ -6,14 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib" // also registers the database/sql driver "pgx"
-	_ "modernc.org/sqlite"           // database/sql driver "sqlite"
 
 	"github.com/interlock-e2ee/interlock/prekey"
 	"github.com/interlock-e2ee/interlock/session"
+	"github.com/interlock-e2ee/interlock/store/sqlstore/internal/driver"
 )
 
 // Errors; check them with errors.Is.
@@ -25,6 +23,11 @@ var (
 	// ErrSchemaTooNew: the database was migrated by a newer version of this
 	// package; it is left untouched.
 	ErrSchemaTooNew = errors.New("sqlstore: database schema is newer than this package")
+	// ErrNoDriver: the database engine is not linked into the program.
+	// Import store/sqlstore/sqlite for Open, store/sqlstore/postgres for
+	// OpenPostgres (issue #16 item 9: an application links only the
+	// engines it imports).
+	ErrNoDriver = errors.New("sqlstore: database engine not linked")
 )
 
 // BusyTimeout is how long an SQLite connection waits for another process's
@@ -90,7 +93,14 @@ func RelaxedDurability() Option { return func(o *options) { o.relaxed = true } }
 // synchronous=FULL (a commit survives power loss; see RelaxedDurability) and
 // a busy timeout of BusyTimeout; write transactions take the write lock when
 // they begin (BEGIN IMMEDIATE).
+//
+// The SQLite engine is linked by importing store/sqlstore/sqlite (whose Open
+// is this function); without it Open fails with ErrNoDriver.
 func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
+	// modernc.org/sqlite imported directly registers "sqlite" as well.
+	if !driver.SQLite && !slices.Contains(sql.Drivers(), "sqlite") {
+		return nil, fmt.Errorf("%w: import github.com/interlock-e2ee/interlock/store/sqlstore/sqlite", ErrNoDriver)
+	}
 	var o options
 	for _, f := range opts {
 		f(&o)
@@ -138,19 +148,22 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 // OpenPostgres connects to the PostgreSQL database at url (a libpq URL or
 // key=value string, as github.com/jackc/pgx/v5 accepts) and applies the
 // schema migrations.
+//
+// The PostgreSQL driver is linked by importing store/sqlstore/postgres
+// (whose Open is this function); without it OpenPostgres fails with
+// ErrNoDriver.
 func OpenPostgres(ctx context.Context, url string, opts ...Option) (*DB, error) {
+	if driver.Postgres == nil {
+		return nil, fmt.Errorf("%w: import github.com/interlock-e2ee/interlock/store/sqlstore/postgres", ErrNoDriver)
+	}
 	var o options
 	for _, f := range opts {
 		f(&o)
 	}
-	cfg, err := pgx.ParseConfig(url)
+	w, err := driver.Postgres(url, o.relaxed)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: %w", err)
 	}
-	if o.relaxed {
-		cfg.RuntimeParams["synchronous_commit"] = "off"
-	}
-	w := stdlib.OpenDB(*cfg)
 	w.SetMaxIdleConns(8)
 	db := &DB{d: postgresDialect, w: w, r: w, cache: o.newCache(), scope: o.scope, crypt: o.crypt()}
 	if err := w.PingContext(ctx); err != nil {

@@ -5,11 +5,19 @@
 // session.Transactor, session.BatchSessionStore, session.BatchIdentityStore,
 // group.SenderKeyStore and fanout.DistributionStore.
 //
-//	db, err := sqlstore.Open(ctx, "interlock.db") // or sqlstore.OpenPostgres(ctx, url)
+//	db, err := sqlite.Open(ctx, "interlock.db") // or postgres.Open(ctx, url)
 //	alice, err := db.CreateAccount(ctx, "alice", identity, registrationID)
 //	cipher := session.NewCipher(alice)
 //	// later, in another process:
 //	alice, err = db.Account(ctx, "alice") // ErrNoAccount if there is none
+//
+// The engines are linked by their driver packages, store/sqlstore/sqlite
+// and store/sqlstore/postgres (whose Open functions are Open and
+// OpenPostgres): an application links only those it imports, so a
+// SQLite-only program carries no PostgreSQL driver and the reverse (issue
+// #16 item 9). Open and OpenPostgres fail with ErrNoDriver when the engine
+// is not linked. The session.PreKeyManager and session.SessionLister
+// interfaces are implemented too (schema version 5).
 //
 // Records are stored in libsignal's serialized forms (session.Record.Marshal,
 // the prekey records' Marshal, group.Record.Marshal), one row per record,

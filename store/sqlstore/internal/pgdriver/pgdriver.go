@@ -1,0 +1,25 @@
+// Package pgdriver links the PostgreSQL driver (github.com/jackc/pgx/v5)
+// into sqlstore. Import store/sqlstore/postgres rather than this package.
+package pgdriver
+
+import (
+	"database/sql"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/interlock-e2ee/interlock/store/sqlstore/internal/driver"
+)
+
+func init() { driver.Postgres = open }
+
+func open(url string, relaxed bool) (*sql.DB, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	if relaxed {
+		cfg.RuntimeParams["synchronous_commit"] = "off"
+	}
+	return stdlib.OpenDB(*cfg), nil
+}
