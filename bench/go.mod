@@ -8,7 +8,7 @@ replace (
 )
 
 require (
-	github.com/interlock-e2ee/interlock v0.0.0-00010101000000-000000000000
+	github.com/interlock-e2ee/interlock v0.0.0
 	github.com/interlock-e2ee/interlock/interop/mau v0.0.0-00010101000000-000000000000
 	go.mau.fi/libsignal v0.2.1
 	modernc.org/sqlite v1.62.0
