@@ -21,6 +21,10 @@
 // skipped keys with keys instead of seeds, raw 32-byte keys) and stored in
 // libsignal's form.
 //
+// ExportLibsignal goes the other way: an account's keys, prekeys, sessions,
+// identities and sender keys in libsignal's serialized forms (storage.proto),
+// for an application that leaves Interlock.
+//
 // # Address mapping
 //
 // whatsmeow names a remote device by its libsignal address string
