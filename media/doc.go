@@ -101,4 +101,12 @@
 // clients do. Keys and plaintext buffers are cleared after use where this
 // package owns them; the caller owns the keys it passes in and gets back.
 // Parsing and decryption never panic on untrusted bytes (fuzzed).
+//
+// The …Context variants (DecryptWhatsAppContext and the others, issue #16
+// item 8) stop at the next 64 KiB chunk once their context is done and
+// return its error with their second goroutine exited. Cancelled during
+// the first pass, decryption has written nothing; during the second, the
+// output is a prefix of the authenticated plaintext, to be discarded like
+// the output of any failed call (DecryptToFile does). Progress callbacks
+// see byte counts only.
 package media

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -205,19 +206,30 @@ func newProgress(f *mediaFlags, stderr io.Writer, total int64, label string) *pr
 	return &progress{out: stderr, label: label, total: total, shown: -1, start: time.Now()}
 }
 
-func (p *progress) add(n int) {
-	if p == nil || n <= 0 {
-		return
-	}
+// report is a media.Options.Progress: done of total bytes read so far, as
+// the media package counts them (decryption reads a large blob twice).
+func (p *progress) report(done, total int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.done = min(p.done+int64(n), p.total)
+	if total > 0 {
+		p.total = total
+	}
+	p.done = min(done, p.total)
 	if pct := p.done * 100 / p.total; pct != p.shown {
 		p.shown = pct
 		const width = 30
 		bar := strings.Repeat("=", int(pct*width/100)) + strings.Repeat(" ", width-int(pct*width/100))
 		fmt.Fprintf(p.out, "\r%s [%s] %3d%% %s/%s", p.label, bar, pct, mib(p.done), mib(p.total))
 	}
+}
+
+// options returns the media options that drive the bar (none for a nil
+// progress); size is the input's length.
+func (p *progress) options(size int64) *media.Options {
+	if p == nil {
+		return &media.Options{Size: size}
+	}
+	return &media.Options{Size: size, Progress: p.report}
 }
 
 // end finishes the bar's line.
@@ -235,30 +247,6 @@ func (p *progress) end(ok bool) {
 }
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
-
-// progressReader counts what is read through it.
-type progressReader struct {
-	r io.Reader
-	p *progress
-}
-
-func (r progressReader) Read(b []byte) (int, error) {
-	n, err := r.r.Read(b)
-	r.p.add(n)
-	return n, err
-}
-
-// progressReaderAt counts what is read through it.
-type progressReaderAt struct {
-	r io.ReaderAt
-	p *progress
-}
-
-func (r progressReaderAt) ReadAt(b []byte, off int64) (int, error) {
-	n, err := r.r.ReadAt(b, off)
-	r.p.add(n)
-	return n, err
-}
 
 func mediaEncrypt(args []string, stdout, stderr io.Writer) int {
 	f, status, ok := parseMediaFlags(false, args, stdout, stderr)
@@ -289,14 +277,13 @@ func (f *mediaFlags) encrypt(stderr io.Writer) (line map[string]any, err error) 
 	}
 	size := st.Size()
 	p := newProgress(f, stderr, size, "encrypting")
-	src := progressReader{in, p}
 	defer func() { p.end(err == nil) }()
 	// DecryptToFile's contract (temporary file, sync, rename only on
 	// success) is what encryption's output needs too.
 	err = media.DecryptToFile(f.fs.Arg(1), func(out io.Writer) error {
 		switch f.format {
 		case "whatsapp":
-			info, err := media.EncryptWhatsApp(out, src, f.whatsAppKind, rand.Reader)
+			info, err := media.EncryptWhatsAppContext(context.Background(), out, in, f.whatsAppKind, rand.Reader, p.options(size))
 			if err != nil {
 				return err
 			}
@@ -307,7 +294,7 @@ func (f *mediaFlags) encrypt(stderr io.Writer) (line map[string]any, err error) 
 				line["streaming_sidecar"] = b64(info.StreamingSidecar)
 			}
 		case "signal":
-			info, err := media.EncryptSignal(out, src, size, rand.Reader)
+			info, err := media.EncryptSignalContext(context.Background(), out, in, size, rand.Reader, p.options(size))
 			if err != nil {
 				return err
 			}
@@ -375,22 +362,18 @@ func (f *mediaFlags) decrypt(stderr io.Writer) (err error) {
 		return err
 	}
 	size := st.Size()
-	// Decryption reads a large blob twice: once to authenticate it, once
-	// to decrypt it (media/twopass.go); the bar counts both reads.
-	total := size
-	if size > 128<<10 {
-		total = 2 * size
-	}
-	p := newProgress(f, stderr, total, "decrypting")
-	src := progressReaderAt{in, p}
+	// Decryption reads a large blob twice (authenticate, then decrypt):
+	// the media package's progress counts both reads.
+	p := newProgress(f, stderr, size, "decrypting")
 	defer func() { p.end(err == nil) }()
 	// OUT appears, whole, only if every check passed (the source may also
 	// change between decryption's two reads: media.ErrSourceChanged).
 	return media.DecryptToFile(f.fs.Arg(1), func(out io.Writer) error {
+		ctx := context.Background()
 		if f.format == "whatsapp" {
-			return media.DecryptWhatsApp(out, src, size, f.whatsAppKind, key, &wc)
+			return media.DecryptWhatsAppContext(ctx, out, in, size, f.whatsAppKind, key, &wc, p.options(size))
 		}
-		return media.DecryptSignal(out, src, size, key, f.size, &sc)
+		return media.DecryptSignalContext(ctx, out, in, size, key, f.size, &sc, p.options(size))
 	})
 }
 
