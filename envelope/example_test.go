@@ -33,15 +33,13 @@ func exampleSessions(whatsapp bool) (alice, bob *session.Cipher, aliceAddr, bobA
 
 	spk, _ := prekey.GenerateSignedPreKey(rand.Reader, bobID, 1, time.Now())
 	bobStore.StoreSignedPreKey(ctx, &spk)
-	bundle := &prekey.Bundle{
-		RegistrationID: 2, DeviceID: 1, IdentityKey: bobID.PublicKey(),
-		SignedPreKeyID: spk.ID, SignedPreKey: spk.KeyPair.Public, SignedPreKeySignature: spk.Signature,
-	}
+	var kyber *prekey.KyberPreKeyRecord // none for the whatsapp flavour (X3DH)
 	if !whatsapp {
-		kyber, _ := prekey.GenerateKyberPreKey(rand.Reader, bobID, 1, true, time.Now())
-		bobStore.StoreKyberPreKey(ctx, &kyber)
-		bundle.KyberPreKeyID, bundle.KyberPreKey, bundle.KyberPreKeySignature = kyber.ID, kyber.KeyPair.Public, kyber.Signature
+		k, _ := prekey.GenerateKyberPreKey(rand.Reader, bobID, 1, true, time.Now())
+		bobStore.StoreKyberPreKey(ctx, &k)
+		kyber = &k
 	}
+	bundle := prekey.NewBundle(2, 1, bobID.PublicKey(), &spk, nil, kyber)
 	if err := alice.ProcessBundle(ctx, bobAddr, bundle); err != nil {
 		panic(err)
 	}

@@ -39,11 +39,7 @@ func newMember(name string, device uint32) *member {
 		kpk, _ := prekey.GenerateKyberPreKey(rand.Reader, id, 1, true, time.Now())
 		st.StoreSignedPreKey(ctx, &spk)
 		st.StoreKyberPreKey(ctx, &kpk)
-		return &prekey.Bundle{
-			RegistrationID: 100 + device, DeviceID: device, IdentityKey: id.PublicKey(),
-			SignedPreKeyID: 1, SignedPreKey: spk.KeyPair.Public, SignedPreKeySignature: spk.Signature,
-			KyberPreKeyID: 1, KyberPreKey: kpk.KeyPair.Public, KyberPreKeySignature: kpk.Signature,
-		}
+		return prekey.NewBundle(100+device, device, id.PublicKey(), &spk, nil, &kpk)
 	}
 	return m
 }

@@ -35,11 +35,7 @@ func Example() {
 	kyber, _ := prekey.GenerateKyberPreKey(rand.Reader, bobID, 1, true, time.Now())
 	bobStore.StoreSignedPreKey(ctx, &spk)
 	bobStore.StoreKyberPreKey(ctx, &kyber)
-	alice.ProcessBundle(ctx, bobAddr, &prekey.Bundle{
-		RegistrationID: 1, DeviceID: 1, IdentityKey: bobID.PublicKey(),
-		SignedPreKeyID: spk.ID, SignedPreKey: spk.KeyPair.Public, SignedPreKeySignature: spk.Signature,
-		KyberPreKeyID: kyber.ID, KyberPreKey: kyber.KeyPair.Public, KyberPreKeySignature: kyber.Signature,
-	})
+	alice.ProcessBundle(ctx, bobAddr, prekey.NewBundle(1, 1, bobID.PublicKey(), &spk, nil, &kyber))
 
 	// The service issues Alice a day-long sender certificate.
 	cert, _ := sealedsender.NewSenderCertificate(rand.Reader, sealedsender.Sender{

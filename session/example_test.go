@@ -30,11 +30,7 @@ func Example() {
 	kyber, _ := prekey.GenerateKyberPreKey(rand.Reader, bobID, 1, true, time.Now())
 	bobStore.StoreSignedPreKey(ctx, &spk)
 	bobStore.StoreKyberPreKey(ctx, &kyber)
-	bundle := &prekey.Bundle{
-		RegistrationID: 1, DeviceID: 1, IdentityKey: bobID.PublicKey(),
-		SignedPreKeyID: spk.ID, SignedPreKey: spk.KeyPair.Public, SignedPreKeySignature: spk.Signature,
-		KyberPreKeyID: kyber.ID, KyberPreKey: kyber.KeyPair.Public, KyberPreKeySignature: kyber.Signature,
-	}
+	bundle := prekey.NewBundle(1, 1, bobID.PublicKey(), &spk, nil, &kyber)
 
 	if err := alice.ProcessBundle(ctx, bobAddr, bundle); err != nil {
 		panic(err)

@@ -11,6 +11,7 @@ import (
 	"github.com/interlock-e2ee/interlock/prekey"
 	"github.com/interlock-e2ee/interlock/session"
 	"github.com/interlock-e2ee/interlock/store/sqlstore"
+	"github.com/interlock-e2ee/interlock/store/sqlstore/sqlite"
 )
 
 // Two accounts in one SQLite file talk; the file is closed and reopened and
@@ -24,7 +25,7 @@ func Example() {
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "interlock.db")
 
-	db, err := sqlstore.Open(ctx, path)
+	db, err := sqlite.Open(ctx, path) // store/sqlstore/sqlite links the SQLite engine
 	if err != nil {
 		panic(err)
 	}
@@ -47,11 +48,7 @@ func Example() {
 	kyber, _ := prekey.GenerateKyberPreKey(rand.Reader, bobID, 1, true, time.Now())
 	bobStore.StoreSignedPreKey(ctx, &spk)
 	bobStore.StoreKyberPreKey(ctx, &kyber)
-	bundle := &prekey.Bundle{
-		RegistrationID: 1, DeviceID: 1, IdentityKey: bobID.PublicKey(),
-		SignedPreKeyID: spk.ID, SignedPreKey: spk.KeyPair.Public, SignedPreKeySignature: spk.Signature,
-		KyberPreKeyID: kyber.ID, KyberPreKey: kyber.KeyPair.Public, KyberPreKeySignature: kyber.Signature,
-	}
+	bundle := prekey.NewBundle(1, 1, bobID.PublicKey(), &spk, nil, &kyber)
 
 	alice := session.NewCipher(aliceStore)
 	if err := alice.ProcessBundle(ctx, bobAddr, bundle); err != nil {
@@ -63,7 +60,7 @@ func Example() {
 	db.Close()
 
 	// A restart: everything comes back from the file.
-	db, err = sqlstore.Open(ctx, path)
+	db, err = sqlite.Open(ctx, path)
 	if err != nil {
 		panic(err)
 	}
