@@ -400,6 +400,9 @@ func (c *Cipher) decryptSignal(ctx context.Context, store Store, addr Address, m
 		}
 		return nil, err
 	}
+	if err := c.commitBefore(ctx, store, addr, st.remoteIdentity, pt, o); err != nil {
+		return nil, err
+	}
 	if err := c.checkAndSaveIdentity(ctx, store, addr, st.remoteIdentity); err != nil {
 		return nil, err
 	}
@@ -644,12 +647,12 @@ func (c *Cipher) decryptPreKey(ctx context.Context, store Store, addr Address, m
 		}
 		rec.promote(st)
 	}
-	if err := c.commitBefore(ctx, store, addr, st.remoteIdentity, pt, o); err != nil {
-		return nil, err
-	}
 	pinned := st.remoteIdentity
 	if mutant.On(mutant.IdentityFieldTrusted) {
 		pinned = m.IdentityKey
+	}
+	if err := c.commitBefore(ctx, store, addr, pinned, pt, o); err != nil {
+		return nil, err
 	}
 	if err := c.commitPreKey(ctx, store, addr, m, rec, old, pinned, used, atomic); err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package session_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"testing"
@@ -61,5 +62,17 @@ func TestIssue16DecryptAndCommitWithoutTransactor(t *testing.T) {
 	}
 	if _, err := bob.cipher.DecryptAndCommit(ctx, alice.addr, w2.typ, w2.ct, nil); !errors.Is(err, session.ErrInvalidArgument) {
 		t.Fatalf("nil commit function: %v", err)
+	}
+	// A SignalMessage reaches the function too, and a refusal stores
+	// nothing: the message decrypts again.
+	before := bob.record(t, alice.addr)
+	if _, err := bob.cipher.DecryptAndCommit(ctx, alice.addr, w2.typ, w2.ct, commit(true)); !errors.Is(err, errNo) {
+		t.Fatalf("SignalMessage, refused commit: %v", err)
+	}
+	if !bytes.Equal(bob.record(t, alice.addr), before) {
+		t.Fatal("a refused commit changed the record")
+	}
+	if pt, err := bob.cipher.DecryptAndCommit(ctx, alice.addr, w2.typ, w2.ct, commit(false)); err != nil || string(pt) != "second" || len(got) != 2 {
+		t.Fatalf("SignalMessage: %q, %v, commit saw %q", pt, err, got)
 	}
 }
