@@ -134,11 +134,11 @@ func (c *ilConv) send(tb testing.TB, from int, msg []byte) (int, []byte) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return typ, ct
+	return int(typ), ct
 }
 
 func (c *ilConv) recv(tb testing.TB, to int, typ int, ct []byte) []byte {
-	pt, err := c.p[to].cipher.Decrypt(context.Background(), c.p[1-to].addr, typ, ct)
+	pt, err := c.p[to].cipher.Decrypt(context.Background(), c.p[1-to].addr, session.MessageType(typ), ct)
 	if err != nil {
 		tb.Fatal(err)
 	}

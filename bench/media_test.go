@@ -90,7 +90,7 @@ func BenchmarkMediaEncrypt(b *testing.B) {
 			b.SetBytes(int64(n))
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := media.EncryptWhatsApp(io.Discard, bytes.NewReader(pt), media.Image, rand.Reader); err != nil {
+				if _, err := media.EncryptWhatsApp(rand.Reader, io.Discard, bytes.NewReader(pt), media.Image); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -99,7 +99,7 @@ func BenchmarkMediaEncrypt(b *testing.B) {
 			b.SetBytes(int64(n))
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := media.EncryptSignal(io.Discard, bytes.NewReader(pt), int64(n), rand.Reader); err != nil {
+				if _, err := media.EncryptSignal(rand.Reader, io.Discard, bytes.NewReader(pt), int64(n)); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -132,7 +132,7 @@ func BenchmarkMediaDecrypt(b *testing.B) {
 		})
 
 		var wa bytes.Buffer
-		waInfo, err := media.EncryptWhatsApp(&wa, bytes.NewReader(pt), media.Image, rand.Reader)
+		waInfo, err := media.EncryptWhatsApp(rand.Reader, &wa, bytes.NewReader(pt), media.Image)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -155,7 +155,7 @@ func BenchmarkMediaDecrypt(b *testing.B) {
 		}
 
 		var sig bytes.Buffer
-		sigInfo, err := media.EncryptSignal(&sig, bytes.NewReader(pt), int64(n), rand.Reader)
+		sigInfo, err := media.EncryptSignal(rand.Reader, &sig, bytes.NewReader(pt), int64(n))
 		if err != nil {
 			b.Fatal(err)
 		}

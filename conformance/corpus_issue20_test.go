@@ -121,11 +121,12 @@ type plainResponder struct {
 }
 
 func (r *plainResponder) Decrypt(typ int, ct []byte) ([]byte, error) {
-	return r.c.Decrypt(context.Background(), r.peer, typ, ct)
+	return r.c.Decrypt(context.Background(), r.peer, session.MessageType(typ), ct)
 }
 
 func (r *plainResponder) Encrypt(pt []byte) (int, []byte, error) {
-	return r.c.Encrypt(context.Background(), r.peer, pt)
+	typ, ct, err := r.c.Encrypt(context.Background(), r.peer, pt)
+	return int(typ), ct, err
 }
 
 // NewResponder returns a responder without the optional interfaces.

@@ -201,11 +201,11 @@ func (g *sessionGen) send() TranscriptEntry {
 	if err != nil {
 		panic(err)
 	}
-	return TranscriptEntry{From: "initiator", Type: typ, Plaintext: pt, Ciphertext: ct}
+	return TranscriptEntry{From: "initiator", Type: int(typ), Plaintext: pt, Ciphertext: ct}
 }
 
 func (g *sessionGen) deliver(e TranscriptEntry, comment string) {
-	pt, err := g.bob.Decrypt(g.ctx, g.aAddr, e.Type, e.Ciphertext)
+	pt, err := g.bob.Decrypt(g.ctx, g.aAddr, session.MessageType(e.Type), e.Ciphertext)
 	if err != nil || !bytes.Equal(pt, e.Plaintext) {
 		panic(fmt.Sprintf("conformance: generator: deliver %q: %v", e.Plaintext, err))
 	}
@@ -215,7 +215,7 @@ func (g *sessionGen) deliver(e TranscriptEntry, comment string) {
 
 // negative records a mutated copy of e that the responder must reject.
 func (g *sessionGen) negative(e TranscriptEntry, typ int, ct []byte, mutation string) {
-	_, err := g.bob.Decrypt(g.ctx, g.aAddr, typ, ct)
+	_, err := g.bob.Decrypt(g.ctx, g.aAddr, session.MessageType(typ), ct)
 	kind := Interlock{}.Kind(err)
 	if err == nil || kind == "other" {
 		panic(fmt.Sprintf("conformance: generator: %s accepted or unclassified: %v", mutation, err))
@@ -250,7 +250,7 @@ func (g *sessionGen) reply() {
 	if err := mk.Check(ct, g.bIK, g.aIK, pt); err != nil {
 		panic(err)
 	}
-	g.sv.Transcript = append(g.sv.Transcript, TranscriptEntry{From: "responder", Type: typ, Plaintext: pt, Ciphertext: ct, MessageKeys: mk})
+	g.sv.Transcript = append(g.sv.Transcript, TranscriptEntry{From: "responder", Type: int(typ), Plaintext: pt, Ciphertext: ct, MessageKeys: mk})
 }
 
 func flip(b []byte, off int, mask byte) []byte {
@@ -552,7 +552,7 @@ func genXEdDSA() ([]any, error) {
 
 func genKEM() ([]any, error) {
 	r := NewDeterministicReader("interlock-kem")
-	kp, err := prekey.GenerateKEMKeyPair(prekey.Kyber1024, r)
+	kp, err := prekey.GenerateKEMKeyPair(r, prekey.Kyber1024)
 	if err != nil {
 		return nil, err
 	}

@@ -216,7 +216,7 @@ func genSealed() (*sealedFile, error) {
 		return nil, err
 	}
 	exp := &sealedExpect{Sender: aliceAddr, SenderIdentityPublic: alice.PublicKey().Bytes(), SenderCertificate: cert.Bytes(),
-		SenderCertificateExpires: expires.UnixMilli(), USMC: content.Bytes(), MsgType: session.TypeSenderKey,
+		SenderCertificateExpires: expires.UnixMilli(), USMC: content.Bytes(), MsgType: int(session.TypeSenderKey),
 		ContentHint: uint32(sealedsender.HintResendable), GroupID: groupID, Contents: inner, Plaintext: plaintext,
 		SenderKeyDistributionMessage: skdm.Bytes()}
 	g := &sealedGen{root: root.Public.Bytes()}

@@ -142,7 +142,7 @@ func (s *advScenario) initiator(a *advSender) {
 }
 
 type advMsg struct {
-	typ    int
+	typ    session.MessageType
 	pt, ct []byte
 }
 
@@ -154,7 +154,7 @@ func (s *advScenario) send(a *advSender, to session.Address, text string) (advMs
 
 // decrypt delivers ct to Bob as from from, checks the outcome (want: "" or
 // the error kind of docs/peer-protocol.md) and records the step.
-func (s *advScenario) decrypt(from session.Address, typ int, ct, pt []byte, comment, mutation, want string, also ...string) error {
+func (s *advScenario) decrypt(from session.Address, typ session.MessageType, ct, pt []byte, comment, mutation, want string, also ...string) error {
 	got, err := s.bob.Decrypt(s.ctx, from, typ, ct)
 	if kind := (Interlock{}).Kind(err); kind != want {
 		return fmt.Errorf("conformance: generator: %s: %q%s: kind %q (%v), want %q", s.label, comment, mutation, kind, err, want)
@@ -162,7 +162,7 @@ func (s *advScenario) decrypt(from session.Address, typ int, ct, pt []byte, comm
 	if want == "" && !bytes.Equal(got, pt) {
 		return fmt.Errorf("conformance: generator: %s: %q: wrong plaintext", s.label, comment)
 	}
-	st := adversarialStep{Op: "decrypt", Type: typ, Ciphertext: ct, Comment: comment, Mutation: mutation}
+	st := adversarialStep{Op: "decrypt", Type: int(typ), Ciphertext: ct, Comment: comment, Mutation: mutation}
 	if s.v.Initiator == nil || from.Name != s.v.Initiator.Name || from.DeviceID != s.v.Initiator.Device {
 		st.From = addrOf(from)
 	}
@@ -189,7 +189,7 @@ func (s *advScenario) reply(a *advSender, text, comment string) error {
 	if got, err := a.c.Decrypt(s.ctx, advBob, typ, ct); err != nil || string(got) != text {
 		return fmt.Errorf("conformance: generator: %s: reply %q: %v", s.label, text, err)
 	}
-	s.v.Steps = append(s.v.Steps, adversarialStep{Op: "encrypt", Type: typ, Plaintext: []byte(text), Ciphertext: ct, Comment: comment})
+	s.v.Steps = append(s.v.Steps, adversarialStep{Op: "encrypt", Type: int(typ), Plaintext: []byte(text), Ciphertext: ct, Comment: comment})
 	return nil
 }
 
@@ -538,7 +538,7 @@ func genAdvIdentityField() (adversarialVector, error) {
 		return s.v, err
 	}
 	for _, c := range []struct {
-		typ      int
+		typ      session.MessageType
 		ct       []byte
 		mutation string
 		want     string
@@ -743,7 +743,7 @@ func genAdvSealedExpiry() ([]adversarialVector, error) {
 		return nil, err
 	}
 	exp := &sealedExpect{Sender: *addrOf(advAlice), SenderIdentityPublic: alice.PublicKey().Bytes(), SenderCertificate: cert.Bytes(),
-		SenderCertificateExpires: expires.UnixMilli(), USMC: content.Bytes(), MsgType: session.TypeSignal, Contents: inner}
+		SenderCertificateExpires: expires.UnixMilli(), USMC: content.Bytes(), MsgType: int(session.TypeSignal), Contents: inner}
 	var out []adversarialVector
 	for _, c := range []struct {
 		now     int64

@@ -56,7 +56,7 @@ func genMedia() ([]any, error) {
 	// Signal attachment.
 	pt := []byte("an attachment of a few dozen bytes, padded to 541 before encryption")
 	var blob bytes.Buffer
-	info, err := media.EncryptSignal(&blob, bytes.NewReader(pt), int64(len(pt)), rnd)
+	info, err := media.EncryptSignal(rnd, &blob, bytes.NewReader(pt), int64(len(pt)))
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +97,7 @@ func genMedia() ([]any, error) {
 	// WhatsApp media.
 	wpt := []byte("a WhatsApp image, a few dozen bytes long")
 	blob.Reset()
-	winfo, err := media.EncryptWhatsApp(&blob, bytes.NewReader(wpt), media.Image, rnd)
+	winfo, err := media.EncryptWhatsApp(rnd, &blob, bytes.NewReader(wpt), media.Image)
 	if err != nil {
 		return nil, err
 	}

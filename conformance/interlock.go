@@ -199,12 +199,12 @@ func (Interlock) NewResponder(r ResponderKeys, initiator Party, version int) (Re
 }
 
 func (r *interlockResponder) Decrypt(typ int, ct []byte) ([]byte, error) {
-	return r.c.Decrypt(context.Background(), r.peer, typ, ct)
+	return r.c.Decrypt(context.Background(), r.peer, session.MessageType(typ), ct)
 }
 
 // DecryptFrom implements AddressedResponder.
 func (r *interlockResponder) DecryptFrom(from Address, typ int, ct []byte) ([]byte, error) {
-	return r.c.Decrypt(context.Background(), session.Address{Name: from.Name, DeviceID: from.Device}, typ, ct)
+	return r.c.Decrypt(context.Background(), session.Address{Name: from.Name, DeviceID: from.Device}, session.MessageType(typ), ct)
 }
 
 // TrustIdentity implements IdentityTruster: the application accepts the
@@ -253,7 +253,8 @@ func (Interlock) OpenEnvelope(b []byte) (*OpenedEnvelope, error) {
 }
 
 func (r *interlockResponder) Encrypt(pt []byte) (int, []byte, error) {
-	return r.c.Encrypt(context.Background(), r.peer, pt)
+	typ, ct, err := r.c.Encrypt(context.Background(), r.peer, pt)
+	return int(typ), ct, err
 }
 
 type interlockGroup struct {
@@ -316,7 +317,7 @@ func (Interlock) OpenSealedSender(in SealedInputs) (*SealedContent, error) {
 	return &SealedContent{
 		Sender: Address{Name: s.UUID, Device: s.DeviceID}, SenderIdentity: s.IdentityKey.Bytes(),
 		SenderCertificate: cert.Bytes(), CertificateExpires: int64(cert.ExpiresMillis()),
-		Type: c.Type(), ContentHint: uint32(c.ContentHint()), GroupID: c.GroupID(), Contents: c.Contents(), USMC: c.Bytes(),
+		Type: int(c.Type()), ContentHint: uint32(c.ContentHint()), GroupID: c.GroupID(), Contents: c.Contents(), USMC: c.Bytes(),
 	}, nil
 }
 

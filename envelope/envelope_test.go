@@ -44,7 +44,7 @@ func TestPadSignal(t *testing.T) {
 func TestPadWhatsApp(t *testing.T) {
 	seen := map[int]bool{}
 	for range 500 {
-		padded, err := envelope.PadWhatsApp([]byte("payload"), rand.Reader)
+		padded, err := envelope.PadWhatsApp(rand.Reader, []byte("payload"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,7 +69,7 @@ func TestPadWhatsApp(t *testing.T) {
 }
 
 func TestTypeMapping(t *testing.T) {
-	for _, typ := range []int{session.TypeSignal, session.TypePreKey, session.TypePlaintext} {
+	for _, typ := range []session.MessageType{session.TypeSignal, session.TypePreKey, session.TypePlaintext} {
 		et, err := envelope.EnvelopeTypeOf(typ)
 		if err != nil {
 			t.Fatal(err)
@@ -96,7 +96,7 @@ func TestTypeMapping(t *testing.T) {
 	if envelope.EnvelopeType(7).String() != "EnvelopeType(7)" || envelope.ReceiptRead.String() != "READ" || envelope.TypingStopped.String() != "STOPPED" {
 		t.Fatal("String")
 	}
-	for _, typ := range []int{session.TypeSignal, session.TypePreKey, session.TypeSenderKey} {
+	for _, typ := range []session.MessageType{session.TypeSignal, session.TypePreKey, session.TypeSenderKey} {
 		s, err := envelope.WhatsAppEncType(typ)
 		if err != nil {
 			t.Fatal(err)
@@ -346,7 +346,7 @@ func TestServiceIDBinary(t *testing.T) {
 func TestMediaPointers(t *testing.T) {
 	photo := bytes.Repeat([]byte("pixels"), 5000)
 	var blob bytes.Buffer
-	info, err := media.EncryptSignal(&blob, bytes.NewReader(photo), int64(len(photo)), rand.Reader)
+	info, err := media.EncryptSignal(rand.Reader, &blob, bytes.NewReader(photo), int64(len(photo)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,7 +371,7 @@ func TestMediaPointers(t *testing.T) {
 
 	for _, kind := range []media.Kind{media.Image, media.Video, media.Audio, media.Document} {
 		var blob bytes.Buffer
-		info, err := media.EncryptWhatsApp(&blob, bytes.NewReader(photo), kind, rand.Reader)
+		info, err := media.EncryptWhatsApp(rand.Reader, &blob, bytes.NewReader(photo), kind)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -405,7 +405,7 @@ func TestSealOpenWhatsApp(t *testing.T) {
 		MediaKey: bytes.Repeat([]byte{1}, 32), FileSHA256: bytes.Repeat([]byte{2}, 32), FileEncSHA256: bytes.Repeat([]byte{3}, 32),
 		FileLength: 123456, MediaKeyTimestamp: 1700000000, Width: 640, Height: 360, Seconds: 12, StreamingSidecar: []byte("0123456789"),
 	}}
-	typ, ct, err := envelope.SealWhatsApp(ctx, alice, bobAddr, msg, rand.Reader)
+	typ, ct, err := envelope.SealWhatsApp(ctx, rand.Reader, alice, bobAddr, msg)
 	if err != nil || typ != envelope.EncPkMsg {
 		t.Fatalf("%s %v", typ, err)
 	}
@@ -432,7 +432,7 @@ func TestSealOpenMessenger(t *testing.T) {
 	alice, bob := pair(t, true)
 	tr := &envelope.MessageTransport{ApplicationPayload: []byte{0x0a, 0x02, 'h', 'i'}, PayloadVersion: 2,
 		DSMDestination: "123@msgr", SKDMGroupID: "g@g.us", SKDM: []byte{0x33, 1, 2}}
-	typ, ct, err := envelope.SealMessenger(ctx, alice, bobAddr, tr, rand.Reader)
+	typ, ct, err := envelope.SealMessenger(ctx, rand.Reader, alice, bobAddr, tr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -110,7 +110,7 @@ func ExampleSeal_signal() {
 	// Alice encrypts the image and sends the pointer with a caption.
 	image := bytes.Repeat([]byte("\x89PNG pixels "), 1000)
 	var blob bytes.Buffer // uploaded to the CDN in real life
-	info, err := media.EncryptSignal(&blob, bytes.NewReader(image), int64(len(image)), rand.Reader)
+	info, err := media.EncryptSignal(rand.Reader, &blob, bytes.NewReader(image), int64(len(image)))
 	if err != nil {
 		panic(err)
 	}
@@ -148,13 +148,13 @@ func ExampleSealWhatsApp() {
 
 	image := bytes.Repeat([]byte("\x89PNG pixels "), 1000)
 	var blob bytes.Buffer // uploaded to WhatsApp's media servers in real life
-	info, err := media.EncryptWhatsApp(&blob, bytes.NewReader(image), media.Image, rand.Reader)
+	info, err := media.EncryptWhatsApp(rand.Reader, &blob, bytes.NewReader(image), media.Image)
 	if err != nil {
 		panic(err)
 	}
 	msg, _ := envelope.NewWhatsAppMediaMessage(media.Image, info)
 	msg.Media.MimeType, msg.Media.Caption, msg.Media.DirectPath = "image/png", "the view from here", "/v/t62.7118-24/example"
-	encType, ciphertext, err := envelope.SealWhatsApp(ctx, alice, bobAddr, msg, rand.Reader)
+	encType, ciphertext, err := envelope.SealWhatsApp(ctx, rand.Reader, alice, bobAddr, msg)
 	if err != nil {
 		panic(err)
 	}

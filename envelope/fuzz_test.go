@@ -25,7 +25,7 @@ func FuzzUnpadSignal(f *testing.F) {
 }
 
 func FuzzUnpadWhatsApp(f *testing.F) {
-	p, _ := envelope.PadWhatsApp([]byte("hello"), rand.Reader)
+	p, _ := envelope.PadWhatsApp(rand.Reader, []byte("hello"))
 	f.Add(p)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got, err := envelope.UnpadWhatsApp(b)

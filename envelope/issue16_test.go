@@ -25,7 +25,7 @@ func TestIssue16Item7_OpenWhatsAppKeepsRaw(t *testing.T) {
 	ext := protowire.AppendString(protowire.AppendTag(nil, 1, protowire.BytesType), "https://example.org")
 	body = protowire.AppendBytes(protowire.AppendTag(body, 35, protowire.BytesType), ext)
 	body = protowire.AppendVarint(protowire.AppendTag(body, 9999, protowire.VarintType), 42)
-	padded, err := envelope.PadWhatsApp(body, rand.Reader)
+	padded, err := envelope.PadWhatsApp(rand.Reader, body)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -197,7 +197,7 @@ func TestIssue20Item4_NoUndecryptedContent(t *testing.T) {
 		}
 	}
 	data := append([]byte{0x0a, 0x0e}, "wire 5,000 EUR"...)
-	padded, _ := envelope.PadWhatsApp(data, bytes.NewReader([]byte{3}))
+	padded, _ := envelope.PadWhatsApp(bytes.NewReader([]byte{3}), data)
 	tr := (&envelope.MessageTransport{ApplicationPayload: data, PayloadVersion: 2, Padding: []byte{1}}).Marshal()
 	for _, encType := range []string{"skmsg", "plaintext", "msmsg", "", "MSG"} {
 		if m, err := envelope.OpenWhatsApp(ctx, bob, aliceAddr, encType, padded); !errors.Is(err, session.ErrInvalidMessage) || m != nil {

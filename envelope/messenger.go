@@ -200,8 +200,8 @@ func ParseMessageTransport(b []byte) (*MessageTransport, error) {
 
 // SealMessenger sets t.Padding to N bytes of N (N 1–15 from rand), encodes
 // the transport and encrypts it for to.
-func SealMessenger(ctx context.Context, c *session.Cipher, to session.Address, t *MessageTransport, rand io.Reader) (encType string, ciphertext []byte, err error) {
-	pad, err := PadWhatsApp(nil, rand)
+func SealMessenger(ctx context.Context, rand io.Reader, c *session.Cipher, to session.Address, t *MessageTransport) (encType string, ciphertext []byte, err error) {
+	pad, err := PadWhatsApp(rand, nil)
 	if err != nil {
 		return "", nil, err
 	}

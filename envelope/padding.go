@@ -1,6 +1,7 @@
 package envelope
 
 import (
+	crand "crypto/rand"
 	"fmt"
 	"io"
 
@@ -44,8 +45,12 @@ func UnpadSignal(padded []byte) ([]byte, error) {
 }
 
 // PadWhatsApp appends WhatsApp's padding: N bytes each equal to N, N drawn
-// uniformly from 1–15 with rand (whatsmeow's padMessage, `<enc v="2">`).
-func PadWhatsApp(payload []byte, rand io.Reader) ([]byte, error) {
+// uniformly from 1–15 with rand (whatsmeow's padMessage, `<enc v="2">`). A
+// nil rand means crypto/rand.Reader.
+func PadWhatsApp(rand io.Reader, payload []byte) ([]byte, error) {
+	if rand == nil {
+		rand = crand.Reader
+	}
 	var b [1]byte
 	for {
 		if _, err := io.ReadFull(rand, b[:]); err != nil {

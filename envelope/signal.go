@@ -17,7 +17,7 @@ const PlaintextContentMarker = 0xC0
 // TypePreKeyMessage, TypePlaintext → TypePlaintextContent. Sender-key
 // messages travel sealed (TypeUnidentifiedSender) and have no plain envelope
 // type.
-func EnvelopeTypeOf(ciphertextType int) (EnvelopeType, error) {
+func EnvelopeTypeOf(ciphertextType session.MessageType) (EnvelopeType, error) {
 	switch ciphertextType {
 	case session.TypeSignal:
 		return TypeDoubleRatchet, nil
@@ -31,7 +31,7 @@ func EnvelopeTypeOf(ciphertextType int) (EnvelopeType, error) {
 
 // CiphertextType is the inverse of EnvelopeTypeOf. TypeUnidentifiedSender,
 // TypeServerDeliveryReceipt and unknown types have no session message type.
-func CiphertextType(t EnvelopeType) (int, error) {
+func CiphertextType(t EnvelopeType) (session.MessageType, error) {
 	switch t {
 	case TypeDoubleRatchet:
 		return session.TypeSignal, nil
@@ -136,7 +136,7 @@ func SealPlaintextContent(from, to session.Address, content *Content, timestamp 
 	return wrap(session.TypePlaintext, pc, from, to, timestamp)
 }
 
-func wrap(typ int, content []byte, from, to session.Address, timestamp uint64) ([]byte, error) {
+func wrap(typ session.MessageType, content []byte, from, to session.Address, timestamp uint64) ([]byte, error) {
 	et, err := EnvelopeTypeOf(typ)
 	if err != nil {
 		return nil, err

@@ -55,7 +55,7 @@ func TestWhatsAppPaddingVectors(t *testing.T) {
 		if v.N > 15 {
 			continue // Interlock draws N from 1-15 (whatsmeow); WhatsApp Web also draws 16
 		}
-		padded, err := envelope.PadWhatsApp(v.Payload, bytes.NewReader([]byte{byte(v.N)}))
+		padded, err := envelope.PadWhatsApp(bytes.NewReader([]byte{byte(v.N)}), v.Payload)
 		if err != nil || !bytes.Equal(padded, v.Padded) {
 			t.Errorf("vector %d (%s): PadWhatsApp with N=%d = %x, %v; want %x", v.ID, v.Comment, v.N, padded, err, v.Padded)
 		}

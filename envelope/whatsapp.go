@@ -20,7 +20,7 @@ const (
 )
 
 // WhatsAppEncType maps a session message type to WhatsApp's enc type.
-func WhatsAppEncType(ciphertextType int) (string, error) {
+func WhatsAppEncType(ciphertextType session.MessageType) (string, error) {
 	switch ciphertextType {
 	case session.TypeSignal:
 		return EncMsg, nil
@@ -33,7 +33,7 @@ func WhatsAppEncType(ciphertextType int) (string, error) {
 }
 
 // ParseWhatsAppEncType is the inverse of WhatsAppEncType.
-func ParseWhatsAppEncType(s string) (int, error) {
+func ParseWhatsAppEncType(s string) (session.MessageType, error) {
 	switch s {
 	case EncMsg:
 		return session.TypeSignal, nil
@@ -361,12 +361,12 @@ func ParseWhatsAppMessage(b []byte) (*WhatsAppMessage, error) {
 
 // SealWhatsApp encodes msg, pads it (PadWhatsApp) and encrypts it for to:
 // the plaintext of a WhatsApp `<enc v="2" type="…">` node.
-func SealWhatsApp(ctx context.Context, c *session.Cipher, to session.Address, msg *WhatsAppMessage, rand io.Reader) (encType string, ciphertext []byte, err error) {
+func SealWhatsApp(ctx context.Context, rand io.Reader, c *session.Cipher, to session.Address, msg *WhatsAppMessage) (encType string, ciphertext []byte, err error) {
 	body, err := msg.Marshal()
 	if err != nil {
 		return "", nil, err
 	}
-	padded, err := PadWhatsApp(body, rand)
+	padded, err := PadWhatsApp(rand, body)
 	if err != nil {
 		return "", nil, err
 	}

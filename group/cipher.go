@@ -23,9 +23,15 @@ type Option func(*Cipher)
 // Decrypt parses (default LayoutSignal). DecryptMessage takes either.
 func WithLayout(l Layout) Option { return func(c *Cipher) { c.layout = l } }
 
-// WithRand sets the randomness source (default crypto/rand). Only tests and
-// vector generators should set it.
-func WithRand(r io.Reader) Option { return func(c *Cipher) { c.rand = r } }
+// WithRand sets the randomness source (default crypto/rand; nil keeps the
+// default). Only tests and vector generators should set it.
+func WithRand(r io.Reader) Option {
+	return func(c *Cipher) {
+		if r != nil {
+			c.rand = r
+		}
+	}
+}
 
 // Cipher creates, distributes and uses sender keys over a SenderKeyStore:
 // libsignal's group_cipher (create_sender_key_distribution_message,

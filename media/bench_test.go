@@ -41,7 +41,7 @@ func BenchmarkEncryptWhatsApp(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(n))
 			for b.Loop() {
-				if _, err := EncryptWhatsApp(io.Discard, bytes.NewReader(pt), Document, rand.Reader); err != nil {
+				if _, err := EncryptWhatsApp(rand.Reader, io.Discard, bytes.NewReader(pt), Document); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -72,7 +72,7 @@ func BenchmarkEncryptSignal(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(n))
 			for b.Loop() {
-				if _, err := EncryptSignal(io.Discard, bytes.NewReader(pt), int64(n), rand.Reader); err != nil {
+				if _, err := EncryptSignal(rand.Reader, io.Discard, bytes.NewReader(pt), int64(n)); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -30,7 +30,7 @@ type Options struct {
 // (errors.Is matches context.Canceled or context.DeadlineExceeded); the
 // second goroutine has exited by then, and dst holds a prefix of the blob,
 // to be discarded. A nil rand means crypto/rand.Reader.
-func EncryptWhatsAppContext(ctx context.Context, dst io.Writer, src io.Reader, kind Kind, rand io.Reader, opts *Options) (*WhatsAppInfo, error) {
+func EncryptWhatsAppContext(ctx context.Context, rand io.Reader, dst io.Writer, src io.Reader, kind Kind, opts *Options) (*WhatsAppInfo, error) {
 	if rand == nil {
 		rand = crand.Reader
 	}
@@ -39,17 +39,17 @@ func EncryptWhatsAppContext(ctx context.Context, dst io.Writer, src io.Reader, k
 		total = opts.Size
 	}
 	c := newCtxIO(ctx, opts, total)
-	return EncryptWhatsApp(c.writer(dst), c.reader(src), kind, rand)
+	return EncryptWhatsApp(rand, c.writer(dst), c.reader(src), kind)
 }
 
 // EncryptSignalContext is EncryptSignal under ctx, with opts; on
 // cancellation as EncryptWhatsAppContext. A nil rand means crypto/rand.Reader.
-func EncryptSignalContext(ctx context.Context, dst io.Writer, src io.Reader, size int64, rand io.Reader, opts *Options) (*SignalInfo, error) {
+func EncryptSignalContext(ctx context.Context, rand io.Reader, dst io.Writer, src io.Reader, size int64, opts *Options) (*SignalInfo, error) {
 	if rand == nil {
 		rand = crand.Reader
 	}
 	c := newCtxIO(ctx, opts, size)
-	return EncryptSignal(c.writer(dst), c.reader(src), size, rand)
+	return EncryptSignal(rand, c.writer(dst), c.reader(src), size)
 }
 
 // DecryptWhatsAppContext is DecryptWhatsApp under ctx, with opts. When ctx

@@ -26,7 +26,7 @@ func TestIssue16Item8_Progress(t *testing.T) {
 			calls++
 		}}
 		var blob bytes.Buffer
-		info, err := EncryptWhatsAppContext(ctx, &blob, bytes.NewReader(pt), Image, nil, opts)
+		info, err := EncryptWhatsAppContext(ctx, nil, &blob, bytes.NewReader(pt), Image, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -45,7 +45,7 @@ func TestIssue16Item8_Progress(t *testing.T) {
 
 		last, calls = 0, 0
 		var sblob bytes.Buffer
-		sinfo, err := EncryptSignalContext(ctx, &sblob, bytes.NewReader(pt), int64(n), nil, opts)
+		sinfo, err := EncryptSignalContext(ctx, nil, &sblob, bytes.NewReader(pt), int64(n), opts)
 		if err != nil || last != int64(n) || total != int64(n) {
 			t.Fatalf("Signal encrypt: %v, progress %d/%d", err, last, total)
 		}
@@ -99,11 +99,11 @@ func TestIssue16Item8_Cancel(t *testing.T) {
 			return DecryptSignalContext(ctx, dst, bytes.NewReader(sig), int64(len(sig)), sigInfo.Key, n, nil, o)
 		}, true},
 		{"wa-encrypt", n / 2, func(ctx context.Context, dst io.Writer, o *Options) error {
-			_, err := EncryptWhatsAppContext(ctx, io.Discard, bytes.NewReader(pt), Video, nil, o)
+			_, err := EncryptWhatsAppContext(ctx, nil, io.Discard, bytes.NewReader(pt), Video, o)
 			return err
 		}, false},
 		{"sig-encrypt", n / 2, func(ctx context.Context, dst io.Writer, o *Options) error {
-			_, err := EncryptSignalContext(ctx, io.Discard, bytes.NewReader(pt), n, nil, o)
+			_, err := EncryptSignalContext(ctx, nil, io.Discard, bytes.NewReader(pt), n, o)
 			return err
 		}, false},
 	} {

@@ -30,7 +30,7 @@ func patterned(n int, seed byte) []byte {
 func sealWhatsApp(t testing.TB, kind Kind, pt []byte) ([]byte, *WhatsAppInfo) {
 	t.Helper()
 	var blob bytes.Buffer
-	info, err := EncryptWhatsApp(&blob, bytes.NewReader(pt), kind, rand.Reader)
+	info, err := EncryptWhatsApp(rand.Reader, &blob, bytes.NewReader(pt), kind)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func sealWhatsApp(t testing.TB, kind Kind, pt []byte) ([]byte, *WhatsAppInfo) {
 func sealSignal(t testing.TB, pt []byte) ([]byte, *SignalInfo) {
 	t.Helper()
 	var blob bytes.Buffer
-	info, err := EncryptSignal(&blob, bytes.NewReader(pt), int64(len(pt)), rand.Reader)
+	info, err := EncryptSignal(rand.Reader, &blob, bytes.NewReader(pt), int64(len(pt)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,10 +126,10 @@ func TestSignalSizeErrors(t *testing.T) {
 	if err := DecryptSignal(io.Discard, bytes.NewReader(blob), int64(len(blob)), info.Key, PaddedSize(1000)+1, nil); !errors.Is(err, ErrInvalidSize) {
 		t.Fatalf("oversized size: %v", err)
 	}
-	if _, err := EncryptSignal(io.Discard, bytes.NewReader(pt), 999, rand.Reader); !errors.Is(err, ErrInvalidSize) {
+	if _, err := EncryptSignal(rand.Reader, io.Discard, bytes.NewReader(pt), 999); !errors.Is(err, ErrInvalidSize) {
 		t.Fatalf("longer source: %v", err)
 	}
-	if _, err := EncryptSignal(io.Discard, bytes.NewReader(pt), 1001, rand.Reader); !errors.Is(err, ErrInvalidSize) {
+	if _, err := EncryptSignal(rand.Reader, io.Discard, bytes.NewReader(pt), 1001); !errors.Is(err, ErrInvalidSize) {
 		t.Fatalf("shorter source: %v", err)
 	}
 	if err := DecryptSignal(io.Discard, bytes.NewReader(blob), int64(len(blob)), info.Key[:32], 1000, nil); !errors.Is(err, ErrInvalidKey) {
@@ -372,7 +372,7 @@ func roundTripAllocs(t *testing.T, dir, format string, size int64) uint64 {
 	out := sha256.New()
 	switch format {
 	case "whatsapp":
-		info, err := EncryptWhatsApp(f, src, Video, rand.Reader)
+		info, err := EncryptWhatsApp(rand.Reader, f, src, Video)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -381,7 +381,7 @@ func roundTripAllocs(t *testing.T, dir, format string, size int64) uint64 {
 			t.Fatal(err)
 		}
 	case "signal":
-		info, err := EncryptSignal(f, src, size, rand.Reader)
+		info, err := EncryptSignal(rand.Reader, f, src, size)
 		if err != nil {
 			t.Fatal(err)
 		}

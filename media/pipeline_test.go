@@ -166,19 +166,19 @@ func TestPipelineNoLeak(t *testing.T) {
 
 	ops := map[string]func(panicky bool) error{
 		"wa-encrypt-dst": func(p bool) error {
-			_, err := EncryptWhatsApp(&limitWriter{n: n / 2, panic: p}, bytes.NewReader(pt), Video, bytes.NewReader(waInfo.MediaKey))
+			_, err := EncryptWhatsApp(bytes.NewReader(waInfo.MediaKey), &limitWriter{n: n / 2, panic: p}, bytes.NewReader(pt), Video)
 			return err
 		},
 		"wa-encrypt-src": func(bool) error {
-			_, err := EncryptWhatsApp(io.Discard, &errReader{bytes.NewReader(pt), n / 2}, Video, bytes.NewReader(waInfo.MediaKey))
+			_, err := EncryptWhatsApp(bytes.NewReader(waInfo.MediaKey), io.Discard, &errReader{bytes.NewReader(pt), n / 2}, Video)
 			return err
 		},
 		"sig-encrypt-dst": func(p bool) error {
-			_, err := EncryptSignal(&limitWriter{n: n / 2, panic: p}, bytes.NewReader(pt), n, bytes.NewReader(make([]byte, 80)))
+			_, err := EncryptSignal(bytes.NewReader(make([]byte, 80)), &limitWriter{n: n / 2, panic: p}, bytes.NewReader(pt), n)
 			return err
 		},
 		"sig-encrypt-src": func(bool) error {
-			_, err := EncryptSignal(io.Discard, &errReader{bytes.NewReader(pt), n / 2}, n, bytes.NewReader(make([]byte, 80)))
+			_, err := EncryptSignal(bytes.NewReader(make([]byte, 80)), io.Discard, &errReader{bytes.NewReader(pt), n / 2}, n)
 			return err
 		},
 		"wa-decrypt-dst": func(p bool) error {

@@ -3,6 +3,7 @@ package media
 import (
 	"crypto/aes"
 	"crypto/hmac"
+	crand "crypto/rand"
 	"crypto/sha256"
 	"fmt"
 	"hash"
@@ -70,8 +71,11 @@ type SignalInfo struct {
 // zeros to PaddedSize)) ‖ HMAC-SHA256(HMAC key, IV ‖ ciphertext) to dst and
 // returns the pointer metadata: the digest and the incremental MAC over the
 // blob. src must yield exactly size bytes (else ErrInvalidSize). Memory use
-// does not depend on size.
-func EncryptSignal(dst io.Writer, src io.Reader, size int64, rand io.Reader) (*SignalInfo, error) {
+// does not depend on size. A nil rand means crypto/rand.Reader.
+func EncryptSignal(rand io.Reader, dst io.Writer, src io.Reader, size int64) (*SignalInfo, error) {
+	if rand == nil {
+		rand = crand.Reader
+	}
 	var keyIV [SignalKeySize + aes.BlockSize]byte
 	if _, err := io.ReadFull(rand, keyIV[:]); err != nil {
 		return nil, fmt.Errorf("media: reading random key: %w", err)

@@ -4,6 +4,7 @@ import (
 	"crypto/aes"
 	"crypto/hkdf"
 	"crypto/hmac"
+	crand "crypto/rand"
 	"crypto/sha256"
 	"fmt"
 	"hash"
@@ -62,8 +63,12 @@ type WhatsAppInfo struct {
 // EncryptWhatsApp encrypts src for WhatsApp with a fresh media key read from
 // rand: it writes the blob AES-256-CBC(PKCS#7(src)) ‖ HMAC-SHA256(MAC key,
 // IV ‖ ciphertext)[:10] to dst (the IV is derived, not sent) and returns the
-// message metadata. Memory use does not depend on the size of src.
-func EncryptWhatsApp(dst io.Writer, src io.Reader, kind Kind, rand io.Reader) (*WhatsAppInfo, error) {
+// message metadata. Memory use does not depend on the size of src. A nil
+// rand means crypto/rand.Reader.
+func EncryptWhatsApp(rand io.Reader, dst io.Writer, src io.Reader, kind Kind) (*WhatsAppInfo, error) {
+	if rand == nil {
+		rand = crand.Reader
+	}
 	key := make([]byte, MediaKeySize)
 	if _, err := io.ReadFull(rand, key); err != nil {
 		return nil, fmt.Errorf("media: reading random media key: %w", err)

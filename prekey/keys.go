@@ -1,6 +1,7 @@
 package prekey
 
 import (
+	crand "crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -149,7 +150,7 @@ func NewKEMSecretKey(b []byte) (KEMSecretKey, error) {
 }
 
 // GenerateKEMKeyPair returns a fresh KEM key pair of type t.
-func GenerateKEMKeyPair(t KEMType, rand io.Reader) (KEMKeyPair, error) {
+func GenerateKEMKeyPair(rand io.Reader, t KEMType) (KEMKeyPair, error) {
 	return kem.GenerateKeyPair(t, rand)
 }
 
@@ -235,6 +236,9 @@ func (p IdentityKeyPair) GoString() string { return p.String() }
 // GenerateRegistrationID returns a random registration ID in 1..16380, as
 // libsignal's KeyHelper does (14 bits, never 0).
 func GenerateRegistrationID(rand io.Reader) (uint32, error) {
+	if rand == nil {
+		rand = crand.Reader
+	}
 	var b [4]byte
 	if _, err := io.ReadFull(rand, b[:]); err != nil {
 		return 0, err

@@ -74,7 +74,7 @@ func GenerateSignedPreKey(rand io.Reader, identity IdentityKeyPair, id uint32, n
 
 // GenerateKyberPreKey returns a Kyber-1024 prekey signed by identity.
 func GenerateKyberPreKey(rand io.Reader, identity IdentityKeyPair, id uint32, lastResort bool, now time.Time) (KyberPreKeyRecord, error) {
-	kp, err := GenerateKEMKeyPair(Kyber1024, rand)
+	kp, err := GenerateKEMKeyPair(rand, Kyber1024)
 	if err != nil {
 		return KyberPreKeyRecord{}, err
 	}

@@ -84,7 +84,7 @@ type DecryptResult struct {
 	SenderE164 string
 	// Type is the inner message type (session.TypePreKey, TypeSignal,
 	// TypeSenderKey or TypePlaintext).
-	Type int
+	Type session.MessageType
 	// ContentHint and GroupID are the content's.
 	ContentHint ContentHint
 	GroupID     []byte

@@ -36,7 +36,7 @@ const (
 // It is immutable.
 type UnidentifiedSenderMessageContent struct {
 	raw      []byte
-	typ      int
+	typ      session.MessageType
 	cert     *SenderCertificate
 	contents []byte
 	hint     ContentHint
@@ -46,7 +46,7 @@ type UnidentifiedSenderMessageContent struct {
 // Message types inside the content are session's: TypePreKey (3),
 // TypeSignal (2), TypeSenderKey (7), TypePlaintext (8). The protobuf numbers
 // differ only for prekey messages (1).
-func typeToProto(typ int) (signalpb.UnidentifiedSenderMessage_Message_Type, bool) {
+func typeToProto(typ session.MessageType) (signalpb.UnidentifiedSenderMessage_Message_Type, bool) {
 	switch typ {
 	case session.TypePreKey:
 		return signalpb.UnidentifiedSenderMessage_Message_PREKEY_MESSAGE, true
@@ -60,7 +60,7 @@ func typeToProto(typ int) (signalpb.UnidentifiedSenderMessage_Message_Type, bool
 	return 0, false
 }
 
-func typeFromProto(t signalpb.UnidentifiedSenderMessage_Message_Type) (int, bool) {
+func typeFromProto(t signalpb.UnidentifiedSenderMessage_Message_Type) (session.MessageType, bool) {
 	switch t {
 	case signalpb.UnidentifiedSenderMessage_Message_PREKEY_MESSAGE:
 		return session.TypePreKey, true
@@ -77,7 +77,7 @@ func typeFromProto(t signalpb.UnidentifiedSenderMessage_Message_Type) (int, bool
 // NewContent builds the content for an inner message of type typ (one of
 // session.TypePreKey, TypeSignal, TypeSenderKey, TypePlaintext). An empty
 // groupID is left out, as is HintDefault.
-func NewContent(typ int, cert *SenderCertificate, contents []byte, hint ContentHint, groupID []byte) (*UnidentifiedSenderMessageContent, error) {
+func NewContent(typ session.MessageType, cert *SenderCertificate, contents []byte, hint ContentHint, groupID []byte) (*UnidentifiedSenderMessageContent, error) {
 	pt, ok := typeToProto(typ)
 	if !ok {
 		return nil, wrap(ErrInvalidArgument, "message type %d", typ)
@@ -191,7 +191,7 @@ func (c *UnidentifiedSenderMessageContent) Bytes() []byte { return bytes.Clone(c
 
 // Type returns the inner message type (session.TypePreKey, TypeSignal,
 // TypeSenderKey or TypePlaintext).
-func (c *UnidentifiedSenderMessageContent) Type() int { return c.typ }
+func (c *UnidentifiedSenderMessageContent) Type() session.MessageType { return c.typ }
 
 // SenderCertificate returns the sender's certificate (not yet validated
 // when the content was parsed).

@@ -80,7 +80,7 @@ func newMallory(t *testing.T, srv *server) *mallory {
 // seal mints a certificate for as with Mallory's identity key and seals
 // (typ, inner) under it to to, with sealed sender v1 or v2: a well-formed
 // sealed message whose certificate verifies under the trust root.
-func (m *mallory) seal(t *testing.T, v2 bool, as session.Address, to *party, typ int, inner []byte) []byte {
+func (m *mallory) seal(t *testing.T, v2 bool, as session.Address, to *party, typ session.MessageType, inner []byte) []byte {
 	t.Helper()
 	cert, err := sealedsender.NewSenderCertificate(rand.Reader, sealedsender.Sender{
 		UUID: as.Name, DeviceID: as.DeviceID, IdentityKey: m.id.PublicKey(), Expires: m.srv.expires,
@@ -92,7 +92,7 @@ func (m *mallory) seal(t *testing.T, v2 bool, as session.Address, to *party, typ
 }
 
 // sealAs seals (typ, inner) under cert with sealer's identity, v1 or v2.
-func sealAs(t *testing.T, v2 bool, sealer prekey.IdentityKeyPair, cert *sealedsender.SenderCertificate, to *party, typ int, inner []byte) []byte {
+func sealAs(t *testing.T, v2 bool, sealer prekey.IdentityKeyPair, cert *sealedsender.SenderCertificate, to *party, typ session.MessageType, inner []byte) []byte {
 	t.Helper()
 	content, err := sealedsender.NewContent(typ, cert, inner, sealedsender.HintDefault, nil)
 	if err != nil {

@@ -26,7 +26,7 @@ func TestMessageRoundTripV1(t *testing.T) {
 	for i, want := range []struct {
 		from, to *party
 		text     string
-		typ      int
+		typ      session.MessageType
 	}{
 		{alice, bob, "first", session.TypePreKey},
 		{alice, bob, "second", session.TypePreKey},
@@ -298,7 +298,7 @@ func TestCertificateVariants(t *testing.T) {
 func TestContent(t *testing.T) {
 	srv := newServer(t, 1)
 	cert := srv.issue(t, newParty(t, aliceUUID, 1))
-	for _, typ := range []int{session.TypePreKey, session.TypeSignal, session.TypeSenderKey, session.TypePlaintext} {
+	for _, typ := range []session.MessageType{session.TypePreKey, session.TypeSignal, session.TypeSenderKey, session.TypePlaintext} {
 		for _, hint := range []sealedsender.ContentHint{sealedsender.HintDefault, sealedsender.HintResendable, sealedsender.HintImplicit} {
 			c, err := sealedsender.NewContent(typ, cert, []byte("inner"), hint, []byte("group"))
 			if err != nil {

@@ -51,16 +51,16 @@ type v2VectorFile struct {
 		} `json:"recipients"`
 		SentMessage []byte `json:"sent_message"`
 		Expected    struct {
-			USMC                         []byte   `json:"usmc"`
-			MsgType                      int      `json:"msg_type"`
-			ContentHint                  uint32   `json:"content_hint"`
-			GroupID                      []byte   `json:"group_id"`
-			SenderCertificate            []byte   `json:"sender_certificate"`
-			SenderCertificateExpires     int64    `json:"sender_certificate_expires"`
-			Contents                     []byte   `json:"contents"`
-			Plaintext                    []byte   `json:"plaintext"`
-			Excluded                     []string `json:"excluded"`
-			SenderKeyDistributionMessage []byte   `json:"sender_key_distribution_message"`
+			USMC                         []byte              `json:"usmc"`
+			MsgType                      session.MessageType `json:"msg_type"`
+			ContentHint                  uint32              `json:"content_hint"`
+			GroupID                      []byte              `json:"group_id"`
+			SenderCertificate            []byte              `json:"sender_certificate"`
+			SenderCertificateExpires     int64               `json:"sender_certificate_expires"`
+			Contents                     []byte              `json:"contents"`
+			Plaintext                    []byte              `json:"plaintext"`
+			Excluded                     []string            `json:"excluded"`
+			SenderKeyDistributionMessage []byte              `json:"sender_key_distribution_message"`
 		} `json:"expected"`
 	} `json:"vectors"`
 }
@@ -259,7 +259,7 @@ func hasDevice(ds []struct {
 
 // checkV2Plaintext decrypts the inner message of a v2 vector: a sender-key
 // message with the recorded distribution message, or a PlaintextContent.
-func checkV2Plaintext(t *testing.T, sender string, device uint32, typ int, contents, skdm, want []byte) {
+func checkV2Plaintext(t *testing.T, sender string, device uint32, typ session.MessageType, contents, skdm, want []byte) {
 	t.Helper()
 	switch typ {
 	case session.TypeSenderKey:

@@ -34,14 +34,14 @@ type sealedVectors struct {
 				Name   string `json:"name"`
 				Device uint32 `json:"device"`
 			} `json:"sender"`
-			SenderIdentityPublic     []byte `json:"sender_identity_public"`
-			SenderCertificate        []byte `json:"sender_certificate"`
-			SenderCertificateExpires int64  `json:"sender_certificate_expires"`
-			USMC                     []byte `json:"usmc"`
-			MsgType                  int    `json:"msg_type"`
-			ContentHint              uint32 `json:"content_hint"`
-			GroupID                  []byte `json:"group_id"`
-			Contents                 []byte `json:"contents"`
+			SenderIdentityPublic     []byte              `json:"sender_identity_public"`
+			SenderCertificate        []byte              `json:"sender_certificate"`
+			SenderCertificateExpires int64               `json:"sender_certificate_expires"`
+			USMC                     []byte              `json:"usmc"`
+			MsgType                  session.MessageType `json:"msg_type"`
+			ContentHint              uint32              `json:"content_hint"`
+			GroupID                  []byte              `json:"group_id"`
+			Contents                 []byte              `json:"contents"`
 		} `json:"expected"`
 	} `json:"vectors"`
 }
@@ -87,7 +87,7 @@ func TestLibsignalSealedSenderV1Vectors(t *testing.T) {
 	if len(v.Vectors) == 0 {
 		t.Fatal("no vectors")
 	}
-	types := map[int]bool{}
+	types := map[session.MessageType]bool{}
 	for _, tv := range v.Vectors {
 		t.Run(tv.Comment, func(t *testing.T) {
 			ours, err := prekey.NewIdentityKeyPair(tv.RecipientIdentityPrivate)
@@ -137,7 +137,7 @@ func TestLibsignalSealedSenderV1Vectors(t *testing.T) {
 			}
 		})
 	}
-	for _, typ := range []int{session.TypeSignal, session.TypePreKey, session.TypeSenderKey} {
+	for _, typ := range []session.MessageType{session.TypeSignal, session.TypePreKey, session.TypeSenderKey} {
 		if !types[typ] {
 			t.Errorf("no vector of type %d", typ)
 		}

@@ -174,7 +174,7 @@ type advMsg struct {
 	to               *advDev // the recipient installation at encryption time
 	fromAddr, toAddr session.Address
 	identity         prekey.IdentityKey // the key that authenticates it
-	typ              int
+	typ              session.MessageType
 	ct, pt           []byte
 	session          []byte // base key of the state that encrypted it
 	attempted        bool   // delivered genuinely once, or dropped
@@ -450,7 +450,7 @@ func (w *advWorld) send(x, to *advDev, oneTime, lastResort, forceNew bool) *advM
 		}
 	}
 	w.pool = append(w.pool, m)
-	w.logf("#%d %s %s -> %s (%s)", m.id, map[int]string{session.TypeSignal: "signal", session.TypePreKey: "prekey"}[m.typ],
+	w.logf("#%d %s %s -> %s (%s)", m.id, map[session.MessageType]string{session.TypeSignal: "signal", session.TypePreKey: "prekey"}[m.typ],
 		x.addr, to.addr, map[advRole]string{advHonest: "honest", advGhost: "ghost", advThief: "thief"}[x.role])
 	return m
 }
@@ -477,7 +477,7 @@ type advDelivery struct {
 // deliver hands ct to r as from claimed, checks the oracle and updates the
 // model. m is the ledger entry the bytes came from; genuine is set for the
 // first honest delivery of m to the installation it was encrypted for.
-func (w *advWorld) deliver(r *advDev, claimed session.Address, typ int, ct []byte, what string, m *advMsg, genuine bool) advDelivery {
+func (w *advWorld) deliver(r *advDev, claimed session.Address, typ session.MessageType, ct []byte, what string, m *advMsg, genuine bool) advDelivery {
 	w.t.Helper()
 	ctx := w.ctx
 	before := r.record(w.t, claimed)
@@ -1083,7 +1083,7 @@ func (w *advWorld) takeInTransit(i int) *advMsg {
 	return m
 }
 
-func (w *advWorld) poolOf(typ int) []*advMsg {
+func (w *advWorld) poolOf(typ session.MessageType) []*advMsg {
 	var out []*advMsg
 	for _, m := range w.pool {
 		if m.typ == typ {

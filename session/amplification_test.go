@@ -38,7 +38,7 @@ func withArchive(t testing.TB, opts ...session.Option) (alice, bob *party, late 
 
 // measure decrypts w at p from `from` and returns the derivations spent and
 // the error.
-func measure(p, from *party, typ int, ct []byte) (ratchet.Work, error) {
+func measure(p, from *party, typ session.MessageType, ct []byte) (ratchet.Work, error) {
 	var w ratchet.Work
 	restore := session.SetWorkHook(func(x ratchet.Work) { w = x })
 	defer restore()

@@ -54,9 +54,15 @@ func WithSPQR(p SPQRPolicy) Option { return func(c *Cipher) { c.spqr = p } }
 // WithPolicy sets the version policy (default RequirePQXDH).
 func WithPolicy(p Policy) Option { return func(c *Cipher) { c.policy = p } }
 
-// WithRand sets the randomness source (default crypto/rand). Only tests and
-// vector generators should set it.
-func WithRand(r io.Reader) Option { return func(c *Cipher) { c.rand = r } }
+// WithRand sets the randomness source (default crypto/rand; nil keeps the
+// default). Only tests and vector generators should set it.
+func WithRand(r io.Reader) Option {
+	return func(c *Cipher) {
+		if r != nil {
+			c.rand = r
+		}
+	}
+}
 
 // WithClock sets the time source (default time.Now).
 func WithClock(now func() time.Time) Option { return func(c *Cipher) { c.now = now } }
@@ -262,7 +268,7 @@ func (c *Cipher) processBundle(ctx context.Context, store Store, addr Address, b
 
 // Encrypt encrypts plaintext for addr and returns the message type
 // (TypeSignal or TypePreKey) and the wire bytes (Double Ratchet §3.4).
-func (c *Cipher) Encrypt(ctx context.Context, addr Address, plaintext []byte) (typ int, msg []byte, err error) {
+func (c *Cipher) Encrypt(ctx context.Context, addr Address, plaintext []byte) (typ MessageType, msg []byte, err error) {
 	defer c.lock(addr).unlock()
 	if _, ok := c.store.(Transactor); !ok {
 		return c.encrypt(ctx, c.store, addr, plaintext)
@@ -272,7 +278,7 @@ func (c *Cipher) Encrypt(ctx context.Context, addr Address, plaintext []byte) (t
 
 // encryptTx is Encrypt in a transaction; apart so that Encrypt's results
 // do not escape to the heap.
-func (c *Cipher) encryptTx(ctx context.Context, addr Address, plaintext []byte) (typ int, msg []byte, err error) {
+func (c *Cipher) encryptTx(ctx context.Context, addr Address, plaintext []byte) (typ MessageType, msg []byte, err error) {
 	err = c.within(ctx, func(st Store) error {
 		typ, msg, err = c.encrypt(ctx, st, addr, plaintext)
 		return err
@@ -283,7 +289,7 @@ func (c *Cipher) encryptTx(ctx context.Context, addr Address, plaintext []byte) 
 	return typ, msg, nil
 }
 
-func (c *Cipher) encrypt(ctx context.Context, store Store, addr Address, plaintext []byte) (int, []byte, error) {
+func (c *Cipher) encrypt(ctx context.Context, store Store, addr Address, plaintext []byte) (MessageType, []byte, error) {
 	rec, err := store.LoadSession(ctx, addr)
 	if err != nil {
 		return 0, nil, err
@@ -340,7 +346,7 @@ func (c *Cipher) encrypt(ctx context.Context, store Store, addr Address, plainte
 
 // Decrypt decrypts a message of the given type (TypeSignal or TypePreKey)
 // from addr. On any error no stored state changes.
-func (c *Cipher) Decrypt(ctx context.Context, addr Address, typ int, ciphertext []byte) ([]byte, error) {
+func (c *Cipher) Decrypt(ctx context.Context, addr Address, typ MessageType, ciphertext []byte) ([]byte, error) {
 	return c.decrypt(ctx, addr, typ, ciphertext, nil) // commit.go
 }
 

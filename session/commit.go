@@ -57,7 +57,7 @@ func (e *commitError) Unwrap() error { return e.err }
 // least once, never zero times, and the application must tolerate a
 // message handed to fn twice, or a replayed one whose decryption then
 // failed. Use a Transactor where that matters.
-func (c *Cipher) DecryptAndCommit(ctx context.Context, addr Address, typ int, ciphertext []byte, fn CommitFunc) ([]byte, error) {
+func (c *Cipher) DecryptAndCommit(ctx context.Context, addr Address, typ MessageType, ciphertext []byte, fn CommitFunc) ([]byte, error) {
 	if fn == nil {
 		return nil, errNilCommit
 	}
@@ -66,7 +66,7 @@ func (c *Cipher) DecryptAndCommit(ctx context.Context, addr Address, typ int, ci
 
 // DecryptFromIdentityAndCommit is DecryptFromIdentity with fn run as
 // DecryptAndCommit runs it. Package sealedsender uses it.
-func (c *Cipher) DecryptFromIdentityAndCommit(ctx context.Context, addr Address, typ int, ciphertext []byte, want prekey.IdentityKey, fn CommitFunc) ([]byte, error) {
+func (c *Cipher) DecryptFromIdentityAndCommit(ctx context.Context, addr Address, typ MessageType, ciphertext []byte, want prekey.IdentityKey, fn CommitFunc) ([]byte, error) {
 	if fn == nil {
 		return nil, errNilCommit
 	}
@@ -74,7 +74,7 @@ func (c *Cipher) DecryptFromIdentityAndCommit(ctx context.Context, addr Address,
 }
 
 // decrypt is Decrypt, with fn run as DecryptAndCommit runs it when not nil.
-func (c *Cipher) decrypt(ctx context.Context, addr Address, typ int, ciphertext []byte, fn CommitFunc) ([]byte, error) {
+func (c *Cipher) decrypt(ctx context.Context, addr Address, typ MessageType, ciphertext []byte, fn CommitFunc) ([]byte, error) {
 	o := c.newOp(fn)
 	switch typ {
 	case TypeSignal:
@@ -104,7 +104,7 @@ func (c *Cipher) decrypt(ctx context.Context, addr Address, typ int, ciphertext 
 // decryptFromIdentity is DecryptFromIdentity, with fn run as
 // DecryptAndCommit runs it when not nil. See DecryptFromIdentity for how the
 // identity that authenticates a message is found.
-func (c *Cipher) decryptFromIdentity(ctx context.Context, addr Address, typ int, ciphertext []byte, want prekey.IdentityKey, fn CommitFunc) ([]byte, error) {
+func (c *Cipher) decryptFromIdentity(ctx context.Context, addr Address, typ MessageType, ciphertext []byte, want prekey.IdentityKey, fn CommitFunc) ([]byte, error) {
 	o := c.newOp(fn)
 	if want.IsZero() {
 		err := fmt.Errorf("%w: no required identity", ErrUntrustedIdentity)

@@ -31,7 +31,7 @@ type Recipient struct {
 type Message struct {
 	Address Address
 	// Type is TypeSignal, or TypePreKey until the device answers.
-	Type int
+	Type MessageType
 	// Body is the wire message.
 	Body []byte
 	// RegistrationID is the device's registration ID as the session knows it
@@ -566,7 +566,7 @@ type deviceView struct {
 	saveIdentity bool
 	savedKey     prekey.IdentityKey
 
-	typ  int
+	typ  MessageType
 	body []byte
 	err  error
 	// skip: the device is left out of the batch (its record does not

@@ -73,12 +73,12 @@ func FuzzUnmarshalRecord(f *testing.F) {
 func FuzzDecrypt(f *testing.F) {
 	alice, bob := established(f)
 	w := alice.send(f, bob, "seed")
-	f.Add(session.TypeSignal, w.ct)
-	f.Add(session.TypePreKey, w.ct)
+	f.Add(int(session.TypeSignal), w.ct)
+	f.Add(int(session.TypePreKey), w.ct)
 	ctx := context.Background()
 	f.Fuzz(func(t *testing.T, typ int, b []byte) {
 		before := bob.record(t, alice.addr)
-		if _, err := bob.cipher.Decrypt(ctx, alice.addr, typ, b); err != nil {
+		if _, err := bob.cipher.Decrypt(ctx, alice.addr, session.MessageType(typ), b); err != nil {
 			if !bytes.Equal(before, bob.record(t, alice.addr)) {
 				t.Fatal("failed decrypt changed the record")
 			}

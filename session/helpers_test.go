@@ -78,7 +78,7 @@ func (p *party) bundle(t testing.TB, oneTime, kyber bool) *prekey.Bundle {
 }
 
 type wire struct {
-	typ int
+	typ session.MessageType
 	ct  []byte
 	pt  string
 }

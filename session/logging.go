@@ -251,7 +251,7 @@ func (c *Cipher) newOp(fn CommitFunc) *op {
 }
 
 // typeName names a message type for the logs.
-func typeName(typ int) string {
+func typeName(typ MessageType) string {
 	switch typ {
 	case TypeSignal:
 		return "signal"
@@ -264,7 +264,7 @@ func typeName(typ int) string {
 // report logs and counts the outcome of one decryption of a message of type
 // typ from addr with the given counter (hasCounter false when the message
 // did not parse).
-func (c *Cipher) report(ctx context.Context, addr Address, typ int, counter uint32, hasCounter bool, o *op, err error) {
+func (c *Cipher) report(ctx context.Context, addr Address, typ MessageType, counter uint32, hasCounter bool, o *op, err error) {
 	h := c.hooks
 	if h == nil {
 		return

@@ -8,12 +8,17 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
+// MessageType is the type of a ciphertext, as libsignal's
+// CiphertextMessageType and the peer protocol number it: what Encrypt
+// returns and Decrypt takes.
+type MessageType int
+
 // Message types, as libsignal and the peer protocol number them.
 const (
-	TypeSignal    = 2 // SignalMessage ("whisper")
-	TypePreKey    = 3 // PreKeySignalMessage
-	TypeSenderKey = 7 // SenderKeyMessage
-	TypePlaintext = 8 // PlaintextContent
+	TypeSignal    MessageType = 2 // SignalMessage ("whisper")
+	TypePreKey    MessageType = 3 // PreKeySignalMessage
+	TypeSenderKey MessageType = 7 // SenderKeyMessage
+	TypePlaintext MessageType = 8 // PlaintextContent
 )
 
 // MACSize is the length of a SignalMessage's truncated HMAC-SHA256.

@@ -98,7 +98,7 @@ func managed(ctx context.Context, st ManagedStore, fn func(ManagedStore) error) 
 // uploaded, in one transaction when st is a Transactor. A nil rand means
 // crypto/rand.Reader. Nothing is generated when both kinds have at least low
 // keys left.
-func ReplenishPreKeys(ctx context.Context, st ManagedStore, rand io.Reader, now time.Time, low, target int) (*NewPreKeys, error) {
+func ReplenishPreKeys(ctx context.Context, rand io.Reader, st ManagedStore, now time.Time, low, target int) (*NewPreKeys, error) {
 	if rand == nil {
 		rand = crand.Reader
 	}
@@ -156,7 +156,7 @@ func ReplenishPreKeys(ctx context.Context, st ManagedStore, rand io.Reader, now 
 // in flight may still name the key it replaces (Signal-Android keeps old
 // signed prekeys for 30 days and libsignal leaves the policy to the app).
 // Publish the returned key. A nil rand means crypto/rand.Reader.
-func RotateSignedPreKey(ctx context.Context, st ManagedStore, rand io.Reader, now time.Time, keep time.Duration) (*prekey.SignedPreKeyRecord, error) {
+func RotateSignedPreKey(ctx context.Context, rand io.Reader, st ManagedStore, now time.Time, keep time.Duration) (*prekey.SignedPreKeyRecord, error) {
 	if rand == nil {
 		rand = crand.Reader
 	}
@@ -200,7 +200,7 @@ func RotateSignedPreKey(ctx context.Context, st ManagedStore, rand io.Reader, no
 
 // RotateLastResortKyberPreKey is RotateSignedPreKey for the last-resort
 // Kyber prekey: one-time Kyber prekeys are left alone.
-func RotateLastResortKyberPreKey(ctx context.Context, st ManagedStore, rand io.Reader, now time.Time, keep time.Duration) (*prekey.KyberPreKeyRecord, error) {
+func RotateLastResortKyberPreKey(ctx context.Context, rand io.Reader, st ManagedStore, now time.Time, keep time.Duration) (*prekey.KyberPreKeyRecord, error) {
 	if rand == nil {
 		rand = crand.Reader
 	}

@@ -33,7 +33,7 @@ type mauRecords struct {
 	} `json:"sender_keys"`
 	Pending []struct {
 		From                  string
-		Type                  int
+		Type                  session.MessageType
 		Plaintext, Ciphertext []byte
 	} `json:"pending"`
 }

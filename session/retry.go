@@ -30,7 +30,7 @@ type DecryptionErrorMessage struct {
 // ratchet key is read from it, so it must parse; TypeSenderKey: no ratchet
 // key); timestamp and deviceID identify it. TypePlaintext is refused: a
 // plaintext message cannot fail to decrypt.
-func NewDecryptionErrorMessage(original []byte, typ int, timestamp uint64, deviceID uint32) (*DecryptionErrorMessage, error) {
+func NewDecryptionErrorMessage(original []byte, typ MessageType, timestamp uint64, deviceID uint32) (*DecryptionErrorMessage, error) {
 	m := &DecryptionErrorMessage{Timestamp: timestamp, DeviceID: deviceID}
 	switch typ {
 	case TypeSignal:

@@ -26,7 +26,7 @@ func TestDecryptionErrorMessage(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		w    []byte
-		typ  int
+		typ  session.MessageType
 	}{{"prekey", pre.ct, session.TypePreKey}, {"signal", sig.ct, session.TypeSignal}} {
 		m, err := session.NewDecryptionErrorMessage(tc.w, tc.typ, 1_700_000_000_123, 7)
 		if err != nil {

@@ -59,7 +59,7 @@ func (e *IdentityMismatchError) Unwrap() error { return ErrUntrustedIdentity }
 //     and never reaches the store's write path.
 //
 // Package sealedsender uses it with the sender certificate's identity key.
-func (c *Cipher) DecryptFromIdentity(ctx context.Context, addr Address, typ int, ciphertext []byte, want prekey.IdentityKey) ([]byte, error) {
+func (c *Cipher) DecryptFromIdentity(ctx context.Context, addr Address, typ MessageType, ciphertext []byte, want prekey.IdentityKey) ([]byte, error) {
 	return c.decryptFromIdentity(ctx, addr, typ, ciphertext, want, nil) // commit.go
 }
 

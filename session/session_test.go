@@ -240,7 +240,7 @@ func TestFailedDecryptLeavesRecordUnchanged(t *testing.T) {
 	}
 	before := bob.record(t, alice.addr)
 	for name, v := range variants {
-		for _, typ := range []int{session.TypeSignal, session.TypePreKey} {
+		for _, typ := range []session.MessageType{session.TypeSignal, session.TypePreKey} {
 			if _, err := bob.cipher.Decrypt(ctx, alice.addr, typ, v); err == nil {
 				t.Fatalf("%s (type %d) decrypted", name, typ)
 			}
@@ -349,7 +349,7 @@ func TestVersionPolicyKyberPreKeyTypes(t *testing.T) {
 	// only Kyber-1024 on the wire).
 	alice, bob := newParty(t, "alice"), newParty(t, "bob")
 	b := bob.bundle(t, true, false)
-	kp, err := prekey.GenerateKEMKeyPair(prekey.MLKEM1024, crand.Reader)
+	kp, err := prekey.GenerateKEMKeyPair(crand.Reader, prekey.MLKEM1024)
 	if err == nil {
 		b.KyberPreKeyID, b.KyberPreKey = 9, kp.Public
 		b.KyberPreKeySignature, _ = bob.id.Sign(crand.Reader, kp.Public.Bytes())

@@ -42,10 +42,10 @@ type sessionVector struct {
 		IdentityPublic []byte `json:"identity_public"`
 	} `json:"initiator"`
 	Transcript []struct {
-		From       string `json:"from"`
-		Type       int    `json:"type"`
-		Plaintext  []byte `json:"plaintext"`
-		Ciphertext []byte `json:"ciphertext"`
+		From       string              `json:"from"`
+		Type       session.MessageType `json:"type"`
+		Plaintext  []byte              `json:"plaintext"`
+		Ciphertext []byte              `json:"ciphertext"`
 	} `json:"transcript"`
 }
 

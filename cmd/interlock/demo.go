@@ -95,7 +95,7 @@ func (p *party) publishBundle(ctx context.Context, kyber bool) (*prekey.Bundle, 
 	return b, nil
 }
 
-func typeName(t int) string {
+func typeName(t session.MessageType) string {
 	switch t {
 	case session.TypeSignal:
 		return "SignalMessage"
@@ -366,7 +366,7 @@ func demoSignalEnvelopes(ctx context.Context, p *demoPrinter, alice, bob *party)
 		return err
 	}
 	var blob bytes.Buffer
-	info, err := media.EncryptSignal(&blob, bytes.NewReader(image), int64(len(image)), rand.Reader)
+	info, err := media.EncryptSignal(rand.Reader, &blob, bytes.NewReader(image), int64(len(image)))
 	if err != nil {
 		return err
 	}
@@ -438,7 +438,7 @@ func demoWhatsApp(ctx context.Context, p *demoPrinter, db *sqlstore.DB) error {
 	if err != nil {
 		return err
 	}
-	padded, err := envelope.PadWhatsApp(body, rand.Reader)
+	padded, err := envelope.PadWhatsApp(rand.Reader, body)
 	if err != nil {
 		return err
 	}
@@ -464,7 +464,7 @@ func demoWhatsApp(ctx context.Context, p *demoPrinter, db *sqlstore.DB) error {
 		return err
 	}
 	var blob bytes.Buffer
-	info, err := media.EncryptWhatsApp(&blob, bytes.NewReader(image), media.Image, rand.Reader)
+	info, err := media.EncryptWhatsApp(rand.Reader, &blob, bytes.NewReader(image), media.Image)
 	if err != nil {
 		return err
 	}
@@ -476,7 +476,7 @@ func demoWhatsApp(ctx context.Context, p *demoPrinter, db *sqlstore.DB) error {
 	}
 	msg.Media.MimeType, msg.Media.Caption, msg.Media.Width, msg.Media.Height = "image/png", "A picture, WhatsApp style.", 128, 128
 	msg.Media.DirectPath, msg.Media.MediaKeyTimestamp = "/v/t62.7118-24/demo", time.Now().Unix()
-	encType, ct, err = envelope.SealWhatsApp(ctx, alice.cipher, bob.addr, msg, rand.Reader)
+	encType, ct, err = envelope.SealWhatsApp(ctx, rand.Reader, alice.cipher, bob.addr, msg)
 	if err != nil {
 		return err
 	}

@@ -283,7 +283,7 @@ func (f *mediaFlags) encrypt(stderr io.Writer) (line map[string]any, err error) 
 	err = media.DecryptToFile(f.fs.Arg(1), func(out io.Writer) error {
 		switch f.format {
 		case "whatsapp":
-			info, err := media.EncryptWhatsAppContext(context.Background(), out, in, f.whatsAppKind, rand.Reader, p.options(size))
+			info, err := media.EncryptWhatsAppContext(context.Background(), rand.Reader, out, in, f.whatsAppKind, p.options(size))
 			if err != nil {
 				return err
 			}
@@ -294,7 +294,7 @@ func (f *mediaFlags) encrypt(stderr io.Writer) (line map[string]any, err error) 
 				line["streaming_sidecar"] = b64(info.StreamingSidecar)
 			}
 		case "signal":
-			info, err := media.EncryptSignalContext(context.Background(), out, in, size, rand.Reader, p.options(size))
+			info, err := media.EncryptSignalContext(context.Background(), rand.Reader, out, in, size, p.options(size))
 			if err != nil {
 				return err
 			}

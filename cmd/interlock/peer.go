@@ -23,22 +23,22 @@ import (
 const peerProtocolVersion = 2
 
 type peerRequest struct {
-	ID          int64        `json:"id"`
-	Op          string       `json:"op"`
-	Name        string       `json:"name"`
-	Device      uint32       `json:"device"`
-	RegID       *uint32      `json:"registration_id"`
-	Store       string       `json:"store"`
-	Flavour     string       `json:"flavour"`
-	OneTime     *bool        `json:"one_time"`
-	Kyber       *bool        `json:"kyber"`
-	LastResort  bool         `json:"last_resort"` // bundle: the Kyber prekey is a last-resort one (issue #21)
-	Address     *peerAddress `json:"address"`
-	Bundle      *peerBundle  `json:"bundle"`
-	Plaintext   []byte       `json:"plaintext"`
-	Type        int          `json:"type"`
-	Ciphertext  []byte       `json:"ciphertext"`
-	IdentityKey []byte       `json:"identity_key"`
+	ID          int64               `json:"id"`
+	Op          string              `json:"op"`
+	Name        string              `json:"name"`
+	Device      uint32              `json:"device"`
+	RegID       *uint32             `json:"registration_id"`
+	Store       string              `json:"store"`
+	Flavour     string              `json:"flavour"`
+	OneTime     *bool               `json:"one_time"`
+	Kyber       *bool               `json:"kyber"`
+	LastResort  bool                `json:"last_resort"` // bundle: the Kyber prekey is a last-resort one (issue #21)
+	Address     *peerAddress        `json:"address"`
+	Bundle      *peerBundle         `json:"bundle"`
+	Plaintext   []byte              `json:"plaintext"`
+	Type        session.MessageType `json:"type"`
+	Ciphertext  []byte              `json:"ciphertext"`
+	IdentityKey []byte              `json:"identity_key"`
 }
 
 type peerAddress struct {

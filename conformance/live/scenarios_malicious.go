@@ -6,6 +6,7 @@ import (
 
 	"github.com/interlock-e2ee/interlock/prekey"
 	"github.com/interlock-e2ee/interlock/sealedsender"
+	"github.com/interlock-e2ee/interlock/session"
 )
 
 // The malicious-server set (issue #20): the driver plays the server of the
@@ -110,7 +111,7 @@ func mintedCertificate(x *X) {
 		x.must(err, "%s sender_certificate", b.Label)
 		cert, err := sealedsender.ParseSenderCertificate(raw)
 		x.must(err, "parse %s's sender certificate", b.Label)
-		content, err := sealedsender.NewContent(typ, cert, inner, 0, nil)
+		content, err := sealedsender.NewContent(session.MessageType(typ), cert, inner, 0, nil)
 		x.must(err, "sealed sender content")
 		bik, err := prekey.NewIdentityKey(b.Identity)
 		x.must(err, "%s identity key", b.Label)

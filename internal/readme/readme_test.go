@@ -203,7 +203,7 @@ func download(key string) (io.ReaderAt, int64) {
 
 // sqliteBob is Bob on SQLite with an application table, and a first
 // message Alice sent him.
-func sqliteBob(ctx context.Context) (*sqlstore.DB, *session.Cipher, session.Address, int, []byte, error) {
+func sqliteBob(ctx context.Context) (*sqlstore.DB, *session.Cipher, session.Address, session.MessageType, []byte, error) {
 	db, err := sqlite.Open(ctx, ":memory:")
 	if err != nil {
 		return nil, nil, session.Address{}, 0, nil, err

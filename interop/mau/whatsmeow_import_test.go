@@ -91,7 +91,7 @@ func TestIssue15WhatsmeowContinuation(t *testing.T) {
 		if p.Type == 0 {
 			pt, err = AG.Decrypt(ctx, gname(p.From), p.Ciphertext)
 		} else {
-			pt, err = A.Decrypt(ctx, addr(p.From), int(p.Type), p.Ciphertext)
+			pt, err = A.Decrypt(ctx, addr(p.From), session.MessageType(p.Type), p.Ciphertext)
 		}
 		if err != nil || !bytes.Equal(pt, p.Plaintext) {
 			t.Fatalf("pending %q: %q, %v", p.Plaintext, pt, err)
@@ -100,7 +100,7 @@ func TestIssue15WhatsmeowContinuation(t *testing.T) {
 
 	// New messages both ways, with the same go.mau.fi peers.
 	aA := Addr(ScenarioA)
-	toPeer := func(p *Party, name, text string, wantType int) {
+	toPeer := func(p *Party, name, text string, wantType session.MessageType) {
 		t.Helper()
 		typ, ct, err := A.Encrypt(ctx, addr(name), []byte(text))
 		if err != nil || typ != wantType {
@@ -120,7 +120,7 @@ func TestIssue15WhatsmeowContinuation(t *testing.T) {
 		if m.Type() != protocol.WHISPER_TYPE {
 			t.Fatalf("%s re-keyed: message type %d", name, m.Type())
 		}
-		pt, err := A.Decrypt(ctx, addr(name), int(m.Type()), m.Serialize())
+		pt, err := A.Decrypt(ctx, addr(name), session.MessageType(m.Type()), m.Serialize())
 		if err != nil || string(pt) != text {
 			t.Fatalf("A ← %s %q: %q, %v", name, text, pt, err)
 		}

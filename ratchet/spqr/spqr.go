@@ -1,6 +1,7 @@
 package spqr
 
 import (
+	crand "crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -115,8 +116,12 @@ func (n *negotiation) newChain() *chain {
 
 // Send returns the next state, the pq_ratchet bytes for the next message,
 // and the 32-byte message key to use as the salt of that message's keys, or
-// nil when there is none (V0, or V1 before the chain exists).
+// nil when there is none (V0, or V1 before the chain exists). A nil rand
+// means crypto/rand.Reader.
 func (s *State) Send(rand io.Reader) (next *State, msg, key []byte, err error) {
+	if rand == nil {
+		rand = crand.Reader
+	}
 	if s.braid == nil {
 		return &State{}, nil, nil, nil
 	}

@@ -25,9 +25,9 @@ type vectorFile struct {
 		RatchetPrivate      []byte `json:"ratchet_private"`
 	} `json:"responder"`
 	Transcript []struct {
-		From       string `json:"from"`
-		Type       int    `json:"type"`
-		Ciphertext []byte `json:"ciphertext"`
+		From       string              `json:"from"`
+		Type       session.MessageType `json:"type"`
+		Ciphertext []byte              `json:"ciphertext"`
 	} `json:"transcript"`
 }
 
@@ -92,7 +92,7 @@ func TestLibsignalSalts(t *testing.T) {
 			for i, m := range v.Transcript {
 				if m.From == "initiator" {
 					var sm *session.SignalMessage
-					if m.Type == session.TypePreKey {
+					if session.MessageType(m.Type) == session.TypePreKey {
 						pm, err := session.ParsePreKeySignalMessage(m.Ciphertext)
 						if err != nil {
 							t.Fatal(err)
@@ -109,7 +109,7 @@ func TestLibsignalSalts(t *testing.T) {
 					}
 					t.Logf("initiator message %d: pq_ratchet %x, SPQR key %v", i, sm.PQRatchet, key != nil)
 					h := ratchet.Header{RatchetKey: sm.RatchetKey, Counter: sm.Counter, PreviousCounter: sm.PreviousCounter}
-					if !dr.HasReceiverChain(sm.RatchetKey) || m.Type == session.TypePreKey {
+					if !dr.HasReceiverChain(sm.RatchetKey) || session.MessageType(m.Type) == session.TypePreKey {
 						// Only the first message takes the DH step (with the recorded key).
 						err = dr.Receive(&fixedReader{bytes.Clone(r.RatchetPrivate)}, h, func(mk ratchet.MessageKeys) error { return nil })
 					}

@@ -103,7 +103,7 @@ func TestIssue15ExportLibsignal(t *testing.T) {
 		if p.Type == 0 {
 			pt, err = gcipher.Decrypt(ctx, gname, p.Ciphertext)
 		} else {
-			pt, err = cipher.Decrypt(ctx, session.Address{Name: p.From}, p.Type, p.Ciphertext)
+			pt, err = cipher.Decrypt(ctx, session.Address{Name: p.From}, session.MessageType(p.Type), p.Ciphertext)
 		}
 		if err != nil || !bytes.Equal(pt, p.Plaintext) {
 			t.Errorf("%q: %q, %v", p.Plaintext, pt, err)

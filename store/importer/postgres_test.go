@@ -84,7 +84,7 @@ func TestIssue15ImportWhatsmeowPostgres(t *testing.T) {
 		if p.Type == 0 {
 			continue
 		}
-		if pt, err := cipher.Decrypt(ctx, session.Address{Name: p.From}, p.Type, p.Ciphertext); err != nil || !bytes.Equal(pt, p.Plaintext) {
+		if pt, err := cipher.Decrypt(ctx, session.Address{Name: p.From}, session.MessageType(p.Type), p.Ciphertext); err != nil || !bytes.Equal(pt, p.Plaintext) {
 			t.Errorf("%q: %q, %v", p.Plaintext, pt, err)
 		}
 	}

@@ -81,7 +81,7 @@ func TestIssue15ImportWhatsmeow(t *testing.T) {
 		if p.Type == 0 {
 			pt, err = gcipher.Decrypt(ctx, group.SenderKeyName{Sender: p.From, DistributionID: v.SenderKeys[0].Group}, p.Ciphertext)
 		} else {
-			pt, err = cipher.Decrypt(ctx, session.Address{Name: p.From}, p.Type, p.Ciphertext)
+			pt, err = cipher.Decrypt(ctx, session.Address{Name: p.From}, session.MessageType(p.Type), p.Ciphertext)
 		}
 		if err != nil || !bytes.Equal(pt, p.Plaintext) {
 			t.Errorf("pending %d (%q): %q, %v", i, p.Plaintext, pt, err)

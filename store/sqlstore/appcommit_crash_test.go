@@ -207,7 +207,7 @@ func runAppCrash(t *testing.T, dsn string, kills int) {
 		case 0:
 			// Not handled: it must decrypt (the child stops anywhere, so the
 			// rest of the inbox is drained here, in order).
-			_, err := bob.cipher.DecryptAndCommit(ctx, alice.addr, typ, ct, appInsert(id, nil))
+			_, err := bob.cipher.DecryptAndCommit(ctx, alice.addr, session.MessageType(typ), ct, appInsert(id, nil))
 			if err != nil {
 				t.Fatalf("message %d: neither handled nor decryptable: %v", id, err)
 			}
@@ -216,7 +216,7 @@ func runAppCrash(t *testing.T, dsn string, kills int) {
 			if want := fmt.Sprintf("message %d", id); string(bodies[0]) != want {
 				t.Fatalf("message %d handled as %q", id, bodies[0])
 			}
-			if _, err := bob.cipher.Decrypt(ctx, alice.addr, typ, ct); err == nil {
+			if _, err := bob.cipher.Decrypt(ctx, alice.addr, session.MessageType(typ), ct); err == nil {
 				t.Fatalf("message %d was handled and decrypts again", id)
 			}
 			handledAtKills++
@@ -306,7 +306,7 @@ func appCrashChild(dsn string) error {
 			}
 			return err
 		}
-		if _, err := bob.cipher.DecryptAndCommit(ctx, from, typ, ct, appInsert(id, rng)); err != nil {
+		if _, err := bob.cipher.DecryptAndCommit(ctx, from, session.MessageType(typ), ct, appInsert(id, rng)); err != nil {
 			if errors.Is(err, errAppAbort) {
 				continue // rolled back: the same message again
 			}

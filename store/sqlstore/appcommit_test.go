@@ -77,7 +77,7 @@ func TestIssue16DecryptAndCommit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := []int{session.TypePreKey, session.TypeSignal}[i]; typ != want {
+			if want := []session.MessageType{session.TypePreKey, session.TypeSignal}[i]; typ != want {
 				t.Fatalf("message %d has type %d, want %d", i, typ, want)
 			}
 			// Refused by the application: nothing stored, not even its row.

@@ -134,7 +134,7 @@ func runConcurrent(t *testing.T, db *sqlstore.DB, cfg concurrencyConfig) {
 		sent      atomic.Int64
 		replays   atomic.Int64
 	)
-	deliver := func(to, from *party, typ int, ct []byte, want string) error {
+	deliver := func(to, from *party, typ session.MessageType, ct []byte, want string) error {
 		pt, err := to.cipher.Decrypt(ctx, from.addr, typ, ct)
 		if err != nil {
 			return fmt.Errorf("%s decrypting %q from %s: %w", to.addr.Name, want, from.addr.Name, err)
@@ -193,7 +193,7 @@ func runConcurrent(t *testing.T, db *sqlstore.DB, cfg concurrencyConfig) {
 				count[i] = 1
 			}
 			type inflight struct {
-				typ  int
+				typ  session.MessageType
 				ct   []byte
 				text string
 			}

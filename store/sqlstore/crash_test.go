@@ -45,7 +45,7 @@ func TestMain(m *testing.M) {
 // for a PreKeySignalMessage, the one-time prekey it consumed.
 type ack struct {
 	toBob  bool
-	typ    int
+	typ    session.MessageType
 	ct     []byte
 	preKey uint32
 }
@@ -60,11 +60,12 @@ func parseAck(line string) (ack, error) {
 		return ack{}, fmt.Errorf("bad line %q", line)
 	}
 	var a ack
-	var err error
 	a.toBob = f[1] == "true"
-	if a.typ, err = strconv.Atoi(f[2]); err != nil {
+	typ, err := strconv.Atoi(f[2])
+	if err != nil {
 		return ack{}, err
 	}
+	a.typ = session.MessageType(typ)
 	id, err := strconv.ParseUint(f[3], 10, 32)
 	if err != nil {
 		return ack{}, err

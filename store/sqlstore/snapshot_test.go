@@ -18,14 +18,14 @@ import (
 // forgedSetup gives Bob a session with Alice whose record holds archived
 // archived states, and returns Bob's cipher, one honest message from Alice
 // and the same message with a flipped MAC byte.
-func forgedSetup(t testing.TB, db *sqlstore.DB, archived int) (bc *session.Cipher, alice *storetest.Account, typ int, honest, forged []byte) {
+func forgedSetup(t testing.TB, db *sqlstore.DB, archived int) (bc *session.Cipher, alice *storetest.Account, typ session.MessageType, honest, forged []byte) {
 	t.Helper()
 	ctx := context.Background()
 	alice = newAccount(t, db, randomName("alice-"), "alice")
 	bob := newAccount(t, db, randomName("bob-"), "bob")
 	ac := session.NewCipher(alice.Store)
 	bc = session.NewCipher(bob.Store)
-	send := func(from *session.Cipher, to session.Address) (int, []byte) {
+	send := func(from *session.Cipher, to session.Address) (session.MessageType, []byte) {
 		typ, ct, err := from.Encrypt(ctx, to, []byte("x"))
 		if err != nil {
 			t.Fatal(err)

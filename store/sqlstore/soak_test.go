@@ -223,7 +223,7 @@ func (w *soakWorld) sendGroup(ctx context.Context, g int) error {
 
 type soakMsg struct {
 	id                int64
-	kind, typ         int
+	kind, typ         session.MessageType
 	sender, recipient string
 	dist, pt          string
 	ct                []byte

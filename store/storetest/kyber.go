@@ -270,7 +270,7 @@ func testKyberLastResortReplay(t *testing.T, open Opener) {
 
 // wireMessage is a message on its way: its type, bytes and plaintext.
 type wireMessage struct {
-	typ int
+	typ session.MessageType
 	ct  []byte
 	pt  string
 }

@@ -27,12 +27,12 @@ func testPreKeyLifecycle(t *testing.T, open Opener) {
 		t.Fatalf("empty store: %+v, %v", c, err)
 	}
 	// A last-resort Kyber prekey does not count as a one-time one.
-	lr, err := session.RotateLastResortKyberPreKey(ctx, st, rand.Reader, now, time.Hour)
+	lr, err := session.RotateLastResortKyberPreKey(ctx, rand.Reader, st, now, time.Hour)
 	if err != nil || !lr.LastResort || lr.ID != 1 {
 		t.Fatalf("last-resort Kyber prekey: %+v, %v", lr, err)
 	}
 
-	fresh, err := session.ReplenishPreKeys(ctx, st, rand.Reader, now, 3, 5)
+	fresh, err := session.ReplenishPreKeys(ctx, rand.Reader, st, now, 3, 5)
 	if err != nil || len(fresh.PreKeys) != 5 || len(fresh.KyberPreKeys) != 5 {
 		t.Fatalf("ReplenishPreKeys: %+v, %v", fresh, err)
 	}
@@ -67,10 +67,10 @@ func testPreKeyLifecycle(t *testing.T, open Opener) {
 		t.Fatalf("counts after use %+v, %v; want %+v", c, err, want)
 	}
 	// Nothing to do above the low mark.
-	if more, err := session.ReplenishPreKeys(ctx, st, rand.Reader, now, 4, 10); err != nil || len(more.PreKeys)+len(more.KyberPreKeys) != 0 {
+	if more, err := session.ReplenishPreKeys(ctx, rand.Reader, st, now, 4, 10); err != nil || len(more.PreKeys)+len(more.KyberPreKeys) != 0 {
 		t.Fatalf("replenished above the low mark: %+v, %v", more, err)
 	}
-	more, err := session.ReplenishPreKeys(ctx, st, rand.Reader, now, 5, 6)
+	more, err := session.ReplenishPreKeys(ctx, rand.Reader, st, now, 5, 6)
 	if err != nil || len(more.PreKeys) != 2 || more.PreKeys[0].ID != 6 || len(more.KyberPreKeys) != 2 || more.KyberPreKeys[0].ID != 7 {
 		t.Fatalf("replenish: %+v, %v", more, err)
 	}
@@ -96,7 +96,7 @@ func testPreKeyLifecycle(t *testing.T, open Opener) {
 	// than keep.
 	var signed []uint32
 	for i, at := range []time.Time{now.Add(-72 * time.Hour), now.Add(-48 * time.Hour), now.Add(-24 * time.Hour), now} {
-		spk, err := session.RotateSignedPreKey(ctx, st, rand.Reader, at, 36*time.Hour)
+		spk, err := session.RotateSignedPreKey(ctx, rand.Reader, st, at, 36*time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,11 +116,11 @@ func testPreKeyLifecycle(t *testing.T, open Opener) {
 		t.Fatalf("removed signed prekey: %v", err)
 	}
 	// Last-resort Kyber rotation leaves one-time Kyber prekeys alone.
-	lr2, err := session.RotateLastResortKyberPreKey(ctx, st, rand.Reader, now.Add(48*time.Hour), time.Hour)
+	lr2, err := session.RotateLastResortKyberPreKey(ctx, rand.Reader, st, now.Add(48*time.Hour), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	lr3, err := session.RotateLastResortKyberPreKey(ctx, st, rand.Reader, now.Add(96*time.Hour), time.Hour)
+	lr3, err := session.RotateLastResortKyberPreKey(ctx, rand.Reader, st, now.Add(96*time.Hour), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -768,7 +768,7 @@ func Converse(t testing.TB, alice, bob *Account, policy session.Policy, kyber bo
 	}
 
 	type msg struct {
-		typ int
+		typ session.MessageType
 		ct  []byte
 		pt  string
 	}

@@ -174,7 +174,7 @@ func run(out string) error {
 
 		var recipients, excluded []*account
 		var comment string
-		var typ int
+		var typ session.MessageType
 		var contents, plaintext, groupID, skdm []byte
 		hint := sealedsender.HintDefault
 		switch kind {
@@ -268,7 +268,7 @@ func run(out string) error {
 			Sender:      sender{Name: alice.String(), Device: aliceDevice, IdentityPublic: aliceKey.PublicKey().Bytes(), IdentityPrivate: aliceKey.PrivateKey().Bytes()},
 			SentMessage: sent,
 			Expected: expected{
-				USMC: content.Bytes(), MsgType: typ, ContentHint: uint32(hint), GroupID: groupID,
+				USMC: content.Bytes(), MsgType: int(typ), ContentHint: uint32(hint), GroupID: groupID,
 				SenderCertificate: cert.Bytes(), SenderCertificateExpires: expires.UnixMilli(),
 				Contents: contents, Plaintext: plaintext, Excluded: xnames, SenderKeyDistributionMessage: skdm,
 			},
