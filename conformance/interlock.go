@@ -100,7 +100,15 @@ func keyPair(private []byte) (prekey.KeyPair, error) {
 
 // Fingerprint implements Implementation.
 func (Interlock) Fingerprint(version, iterations int, localID, localKey, remoteID, remoteKey []byte) (string, []byte, error) {
-	f, err := fingerprint.New(fingerprint.Version(version), localID, localKey, remoteID, remoteKey, fingerprint.WithIterations(iterations))
+	lk, err := prekey.NewIdentityKey(localKey)
+	if err != nil {
+		return "", nil, fmt.Errorf("%w: %w", fingerprint.ErrInvalidKey, err)
+	}
+	rk, err := prekey.NewIdentityKey(remoteKey)
+	if err != nil {
+		return "", nil, fmt.Errorf("%w: %w", fingerprint.ErrInvalidKey, err)
+	}
+	f, err := fingerprint.New(fingerprint.Version(version), localID, lk, remoteID, rk, fingerprint.WithIterations(iterations))
 	if err != nil {
 		return "", nil, err
 	}

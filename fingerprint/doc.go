@@ -13,9 +13,9 @@
 //
 // Versions: VersionE164 (1) hashes E.164 phone numbers as UTF-8;
 // VersionACI (2) hashes ACIs as 16 UUID bytes. StableID converts both.
-// Identity keys are passed as their 33-byte serialization (0x05 ‖ 32
-// bytes), what prekey.IdentityKey.PublicKey().Bytes() and the wire formats
-// carry, so that this package stands on internal/ and proto/ only.
+// Identity keys are typed prekey.IdentityKey values (parse received bytes
+// with prekey.NewIdentityKey); they are hashed in their 33-byte
+// serialization (0x05 ‖ 32 bytes), as libsignal does.
 //
 // # Security considerations
 //

@@ -8,7 +8,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/interlock-e2ee/interlock/internal/curve"
+	"github.com/interlock-e2ee/interlock/prekey"
 	"github.com/interlock-e2ee/interlock/proto/signalpb"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
@@ -79,10 +79,12 @@ type Fingerprint struct {
 
 // New computes the safety number of (localID, localIdentityKey) and
 // (remoteID, remoteIdentityKey), as libsignal's Fingerprint::new does
-// (docs/wire-formats.md#safety-numbers). Identity keys are the 33-byte
-// serialized public keys (0x05 ‖ 32 bytes). IDs are the stable IDs' bytes
-// for the version: StableID converts the usual string forms.
-func New(version Version, localID, localIdentityKey, remoteID, remoteIdentityKey []byte, opts ...Option) (*Fingerprint, error) {
+// (docs/wire-formats.md#safety-numbers); the keys are hashed in their
+// 33-byte serialized form (0x05 ‖ 32 bytes, IdentityKey.Bytes). IDs are the
+// stable IDs' bytes for the version: StableID converts the usual string
+// forms. A zero identity key is refused with ErrInvalidKey; parse received
+// keys with prekey.NewIdentityKey.
+func New(version Version, localID []byte, localIdentityKey prekey.IdentityKey, remoteID []byte, remoteIdentityKey prekey.IdentityKey, opts ...Option) (*Fingerprint, error) {
 	o := options{iterations: DefaultIterations}
 	for _, opt := range opts {
 		opt(&o)
@@ -93,13 +95,11 @@ func New(version Version, localID, localIdentityKey, remoteID, remoteIdentityKey
 	if version != VersionE164 && version != VersionACI {
 		return nil, fmt.Errorf("%w: %d", ErrUnsupportedVersion, version)
 	}
-	for _, k := range [][]byte{localIdentityKey, remoteIdentityKey} {
-		if _, err := curve.NewPublicKey(k); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrInvalidKey, err)
-		}
+	if localIdentityKey.IsZero() || remoteIdentityKey.IsZero() {
+		return nil, fmt.Errorf("%w: zero identity key", ErrInvalidKey)
 	}
-	local := hashSide(o.iterations, localID, localIdentityKey)
-	remote := hashSide(o.iterations, remoteID, remoteIdentityKey)
+	local := hashSide(o.iterations, localID, localIdentityKey.Bytes())
+	remote := hashSide(o.iterations, remoteID, remoteIdentityKey.Bytes())
 	f := &Fingerprint{scannable: Scannable{Version: version}}
 	copy(f.scannable.Local[:], local[:ContentSize])
 	copy(f.scannable.Remote[:], remote[:ContentSize])

@@ -1,19 +1,30 @@
 package fingerprint_test
 
 import (
-	"bytes"
-	"crypto/rand"
 	"errors"
 	"testing"
 
 	"github.com/interlock-e2ee/interlock/fingerprint"
+	"github.com/interlock-e2ee/interlock/prekey"
 )
 
-func key(t *testing.T) []byte {
-	b := make([]byte, 33)
-	b[0] = 0x05
-	rand.Read(b[1:])
-	return b
+func key(t *testing.T) prekey.IdentityKey {
+	t.Helper()
+	kp, err := prekey.GenerateIdentityKeyPair(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kp.PublicKey()
+}
+
+// ik parses a serialized identity key.
+func ik(t *testing.T, b []byte) prekey.IdentityKey {
+	t.Helper()
+	k, err := prekey.NewIdentityKey(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
 
 func TestIterations(t *testing.T) {
@@ -41,13 +52,13 @@ func TestErrors(t *testing.T) {
 	if _, err := fingerprint.New(3, nil, a, nil, b); !errors.Is(err, fingerprint.ErrUnsupportedVersion) {
 		t.Fatalf("version 3: %v", err)
 	}
-	if _, err := fingerprint.New(2, nil, a[:32], nil, b); !errors.Is(err, fingerprint.ErrInvalidKey) {
-		t.Fatalf("short key: %v", err)
+	// The keys are typed (issue #16 item 6): a malformed key cannot reach
+	// New, and the zero key is refused.
+	if _, err := fingerprint.New(2, nil, prekey.IdentityKey{}, nil, b); !errors.Is(err, fingerprint.ErrInvalidKey) {
+		t.Fatalf("zero local key: %v", err)
 	}
-	bad := bytes.Clone(b)
-	bad[0] = 0x08
-	if _, err := fingerprint.New(2, nil, a, nil, bad); !errors.Is(err, fingerprint.ErrInvalidKey) {
-		t.Fatalf("key type: %v", err)
+	if _, err := fingerprint.New(2, nil, a, nil, prekey.IdentityKey{}); !errors.Is(err, fingerprint.ErrInvalidKey) {
+		t.Fatalf("zero remote key: %v", err)
 	}
 	if _, err := fingerprint.StableID(fingerprint.VersionACI, "not-a-uuid"); !errors.Is(err, fingerprint.ErrInvalidKey) {
 		t.Fatalf("ACI: %v", err)

@@ -5,11 +5,18 @@ import (
 	"testing"
 
 	"github.com/interlock-e2ee/interlock/fingerprint"
+	"github.com/interlock-e2ee/interlock/prekey"
 )
 
 func FuzzParseScannable(f *testing.F) {
-	a := append([]byte{0x05}, bytes.Repeat([]byte{1}, 32)...)
-	b := append([]byte{0x05}, bytes.Repeat([]byte{2}, 32)...)
+	a, err := prekey.NewIdentityKey(append([]byte{0x05}, bytes.Repeat([]byte{1}, 32)...))
+	if err != nil {
+		f.Fatal(err)
+	}
+	b, err := prekey.NewIdentityKey(append([]byte{0x05}, bytes.Repeat([]byte{2}, 32)...))
+	if err != nil {
+		f.Fatal(err)
+	}
 	fp, err := fingerprint.New(fingerprint.VersionACI, make([]byte, 16), a, make([]byte, 16), b, fingerprint.WithIterations(2))
 	if err != nil {
 		f.Fatal(err)

@@ -52,7 +52,7 @@ func TestLibsignalFingerprintVectors(t *testing.T) {
 			if err != nil || !bytes.Equal(rid, v.RemoteIDBytes) {
 				t.Fatalf("remote stable ID %x, %v", rid, err)
 			}
-			f, err := fingerprint.New(ver, lid, v.LocalIdentityKey, rid, v.RemoteIdentityKey, fingerprint.WithIterations(v.Iterations))
+			f, err := fingerprint.New(ver, lid, ik(t, v.LocalIdentityKey), rid, ik(t, v.RemoteIdentityKey), fingerprint.WithIterations(v.Iterations))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -62,7 +62,7 @@ func TestLibsignalFingerprintVectors(t *testing.T) {
 			if !bytes.Equal(f.Scannable().Bytes(), v.Scannable) {
 				t.Fatalf("scannable %x, want %x", f.Scannable().Bytes(), v.Scannable)
 			}
-			g, err := fingerprint.New(ver, rid, v.RemoteIdentityKey, lid, v.LocalIdentityKey)
+			g, err := fingerprint.New(ver, rid, ik(t, v.RemoteIdentityKey), lid, ik(t, v.LocalIdentityKey))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/interlock-e2ee/interlock/fingerprint"
+	"github.com/interlock-e2ee/interlock/prekey"
 )
 
 func init() {
@@ -44,7 +45,11 @@ func (p *peer) fingerprint(raw []byte) (map[string]any, error) {
 	if err != nil {
 		return nil, kindErr("other", "remote_id: %v", err)
 	}
-	f, err := fingerprint.New(v, local, p.identity.PublicKey().Bytes(), remote, r.RemoteIdentityKey)
+	remoteKey, err := prekey.NewIdentityKey(r.RemoteIdentityKey)
+	if err != nil {
+		return nil, kindErr("invalid_key", "%v: %v", fingerprint.ErrInvalidKey, err)
+	}
+	f, err := fingerprint.New(v, local, p.identity.PublicKey(), remote, remoteKey)
 	if errors.Is(err, fingerprint.ErrInvalidKey) {
 		return nil, kindErr("invalid_key", "%v", err)
 	}
