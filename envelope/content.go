@@ -530,7 +530,9 @@ func unmarshal(what string, b []byte, pb proto.Message) error {
 		return invalid("%s of %d bytes", what, len(b))
 	}
 	if err := proto.Unmarshal(b, pb); err != nil {
-		return invalid("%s: %v", what, err)
+		// invalid already says "envelope: "; what may be "envelope" too
+		// (issue #16 item 6: no doubled prefix).
+		return invalid("parsing %s: %v", what, err)
 	}
 	return nil
 }

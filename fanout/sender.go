@@ -115,7 +115,7 @@ func (s *Sender) Send(ctx context.Context, self group.SenderKeyName, members []s
 			return out, err
 		}
 	}
-	return nil, fmt.Errorf("fanout: %w three times in a row", errChainChanged)
+	return nil, fmt.Errorf("%w three times in a row", errChainChanged) // errChainChanged says "fanout: "
 }
 
 // errChainChanged: another process replaced our chain during a Send.
@@ -256,6 +256,9 @@ func (s *Sender) Rotate(ctx context.Context, self group.SenderKeyName) error {
 	name := self
 	name.DistributionID = s.distributionID(self, old)
 	if err := s.cfg.SenderKeys.StoreSenderKey(ctx, name, group.NewRecord()); err != nil {
+		if strings.Contains(err.Error(), name.String()) { // the store named it (issue #16 item 6)
+			return fmt.Errorf("fanout: rotating: %w", err)
+		}
 		return fmt.Errorf("fanout: rotating %s: %w", name, err)
 	}
 	fresh, err := s.cfg.Groups.CreateDistributionMessage(ctx, self)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 
 	"github.com/interlock-e2ee/interlock/internal/aescbc"
@@ -131,16 +132,26 @@ func (c *Cipher) save(ctx context.Context, n SenderKeyName, r *Record) error {
 func (c *Cipher) loadFrom(ctx context.Context, st SenderKeyStore, n SenderKeyName) (*Record, error) {
 	r, err := st.LoadSenderKey(ctx, n)
 	if err != nil {
-		return nil, fmt.Errorf("group: load sender key %s: %w", n, err)
+		return nil, storeError("loading", n, err)
 	}
 	return r, nil
 }
 
 func (c *Cipher) saveTo(ctx context.Context, st SenderKeyStore, n SenderKeyName, r *Record) error {
 	if err := st.StoreSenderKey(ctx, n, r); err != nil {
-		return fmt.Errorf("group: store sender key %s: %w", n, err)
+		return storeError("storing", n, err)
 	}
 	return nil
+}
+
+// storeError wraps a SenderKeyStore's error about n, naming n only when the
+// store's message does not already (sqlstore's do), so that an error names
+// the sender key once (issue #16 item 6).
+func storeError(op string, n SenderKeyName, err error) error {
+	if strings.Contains(err.Error(), n.String()) {
+		return fmt.Errorf("group: %s sender key: %w", op, err)
+	}
+	return fmt.Errorf("group: %s sender key %s: %w", op, n, err)
 }
 
 // CreateDistributionMessage returns the distribution message for our own

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/interlock-e2ee/interlock/prekey"
@@ -42,7 +43,10 @@ type CorruptRecordError struct {
 }
 
 func (e *CorruptRecordError) Error() string {
-	return fmt.Sprintf("session: record of %s does not parse: %v", e.Address, e.Err)
+	// Err usually wraps ErrCorruptRecord already: say it once (issue #16
+	// item 6), "session: corrupt record of bob.1: proto: …".
+	detail := strings.TrimPrefix(fmt.Sprint(e.Err), ErrCorruptRecord.Error()+": ")
+	return fmt.Sprintf("%v of %s: %s", ErrCorruptRecord, e.Address, detail)
 }
 
 // Unwrap returns Err.
