@@ -1,6 +1,7 @@
-// Package errtext holds only a test: it produces typical errors through the
-// public API of each package and checks their text (issue #16 item 6): no
-// doubled package prefix ("ratchet: ratchet: …") and no address named twice.
+// Package errtext holds only tests of the API's consistency (issue #16
+// item 6): typical errors of each package, produced through the public API,
+// have no doubled package prefix ("ratchet: ratchet: …") and name no
+// address twice; and a nil rand io.Reader means crypto/rand.Reader.
 //
 // # Security considerations
 //
