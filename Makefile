@@ -50,7 +50,7 @@ interop: peers
 	cd interop/mau && $(GO) test -count=1 ./...
 	scripts/interop.sh $(BIN) "$(LIBSIGNAL_PEER)"
 	f=$$(mktemp) && $(GO) run ./sealedsender/internal/v2gen -o $$f && node interop/libsignal/check-sealed-v2.js $$f; rc=$$?; rm -f $$f; exit $$rc
-	INTERLOCK_PEERS_BIN=$(BIN) $(GO) test -count=1 -run '^TestLiveReport' -skip '^TestLiveReportMutants$$' ./conformance/
+	INTERLOCK_PEERS_BIN=$(BIN) $(GO) test -count=1 -run '^TestLiveReport' -skip '^TestLiveReportMutants$$' ./conformance/ ./conformance/live/
 	$(MAKE) --no-print-directory mutants
 
 ## mutants: the mutation test of the conformance report (issue #21): Interlock
