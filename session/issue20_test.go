@@ -15,7 +15,6 @@ import (
 
 	"github.com/interlock-e2ee/interlock/prekey"
 	"github.com/interlock-e2ee/interlock/session"
-	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // craftPreKey re-encodes a PreKeySignalMessage with the given identity key
@@ -23,30 +22,9 @@ import (
 // the outer message has no MAC of its own.
 func craftPreKey(t *testing.T, orig []byte, identity prekey.IdentityKey, inner []byte) []byte {
 	t.Helper()
-	m, err := session.ParsePreKeySignalMessage(orig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := []byte{orig[0]}
-	if m.HasPreKeyID {
-		out = protowire.AppendTag(out, 1, protowire.VarintType)
-		out = protowire.AppendVarint(out, uint64(m.PreKeyID))
-	}
-	out = protowire.AppendTag(out, 2, protowire.BytesType)
-	out = protowire.AppendBytes(out, m.BaseKey.Bytes())
-	out = protowire.AppendTag(out, 3, protowire.BytesType)
-	out = protowire.AppendBytes(out, identity.Bytes())
-	out = protowire.AppendTag(out, 4, protowire.BytesType)
-	out = protowire.AppendBytes(out, inner)
-	out = protowire.AppendTag(out, 5, protowire.VarintType)
-	out = protowire.AppendVarint(out, uint64(m.RegistrationID))
-	out = protowire.AppendTag(out, 6, protowire.VarintType)
-	out = protowire.AppendVarint(out, uint64(m.SignedPreKeyID))
-	if m.KyberCiphertext != nil {
-		out = protowire.AppendTag(out, 7, protowire.VarintType)
-		out = protowire.AppendVarint(out, uint64(m.KyberPreKeyID))
-		out = protowire.AppendTag(out, 8, protowire.BytesType)
-		out = protowire.AppendBytes(out, m.KyberCiphertext)
+	out, ok := craftAdv(orig, identity, inner) // adversary_fuzz_test.go
+	if !ok {
+		t.Fatal("not a PreKeySignalMessage")
 	}
 	return out
 }
