@@ -28,12 +28,18 @@ const (
 // Options tune an import. The zero value imports everything, failing on the
 // first bad row.
 type Options struct {
-	// AccountName names the Interlock account of a whatsmeow device JID
-	// (default: the JID itself).
+	// AccountName names the Interlock account of a whatsmeow device JID,
+	// or of signalmeow's local service ID (the ACI, or "PNI:" and the PNI)
+	// (default: the JID or service ID itself).
 	AccountName func(jid string) (string, error)
 	// Address maps whatsmeow's "user:device" address strings (default:
 	// WhatsmeowAddress).
 	Address func(id string) (session.Address, error)
+	// ServiceName maps a signalmeow service ID (a remote ACI, or "PNI:"
+	// and a PNI, canonical lowercase) to the Interlock address name of its
+	// devices (default: SignalmeowName, the service ID itself). Device IDs
+	// are kept as signalmeow numbers them.
+	ServiceName func(serviceID string) (string, error)
 	// SkipBad leaves rows that cannot be read out of the import and lists
 	// them in the Report, instead of failing the import.
 	SkipBad bool
@@ -60,22 +66,31 @@ type Report struct {
 	Accounts []AccountReport
 }
 
-// AccountReport is what was imported for one whatsmeow device.
+// AccountReport is what was imported for one whatsmeow device or one
+// signalmeow service ID (ACI or PNI).
 type AccountReport struct {
-	JID     string // the whatsmeow device
-	Account string // the Interlock account
+	JID       string // the whatsmeow device
+	ServiceID string // signalmeow: the local service ID (ACI, or "PNI:" + PNI)
+	Account   string // the Interlock account
 	// Counts of the rows imported.
 	Identities, Sessions, SenderKeys, PreKeys, SignedPreKeys int
 	// PreKeysNotUploaded counts imported prekeys whatsmeow had not yet
 	// uploaded (uploaded = false): no peer can hold them yet.
 	PreKeysNotUploaded int
+	// KyberPreKeys counts imported Kyber prekeys (signalmeow), of which
+	// LastResortKyberPreKeys are last-resort keys.
+	KyberPreKeys, LastResortKyberPreKeys int
+	// Verified counts imported identities signalmeow had marked
+	// TRUSTED_VERIFIED (Interlock keeps no verified flag: the key is
+	// pinned like any other, and the application keeps this fact).
+	Verified int
 	// Skipped lists the rows left out (Options.SkipBad).
 	Skipped []Skipped
 }
 
 // Skipped is a row left out of an import, and why.
 type Skipped struct {
-	Table string // whatsmeow table
+	Table string // source table
 	Key   string // the row's address, chat/sender or prekey ID
 	Err   error
 }
@@ -89,6 +104,9 @@ func (r *Report) Totals() (t AccountReport) {
 		t.PreKeys += a.PreKeys
 		t.SignedPreKeys += a.SignedPreKeys
 		t.PreKeysNotUploaded += a.PreKeysNotUploaded
+		t.KyberPreKeys += a.KyberPreKeys
+		t.LastResortKyberPreKeys += a.LastResortKyberPreKeys
+		t.Verified += a.Verified
 		t.Skipped = append(t.Skipped, a.Skipped...)
 	}
 	return t
@@ -101,9 +119,9 @@ var ErrBadRow = errors.New("importer: bad source row")
 // unwraps to the parser's error (session.ErrCorruptRecord,
 // group.ErrInvalidRecord, prekey.ErrInvalidRecord, prekey.ErrInvalidKey…).
 type RowError struct {
-	Account string // the whatsmeow device JID
+	Account string // the whatsmeow device JID or signalmeow's local service ID
 	Table   string
-	Key     string // address, "chat_id/sender_id" or prekey ID
+	Key     string // address, "chat_id/sender_id", "distribution_id/sender" or prekey ID
 	Err     error
 }
 
@@ -149,6 +167,10 @@ type account struct {
 	sessions   map[session.Address]*session.Record
 	senderKeys map[group.SenderKeyName]*group.Record
 	preKeys    []*prekey.PreKeyRecord
+	signed     []*prekey.SignedPreKeyRecord // besides spk
+	kyber      []*prekey.KyberPreKeyRecord
+	uploaded   bool // mark every imported prekey uploaded
+	scope      session.IdentityScope
 	rep        AccountReport
 }
 
@@ -225,10 +247,13 @@ func write(ctx context.Context, dst *sqlstore.DB, a *account, progress func(Prog
 	if err != nil {
 		return false, fmt.Errorf("importer: account %s: %w", a.jid, err)
 	}
-	if st.IdentityScope() != session.PerDevice {
+	if st.IdentityScope() != a.scope {
+		if a.scope == session.PerAccount {
+			return true, fmt.Errorf("importer: the destination pins identities per device; Signal accounts have one identity key for all their devices: open it with the default sqlstore.WithIdentityScope(session.PerAccount)")
+		}
 		return true, fmt.Errorf("importer: the destination pins identities per account; WhatsApp devices have their own identity keys: open it with sqlstore.WithIdentityScope(session.PerDevice)")
 	}
-	total := len(a.identities) + len(a.sessions) + len(a.senderKeys) + len(a.preKeys) + 1
+	total := len(a.identities) + len(a.sessions) + len(a.senderKeys) + len(a.preKeys) + len(a.signed) + len(a.kyber) + 1
 	done := 0
 	tick := func(n int) {
 		done += n
@@ -241,16 +266,36 @@ func write(ctx context.Context, dst *sqlstore.DB, a *account, progress func(Prog
 		if !ok {
 			return fmt.Errorf("importer: unexpected transaction store %T", txs)
 		}
-		if err := tx.StoreSignedPreKey(ctx, a.spk); err != nil {
-			return err
+		if a.spk != nil {
+			if err := tx.StoreSignedPreKey(ctx, a.spk); err != nil {
+				return err
+			}
 		}
-		tick(1)
+		for _, r := range a.signed {
+			if err := tx.StoreSignedPreKey(ctx, r); err != nil {
+				return err
+			}
+		}
+		tick(1 + len(a.signed))
+		var ids, kids []uint32
 		for _, pk := range a.preKeys {
 			if err := tx.StorePreKey(ctx, pk); err != nil {
 				return err
 			}
+			ids = append(ids, pk.ID)
 		}
-		tick(len(a.preKeys))
+		for _, r := range a.kyber {
+			if err := tx.StoreKyberPreKey(ctx, r); err != nil {
+				return err
+			}
+			kids = append(kids, r.ID)
+		}
+		if a.uploaded {
+			if err := tx.MarkPreKeysUploaded(ctx, ids, kids); err != nil {
+				return err
+			}
+		}
+		tick(len(a.preKeys) + len(a.kyber))
 		for addr, k := range a.identities {
 			if _, err := tx.SaveIdentity(ctx, addr, k); err != nil {
 				return fmt.Errorf("identity of %s: %w", addr, err)
@@ -358,6 +403,7 @@ func (r *whatsmeowReader) account(ctx context.Context, d device) (*account, erro
 		identities: map[session.Address]prekey.IdentityKey{},
 		sessions:   map[session.Address]*session.Record{},
 		senderKeys: map[group.SenderKeyName]*group.Record{},
+		scope:      session.PerDevice,
 		rep:        AccountReport{JID: d.jid, Account: name, SignedPreKeys: 1},
 	}
 	var tx *sql.Tx
