@@ -19,7 +19,7 @@ import (
 	_ "modernc.org/sqlite"             // the SQLite source driver ("sqlite")
 )
 
-const importUsage = `usage: interlock import whatsmeow --from DSN --to DSN [--dry-run] [--skip-bad]
+const importUsage = `usage: interlock import whatsmeow|signalmeow --from DSN --to DSN [--dry-run] [--skip-bad]
 
 Moves the Signal-protocol state of another library's store into an Interlock
 database (store/sqlstore), so that conversations continue without re-keying
@@ -28,6 +28,10 @@ database (store/sqlstore), so that conversations continue without re-keying
   whatsmeow   go.mau.fi/whatsmeow's SQL store (go.mau.fi/libsignal records):
               one Interlock account per whatsmeow device, named by its JID;
               remote devices keep their "user:device" names (store/importer).
+  signalmeow  mautrix-signal's signalmeow SQL store (libsignal records): two
+              Interlock accounts per signalmeow device, the ACI's (named by
+              the ACI UUID) and the PNI's (named "PNI:" and the PNI); remote
+              devices keep their service ID and device ID (store/importer).
 
 A DSN is a PostgreSQL URL (postgres://…) or an SQLite file (a path, or
 sqlite:PATH / file:PATH). The source is opened read-only and never modified.
@@ -35,8 +39,9 @@ Each account is written in one transaction; if any row cannot be read the
 import fails naming the account, table and address, and the destination is
 left as it was — unless --skip-bad, which imports the rest and lists what
 was skipped and why. --dry-run reads and checks everything, writes nothing
-(--to is then optional). The destination pins identities per device, as
-WhatsApp requires.
+(--to is then optional). The destination pins identities per device for
+whatsmeow, as WhatsApp requires, and per account for signalmeow, as Signal
+does.
 
 Progress goes to standard error (a progress line on a terminal, plain lines
 otherwise); the closing summary goes to standard output. Exit status: 0
@@ -55,9 +60,9 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	}
 	switch {
 	case fs.NArg() == 0:
-		return usageFail(fs, stderr, "missing source kind (whatsmeow)")
-	case fs.Arg(0) != "whatsmeow":
-		return usageFail(fs, stderr, "unknown source kind %q (supported: whatsmeow; signalmeow and baileys are not yet)", fs.Arg(0))
+		return usageFail(fs, stderr, "missing source kind (whatsmeow, signalmeow)")
+	case sqlSources[fs.Arg(0)].run == nil:
+		return usageFail(fs, stderr, "unknown source kind %q (supported: whatsmeow, signalmeow)", fs.Arg(0))
 	case fs.NArg() > 1:
 		return usageFail(fs, stderr, "unexpected argument %q", fs.Arg(1))
 	case *from == "":
@@ -67,7 +72,18 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return finish(fs, stderr, importWhatsmeow(ctx, *from, *to, *dry, *skipBad, stdout, stderr))
+	return finish(fs, stderr, importSQL(ctx, sqlSources[fs.Arg(0)], *from, *to, *dry, *skipBad, stdout, stderr))
+}
+
+// sqlSource is a source kind read from an SQL database.
+type sqlSource struct {
+	run   func(context.Context, *sql.DB, importer.Dialect, *sqlstore.DB, importer.Options) (*importer.Report, error)
+	scope session.IdentityScope // the destination's identity pinning
+}
+
+var sqlSources = map[string]sqlSource{
+	"whatsmeow":  {importer.ImportWhatsmeow, session.PerDevice},
+	"signalmeow": {importer.ImportSignalmeow, session.PerAccount},
 }
 
 // dsn is a parsed DSN: PostgreSQL URL or SQLite path.
@@ -109,7 +125,7 @@ func openSource(d dsn) (*sql.DB, importer.Dialect, error) {
 	return db, importer.SQLite, err
 }
 
-func importWhatsmeow(ctx context.Context, from, to string, dry, skipBad bool, stdout, stderr io.Writer) error {
+func importSQL(ctx context.Context, kind sqlSource, from, to string, dry, skipBad bool, stdout, stderr io.Writer) error {
 	src, dialect, err := openSource(parseDSN(from))
 	if err != nil {
 		return err
@@ -121,7 +137,7 @@ func importWhatsmeow(ctx context.Context, from, to string, dry, skipBad bool, st
 	var dst *sqlstore.DB
 	if !dry {
 		d := parseDSN(to)
-		opt := sqlstore.WithIdentityScope(session.PerDevice)
+		opt := sqlstore.WithIdentityScope(kind.scope)
 		if d.postgres {
 			dst, err = sqlstore.OpenPostgres(ctx, d.target, opt)
 		} else {
@@ -133,7 +149,7 @@ func importWhatsmeow(ctx context.Context, from, to string, dry, skipBad bool, st
 		defer dst.Close()
 	}
 	p := newImportProgress(stderr)
-	rep, err := importer.ImportWhatsmeow(ctx, src, dialect, dst, importer.Options{SkipBad: skipBad, DryRun: dry, Progress: p.update})
+	rep, err := kind.run(ctx, src, dialect, dst, importer.Options{SkipBad: skipBad, DryRun: dry, Progress: p.update})
 	p.done()
 	if err != nil {
 		if errors.Is(err, importer.ErrBadRow) {
@@ -153,9 +169,13 @@ func printSummary(w io.Writer, rep *importer.Report) {
 	t := rep.Totals()
 	fmt.Fprintf(w, "%s %d account(s): %d sessions, %d sender keys, %d prekeys (%d not yet uploaded), %d signed prekeys, %d identities\n",
 		verb, len(rep.Accounts), t.Sessions, t.SenderKeys, t.PreKeys, t.PreKeysNotUploaded, t.SignedPreKeys, t.Identities)
+	if t.KyberPreKeys > 0 || t.Verified > 0 {
+		fmt.Fprintf(w, "  %d Kyber prekeys (%d last resort); %d identities were verified (Interlock pins them like the others)\n",
+			t.KyberPreKeys, t.LastResortKyberPreKeys, t.Verified)
+	}
 	for _, a := range rep.Accounts {
 		fmt.Fprintf(w, "  %s → account %q: %d sessions, %d sender keys, %d prekeys, %d identities\n",
-			a.JID, a.Account, a.Sessions, a.SenderKeys, a.PreKeys, a.Identities)
+			sourceName(a), a.Account, a.Sessions, a.SenderKeys, a.PreKeys, a.Identities)
 	}
 	if len(t.Skipped) == 0 {
 		fmt.Fprintln(w, "skipped: none")
@@ -164,9 +184,18 @@ func printSummary(w io.Writer, rep *importer.Report) {
 	fmt.Fprintf(w, "skipped %d row(s):\n", len(t.Skipped))
 	for _, a := range rep.Accounts {
 		for _, s := range a.Skipped {
-			fmt.Fprintf(w, "  %s: %s %s: %v\n", a.JID, s.Table, s.Key, s.Err)
+			fmt.Fprintf(w, "  %s: %s %s: %v\n", sourceName(a), s.Table, s.Key, s.Err)
 		}
 	}
+}
+
+// sourceName names an account's origin: whatsmeow's JID or signalmeow's
+// local service ID.
+func sourceName(a importer.AccountReport) string {
+	if a.JID != "" {
+		return a.JID
+	}
+	return a.ServiceID
 }
 
 // importProgress writes importer.Progress to stderr: one rewritten line on a

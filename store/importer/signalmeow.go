@@ -291,6 +291,9 @@ func (r *signalmeowReader) accounts(ctx context.Context, d smDevice) ([]*account
 			r.opts.Progress(Progress{Account: aci.jid, Phase: "read", Done: done})
 		}
 	}
+	if r.opts.Progress != nil {
+		r.opts.Progress(Progress{Account: aci.jid, Phase: "read"})
+	}
 	each := func(table, q string, fn func(rows *sql.Rows) error) error {
 		rows, err := query(q, d.aci)
 		if err != nil {

@@ -434,6 +434,9 @@ func (r *whatsmeowReader) account(ctx context.Context, d device) (*account, erro
 			r.opts.Progress(Progress{Account: d.jid, Phase: "read", Done: done})
 		}
 	}
+	if r.opts.Progress != nil {
+		r.opts.Progress(Progress{Account: d.jid, Phase: "read"})
+	}
 	each := func(table, q string, fn func(rows *sql.Rows) error) error {
 		rows, err := query(q, d.jid)
 		if err != nil {
