@@ -236,30 +236,31 @@ func TestIssue15ImportSignalmeowBadRows(t *testing.T) {
 	rec := v.ACI.Sessions[smB+".1"]
 	other := "11111111-2222-4333-8444-555555555555"
 	cases := map[string]struct {
-		q            string
-		args         []any
-		account      string
-		table, key   string
-		wantAccounts int // left by SkipBad
+		q          string
+		args       []any
+		account    string
+		table, key string
 	}{
-		"truncated session": {`UPDATE signalmeow_sessions SET record = $1 WHERE their_service_id = '` + smB + `'`, []any{rec[:len(rec)/2]}, smACI, "signalmeow_sessions", smB + ".1", 2},
+		"truncated session": {`UPDATE signalmeow_sessions SET record = $1 WHERE their_service_id = '` + smB + `'`, []any{rec[:len(rec)/2]}, smACI, "signalmeow_sessions", smB + ".1"},
 		"unknown version": {`UPDATE signalmeow_sessions SET record = $1 WHERE their_service_id = '` + smB + `'`,
-			[]any{withSessionVersion(t, rec, 9)}, smACI, "signalmeow_sessions", smB + ".1", 2},
-		"short identity":    {`UPDATE signalmeow_identity_keys SET key = $1 WHERE their_service_id = '` + smC + `'`, []any{make([]byte, 32)}, smACI, "signalmeow_identity_keys", smC, 2},
-		"untrusted":         {`UPDATE signalmeow_identity_keys SET trust_level = 'UNTRUSTED' WHERE their_service_id = '` + smC + `'`, nil, smACI, "signalmeow_identity_keys", smC, 2},
-		"corrupt senderkey": {`UPDATE signalmeow_sender_keys SET key_record = $1 WHERE sender_uuid = '` + smB + `'`, []any{[]byte{0x0a, 0xff}}, smACI, "signalmeow_sender_keys", smDist + "/" + smB + ".1", 2},
-		"not a service ID":  {`UPDATE signalmeow_sessions SET their_service_id = 'nobody' WHERE their_service_id = '` + smC + `'`, nil, smACI, "signalmeow_sessions", "nobody.1", 2},
-		"foreign service":   {`UPDATE signalmeow_sessions SET service_id = '` + other + `' WHERE their_service_id = '` + smC + `'`, nil, smACI, "signalmeow_sessions", other + "/" + smC + ".1", 2},
-		"truncated kyber":   {`UPDATE signalmeow_kyber_pre_keys SET key_pair = substr(key_pair, 1, 100) WHERE service_id = '` + smPNI + `'`, nil, smPNI, "signalmeow_kyber_pre_keys", smPNI + "/kyber/1", 2},
-		"wrong prekey ID":   {`UPDATE signalmeow_pre_keys SET key_id = key_id + 100 WHERE service_id = '` + smPNI + `' AND NOT is_signed`, nil, smPNI, "signalmeow_pre_keys", smPNI + "/101", 2},
+			[]any{withSessionVersion(t, rec, 9)}, smACI, "signalmeow_sessions", smB + ".1"},
+		"short identity":    {`UPDATE signalmeow_identity_keys SET key = $1 WHERE their_service_id = '` + smC + `'`, []any{make([]byte, 32)}, smACI, "signalmeow_identity_keys", smC},
+		"untrusted":         {`UPDATE signalmeow_identity_keys SET trust_level = 'UNTRUSTED' WHERE their_service_id = '` + smC + `'`, nil, smACI, "signalmeow_identity_keys", smC},
+		"corrupt senderkey": {`UPDATE signalmeow_sender_keys SET key_record = $1 WHERE sender_uuid = '` + smB + `'`, []any{[]byte{0x0a, 0xff}}, smACI, "signalmeow_sender_keys", smDist + "/" + smB + ".1"},
+		"not a service ID":  {`UPDATE signalmeow_sessions SET their_service_id = 'nobody' WHERE their_service_id = '` + smC + `'`, nil, smACI, "signalmeow_sessions", "nobody.1"},
+		"foreign service":   {`UPDATE signalmeow_sessions SET service_id = '` + other + `' WHERE their_service_id = '` + smC + `'`, nil, smACI, "signalmeow_sessions", other + "/" + smC + ".1"},
+		"truncated kyber":   {`UPDATE signalmeow_kyber_pre_keys SET key_pair = substr(key_pair, 1, 100) WHERE service_id = '` + smPNI + `'`, nil, smPNI, "signalmeow_kyber_pre_keys", smPNI + "/kyber/1"},
+		"wrong prekey ID":   {`UPDATE signalmeow_pre_keys SET key_id = key_id + 100 WHERE service_id = '` + smPNI + `' AND NOT is_signed`, nil, smPNI, "signalmeow_pre_keys", smPNI + "/101"},
 	}
+	// One destination for all cases: each failed import must leave it
+	// empty; the SkipBad imports are dry runs but one, which writes.
+	dst := openDestPerAccount(t)
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			src := smSource(t, v)
 			if _, err := src.ExecContext(ctx, c.q, c.args...); err != nil {
 				t.Fatal(err)
 			}
-			dst := openDestPerAccount(t)
 			_, err := importer.ImportSignalmeow(ctx, src, importer.SQLite, dst, importer.Options{})
 			t.Log(err)
 			re, ok := errors.AsType[*importer.RowError](err)
@@ -270,16 +271,25 @@ func TestIssue15ImportSignalmeowBadRows(t *testing.T) {
 			if names, _ := dst.Accounts(ctx); len(names) != 0 {
 				t.Fatalf("failed import left %v", names)
 			}
-			rep, err := importer.ImportSignalmeow(ctx, src, importer.SQLite, dst, importer.Options{SkipBad: true})
+			write := name == "truncated session"
+			rep, err := importer.ImportSignalmeow(ctx, src, importer.SQLite, dst, importer.Options{SkipBad: true, DryRun: !write})
 			if err != nil {
 				t.Fatal(err)
 			}
 			sk := rep.Totals().Skipped
-			if len(sk) != 1 || sk[0].Table != c.table || sk[0].Key != c.key {
+			if len(sk) != 1 || sk[0].Table != c.table || sk[0].Key != c.key || len(rep.Accounts) != 2 {
 				t.Fatalf("skipped %+v", sk)
 			}
-			if names, _ := dst.Accounts(ctx); len(names) != c.wantAccounts {
-				t.Fatalf("accounts %v", names)
+			if write {
+				names, _ := dst.Accounts(ctx)
+				if len(names) != 2 {
+					t.Fatalf("accounts %v", names)
+				}
+				for _, n := range names {
+					if err := dst.DeleteAccount(ctx, n); err != nil {
+						t.Fatal(err)
+					}
+				}
 			}
 		})
 	}
