@@ -211,8 +211,8 @@ func smParseDevice(aci string, aciKP []byte, aciReg int64, pni string, pniKP []b
 		return d, fmt.Errorf("device ID %d out of range", dev)
 	}
 	d.deviceID = uint32(dev)
-	if pni == "" && len(pniKP) == 0 {
-		return d, nil // registered before PNIs, or not yet
+	if len(pniKP) == 0 {
+		return d, nil // no PNI identity (yet): the ACI's account alone
 	}
 	p, err := smParseIdentity("PNI", pni, pniKP, pniReg, true)
 	if err != nil {

@@ -305,6 +305,23 @@ func TestIssue15ImportSignalmeowBadRows(t *testing.T) {
 	}
 }
 
+// TestIssue15ImportSignalmeowNoPNI: a device without a PNI identity key
+// pair gives the ACI's account alone.
+func TestIssue15ImportSignalmeowNoPNI(t *testing.T) {
+	ctx := context.Background()
+	src := smSource(t, smVector(t, "0.90"))
+	for _, q := range []string{`DELETE FROM signalmeow_pre_keys WHERE service_id = '` + smPNI + `'`, `DELETE FROM signalmeow_kyber_pre_keys WHERE service_id = '` + smPNI + `'`,
+		`UPDATE signalmeow_device SET pni_uuid = '00000000-0000-0000-0000-000000000000', pni_identity_key_pair = X''`} {
+		if _, err := src.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := importer.ImportSignalmeow(ctx, src, importer.SQLite, nil, importer.Options{DryRun: true})
+	if err != nil || len(rep.Accounts) != 1 || rep.Accounts[0].ServiceID != smACI || rep.Accounts[0].Sessions != 2 {
+		t.Fatalf("%+v, %v", rep, err)
+	}
+}
+
 // TestIssue15ImportSignalmeowPerDeviceRefused: a Signal account has one
 // identity key for all its devices; a destination pinning per device is
 // refused and left as it was.
