@@ -71,6 +71,23 @@ type AccountReport struct {
 	PreKeysNotUploaded int
 	// Skipped lists the rows left out (Options.SkipBad).
 	Skipped []Skipped
+	// IdentitiesFromSessions counts identities taken from a session's
+	// current state because the source stored none for the address
+	// (ImportBaileys); they are included in Identities.
+	IdentitiesFromSessions int
+	// DroppedSkippedKeys counts skipped message keys beyond libsignal's
+	// limits that a source kept (ImportBaileys: see
+	// LibsignalNodeSession.DroppedSkippedKeys).
+	DroppedSkippedKeys int
+	// Ignored lists source files that hold no Signal-protocol state and
+	// were not imported (ImportBaileys), by kind.
+	Ignored []Ignored
+}
+
+// Ignored is a kind of source file left out of an import on purpose.
+type Ignored struct {
+	What  string // the kind and why it is not imported
+	Files int
 }
 
 // Skipped is a row left out of an import, and why.
@@ -89,6 +106,9 @@ func (r *Report) Totals() (t AccountReport) {
 		t.PreKeys += a.PreKeys
 		t.SignedPreKeys += a.SignedPreKeys
 		t.PreKeysNotUploaded += a.PreKeysNotUploaded
+		t.DroppedSkippedKeys += a.DroppedSkippedKeys
+		t.IdentitiesFromSessions += a.IdentitiesFromSessions
+		t.Ignored = append(t.Ignored, a.Ignored...)
 		t.Skipped = append(t.Skipped, a.Skipped...)
 	}
 	return t
