@@ -18,6 +18,7 @@ import (
 	"github.com/interlock-e2ee/interlock/group"
 	"github.com/interlock-e2ee/interlock/prekey"
 	"github.com/interlock-e2ee/interlock/session"
+	"github.com/interlock-e2ee/interlock/store/importer/internal/baileysrec"
 	"github.com/interlock-e2ee/interlock/store/sqlstore"
 )
 
@@ -45,17 +46,17 @@ func BaileysAddress(id string) (session.Address, error) {
 // data, account) is WhatsApp's connection state and is not imported.
 type baileysCreds struct {
 	SignedIdentityKey *struct {
-		Public  bufferJSON `json:"public"`
-		Private bufferJSON `json:"private"`
+		Public  baileysrec.Buffer `json:"public"`
+		Private baileysrec.Buffer `json:"private"`
 	} `json:"signedIdentityKey"`
 	SignedPreKey *struct {
 		KeyPair *struct {
-			Public  bufferJSON `json:"public"`
-			Private bufferJSON `json:"private"`
+			Public  baileysrec.Buffer `json:"public"`
+			Private baileysrec.Buffer `json:"private"`
 		} `json:"keyPair"`
-		Signature  bufferJSON `json:"signature"`
-		KeyID      *int64     `json:"keyId"`
-		TimestampS *int64     `json:"timestampS"`
+		Signature  baileysrec.Buffer `json:"signature"`
+		KeyID      *int64            `json:"keyId"`
+		TimestampS *int64            `json:"timestampS"`
 	} `json:"signedPreKey"`
 	RegistrationID          *int64 `json:"registrationId"`
 	FirstUnuploadedPreKeyID *int64 `json:"firstUnuploadedPreKeyId"`
@@ -131,6 +132,37 @@ func ImportBaileys(ctx context.Context, dir string, dst *sqlstore.DB, opts Optio
 	return rep, nil
 }
 
+// MaxBaileysFileSize bounds one file of a Baileys auth directory; a larger
+// file is a bad file, never read whole.
+const MaxBaileysFileSize = baileysrec.MaxFileSize
+
+// LibsignalNodeSession is a parsed libsignal-node session record.
+// DroppedSkippedKeys counts skipped message keys libsignal-node kept beyond
+// libsignal's limits (ratchet.MaxReceiverChains chains of
+// ratchet.MaxMessageKeys keys; libsignal-node bounds neither): the oldest
+// are left out, as libsignal itself would have dropped them.
+type LibsignalNodeSession = baileysrec.Session
+
+// ParseLibsignalNodeSession reads a libsignal-node SessionRecord (its JSON
+// serialization, version "v1", as Baileys stores it in session-*.json;
+// also accepted wrapped in a BufferJSON Buffer) into an Interlock record.
+// libsignal-node keeps neither the local identity nor the local
+// registration ID in a session: the account's are given. now dates an
+// unanswered session whose creation time is missing. A field that cannot
+// be read is an error naming it (wrapping session.ErrCorruptRecord). See
+// the package documentation for the mapping.
+func ParseLibsignalNodeSession(b []byte, local prekey.IdentityKey, localRegID uint32, now time.Time) (*LibsignalNodeSession, error) {
+	return baileysrec.ParseSession(b, local, localRegID, now)
+}
+
+// ParseBaileysSenderKey reads a sender-key record of Baileys' group cipher
+// (src/Signal/Group/sender-key-record.ts): a JSON array of states, the
+// newest last, as Baileys stores it in sender-key-*.json (the JSON text in
+// a BufferJSON Buffer; the bare JSON text is accepted too), into
+// libsignal's form (newest state first). A field that cannot be read is an
+// error naming it (wrapping group.ErrInvalidRecord).
+func ParseBaileysSenderKey(b []byte) (*group.Record, error) { return baileysrec.ParseSenderKey(b) }
+
 // readFileLimited reads a file of at most MaxBaileysFileSize bytes.
 func readFileLimited(path string) ([]byte, error) {
 	f, err := os.Open(path)
@@ -138,12 +170,12 @@ func readFileLimited(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, MaxBaileysFileSize+1))
+	b, err := io.ReadAll(io.LimitReader(f, baileysrec.MaxFileSize+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > MaxBaileysFileSize {
-		return nil, fmt.Errorf("larger than %d bytes", MaxBaileysFileSize)
+	if len(b) > baileysrec.MaxFileSize {
+		return nil, fmt.Errorf("larger than %d bytes", baileysrec.MaxFileSize)
 	}
 	return b, nil
 }
@@ -266,17 +298,17 @@ func (a *account) addBaileys(kind, id string, b []byte, local prekey.IdentityKey
 			return fmt.Errorf("prekey ID %q out of range", id)
 		}
 		var kp struct {
-			Public  bufferJSON `json:"public"`
-			Private bufferJSON `json:"private"`
+			Public  baileysrec.Buffer `json:"public"`
+			Private baileysrec.Buffer `json:"private"`
 		}
-		if err := strictUnmarshal(b, &kp); err != nil {
+		if err := baileysrec.StrictUnmarshal(b, &kp); err != nil {
 			return err
 		}
 		priv, err := prekey.NewPrivateKey(kp.Private)
 		if err != nil {
 			return fmt.Errorf("private: %w", err)
 		}
-		if pub := priv.PublicKey(); !slices.Equal(fixKey(kp.Public), pub.Bytes()) {
+		if pub := priv.PublicKey(); !slices.Equal(baileysrec.FixKey(kp.Public), pub.Bytes()) {
 			return fmt.Errorf("%w: public does not match private", prekey.ErrInvalidKey)
 		}
 		a.preKeys = append(a.preKeys, &prekey.PreKeyRecord{ID: uint32(n), KeyPair: prekey.KeyPair{Private: priv, Public: priv.PublicKey()}})
@@ -286,14 +318,14 @@ func (a *account) addBaileys(kind, id string, b []byte, local prekey.IdentityKey
 		if err != nil {
 			return err
 		}
-		var k bufferJSON
+		var k baileysrec.Buffer
 		if err := json.Unmarshal(b, &k); err != nil {
 			return err
 		}
 		if len(k) != 32 && len(k) != 33 {
 			return fmt.Errorf("%w: identity key is %d bytes", prekey.ErrInvalidKey, len(k))
 		}
-		ik, err := prekey.NewIdentityKey(fixKey(k))
+		ik, err := prekey.NewIdentityKey(baileysrec.FixKey(k))
 		if err != nil {
 			return err
 		}
@@ -361,7 +393,7 @@ func parseBaileysCreds(b []byte, now time.Time) (device, int64, error) {
 	if d.identity, err = prekey.NewIdentityKeyPair(c.SignedIdentityKey.Private); err != nil {
 		return d, 0, fmt.Errorf("signedIdentityKey.private: %w", err)
 	}
-	if !slices.Equal(fixKey(c.SignedIdentityKey.Public), d.identity.PublicKey().Bytes()) {
+	if !slices.Equal(baileysrec.FixKey(c.SignedIdentityKey.Public), d.identity.PublicKey().Bytes()) {
 		return d, 0, errors.New("signedIdentityKey: public does not match private")
 	}
 	sp := c.SignedPreKey
@@ -376,7 +408,7 @@ func parseBaileysCreds(b []byte, now time.Time) (device, int64, error) {
 		return d, 0, fmt.Errorf("signedPreKey.keyPair.private: %w", err)
 	}
 	kp := prekey.KeyPair{Private: priv, Public: priv.PublicKey()}
-	if !slices.Equal(fixKey(sp.KeyPair.Public), kp.Public.Bytes()) {
+	if !slices.Equal(baileysrec.FixKey(sp.KeyPair.Public), kp.Public.Bytes()) {
 		return d, 0, errors.New("signedPreKey.keyPair: public does not match private")
 	}
 	if len(sp.Signature) != 64 || !d.identity.PublicKey().VerifySignature(kp.Public.Bytes(), sp.Signature) {

@@ -1,4 +1,4 @@
-package importer
+package baileysrec
 
 import (
 	"bytes"
@@ -29,9 +29,9 @@ import (
 // Baileys' src/Signal/Group/sender-key-*.ts and src/Utils/generics.ts
 // (BufferJSON); see the package documentation for the mapping.
 
-// MaxBaileysFileSize bounds one file of a Baileys auth directory; a larger
+// MaxFileSize bounds one file of a Baileys auth directory; a larger
 // file is a bad file, never read whole.
-const MaxBaileysFileSize = 32 << 20
+const MaxFileSize = 32 << 20
 
 // libsignal-node's constants (src/base_key_type.js, src/chain_type.js).
 const (
@@ -40,9 +40,9 @@ const (
 	nodeChainRecv    = 2
 )
 
-// LibsignalNodeSession is what ParseLibsignalNodeSession did not carry over
-// from a record: nothing a live conversation needs, but never silently.
-type LibsignalNodeSession struct {
+// Session is a parsed libsignal-node record, with what did not carry over
+// (nothing a live conversation needs, but never silently).
+type Session struct {
 	Record *session.Record
 	// DroppedSkippedKeys counts skipped message keys libsignal-node kept and
 	// libsignal's limits do not (ratchet.MaxReceiverChains chains of
@@ -131,8 +131,8 @@ func members(raw json.RawMessage) ([]member, error) {
 	return out, nil
 }
 
-// strictUnmarshal decodes one JSON value, refusing unknown fields.
-func strictUnmarshal(b []byte, v any) error {
+// StrictUnmarshal decodes one JSON value, refusing unknown fields.
+func StrictUnmarshal(b []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -155,7 +155,7 @@ func b64(field, s string, n ...int) ([]byte, error) {
 	return b, nil
 }
 
-// ParseLibsignalNodeSession reads a libsignal-node SessionRecord (its JSON
+// ParseSession reads a libsignal-node SessionRecord (its JSON
 // serialization, version "v1", as Baileys stores it in session-*.json;
 // also accepted wrapped in a BufferJSON Buffer) into an Interlock record.
 // libsignal-node keeps neither the local identity nor the local
@@ -164,7 +164,7 @@ func b64(field, s string, n ...int) ([]byte, error) {
 //
 // A field that cannot be read is an error naming it (wrapping
 // session.ErrCorruptRecord).
-func ParseLibsignalNodeSession(b []byte, local prekey.IdentityKey, localRegID uint32, now time.Time) (*LibsignalNodeSession, error) {
+func ParseSession(b []byte, local prekey.IdentityKey, localRegID uint32, now time.Time) (*Session, error) {
 	out, err := parseNodeSession(b, local, localRegID, now)
 	if err != nil {
 		return nil, fmt.Errorf("%w: libsignal-node record: %w", session.ErrCorruptRecord, err)
@@ -172,8 +172,8 @@ func ParseLibsignalNodeSession(b []byte, local prekey.IdentityKey, localRegID ui
 	return out, nil
 }
 
-func parseNodeSession(b []byte, local prekey.IdentityKey, localRegID uint32, now time.Time) (*LibsignalNodeSession, error) {
-	if len(b) > MaxBaileysFileSize {
+func parseNodeSession(b []byte, local prekey.IdentityKey, localRegID uint32, now time.Time) (*Session, error) {
+	if len(b) > MaxFileSize {
 		return nil, fmt.Errorf("%d bytes", len(b))
 	}
 	if inner, ok, err := unwrapBuffer(b); err != nil {
@@ -182,7 +182,7 @@ func parseNodeSession(b []byte, local prekey.IdentityKey, localRegID uint32, now
 		b = inner
 	}
 	var rec nodeRecord
-	if err := strictUnmarshal(b, &rec); err != nil {
+	if err := StrictUnmarshal(b, &rec); err != nil {
 		return nil, err
 	}
 	if rec.Version != "v1" {
@@ -201,10 +201,10 @@ func parseNodeSession(b []byte, local prekey.IdentityKey, localRegID uint32, now
 		used int64
 	}
 	var all []built
-	out := &LibsignalNodeSession{}
+	out := &Session{}
 	for _, m := range ms {
 		var e nodeEntry
-		if err := strictUnmarshal(m.val, &e); err != nil {
+		if err := StrictUnmarshal(m.val, &e); err != nil {
 			return nil, fmt.Errorf("_sessions[%s]: %w", m.key, err)
 		}
 		pb, dropped, err := e.toProto(local, localRegID, now)
@@ -324,7 +324,7 @@ func (e *nodeEntry) toProto(local prekey.IdentityKey, localRegID uint32, now tim
 			return nil, 0, err
 		}
 		var c nodeChain
-		if err := strictUnmarshal(m.val, &c); err != nil {
+		if err := StrictUnmarshal(m.val, &c); err != nil {
 			return nil, 0, fmt.Errorf("%s: %w", field, err)
 		}
 		ck, closed, err := c.chainKey(field)
@@ -337,7 +337,7 @@ func (e *nodeEntry) toProto(local prekey.IdentityKey, localRegID uint32, now tim
 		}
 		switch c.ChainType {
 		case nodeChainSending:
-			if !bytes.Equal(fixKey(pub), fixKey(ourPub)) {
+			if !bytes.Equal(FixKey(pub), FixKey(ourPub)) {
 				// libsignal-node deletes its sending chain when it steps
 				// the ratchet: a second one is not its record.
 				return nil, 0, fmt.Errorf("%s: a sending chain for a key that is not currentRatchet.ephemeralKeyPair", field)
@@ -360,7 +360,7 @@ func (e *nodeEntry) toProto(local prekey.IdentityKey, localRegID uint32, now tim
 				mks = mks[len(mks)-ratchet.MaxMessageKeys:] // the newest
 			}
 			recvs = append(recvs, recv{&signalpb.SessionStructure_Chain{SenderRatchetKey: pub, ChainKey: ck, MessageKeys: mks},
-				bytes.Equal(fixKey(pub), fixKey(lastRemote))})
+				bytes.Equal(FixKey(pub), FixKey(lastRemote))})
 		default:
 			return nil, 0, fmt.Errorf("%s.chainType %d", field, c.ChainType)
 		}
@@ -481,21 +481,25 @@ func (c *nodeChain) messageKeys(field string) ([]*signalpb.SessionStructure_Chai
 	return out, nil
 }
 
-func fixKey(b []byte) []byte {
+func FixKey(b []byte) []byte {
 	if len(b) == 32 {
 		return append([]byte{0x05}, b...)
 	}
 	return b
 }
 
-// bufferJSON is a Node Buffer in JSON, in each form Baileys writes or
+// Buffer is a Node Buffer in JSON, in each form Baileys writes or
 // reads: {"type":"Buffer","data":"base64"} (BufferJSON.replacer),
 // {"type":"Buffer","data":[bytes]} (JSON.stringify of a Buffer, inside
 // sender-key records), or {"0":b0,"1":b1,…} (a Uint8Array, which
 // BufferJSON.reviver also turns into a Buffer).
-type bufferJSON []byte
+type Buffer []byte
 
-func (b *bufferJSON) UnmarshalJSON(raw []byte) error {
+func (b *Buffer) UnmarshalJSON(raw []byte) error {
+	if string(raw) == "null" {
+		*b = nil
+		return nil
+	}
 	v, err := decodeBuffer(raw)
 	if err != nil {
 		return err
@@ -530,11 +534,16 @@ func decodeBuffer(raw []byte) ([]byte, error) {
 	if len(ms) == 0 {
 		return nil, errors.New("not a Buffer")
 	}
+	// A Uint8Array's members: "0" … "n-1", each once (JavaScript orders
+	// them so; any order is read).
 	nums := make([]int, len(ms))
-	for i, m := range ms {
-		if m.key != strconv.Itoa(i) {
-			return nil, errors.New("not a Buffer: keys are not 0, 1, 2…")
+	seen := make([]bool, len(ms))
+	for _, m := range ms {
+		i, err := strconv.Atoi(m.key)
+		if err != nil || i < 0 || i >= len(ms) || seen[i] || strconv.Itoa(i) != m.key {
+			return nil, errors.New("not a Buffer: members are not 0, 1, 2…")
 		}
+		seen[i] = true
 		if err := json.Unmarshal(m.val, &nums[i]); err != nil {
 			return nil, fmt.Errorf("not a Buffer: %w", err)
 		}
@@ -570,35 +579,35 @@ func unwrapBuffer(b []byte) ([]byte, bool, error) {
 type baileysSenderKeyState struct {
 	SenderKeyID    *int64 `json:"senderKeyId"`
 	SenderChainKey *struct {
-		Iteration *int64     `json:"iteration"`
-		Seed      bufferJSON `json:"seed"`
+		Iteration *int64 `json:"iteration"`
+		Seed      Buffer `json:"seed"`
 	} `json:"senderChainKey"`
 	SenderSigningKey *struct {
-		Public  bufferJSON `json:"public"`
-		Private bufferJSON `json:"private"`
+		Public  Buffer `json:"public"`
+		Private Buffer `json:"private"`
 	} `json:"senderSigningKey"`
 	SenderMessageKeys []*struct {
-		Iteration *int64     `json:"iteration"`
-		Seed      bufferJSON `json:"seed"`
+		Iteration *int64 `json:"iteration"`
+		Seed      Buffer `json:"seed"`
 	} `json:"senderMessageKeys"`
 }
 
-// ParseBaileysSenderKey reads a sender-key record of Baileys' group cipher
+// ParseSenderKey reads a sender-key record of Baileys' group cipher
 // (src/Signal/Group/sender-key-record.ts): a JSON array of states, the
 // newest last, as Baileys stores it in sender-key-*.json (the JSON text in
 // a BufferJSON Buffer; the bare JSON text is accepted too). It returns the
 // record in libsignal's form (newest state first). A field that cannot be
 // read is an error naming it (wrapping group.ErrInvalidRecord).
-func ParseBaileysSenderKey(b []byte) (*group.Record, error) {
-	r, err := parseBaileysSenderKey(b)
+func ParseSenderKey(b []byte) (*group.Record, error) {
+	r, err := parseSenderKey(b)
 	if err != nil {
 		return nil, fmt.Errorf("%w: Baileys sender key: %w", group.ErrInvalidRecord, err)
 	}
 	return r, nil
 }
 
-func parseBaileysSenderKey(b []byte) (*group.Record, error) {
-	if len(b) > MaxBaileysFileSize {
+func parseSenderKey(b []byte) (*group.Record, error) {
+	if len(b) > MaxFileSize {
 		return nil, fmt.Errorf("%d bytes", len(b))
 	}
 	if inner, ok, err := unwrapBuffer(b); err != nil {
@@ -607,7 +616,7 @@ func parseBaileysSenderKey(b []byte) (*group.Record, error) {
 		b = inner
 	}
 	var states []*baileysSenderKeyState
-	if err := strictUnmarshal(b, &states); err != nil {
+	if err := StrictUnmarshal(b, &states); err != nil {
 		return nil, err
 	}
 	if len(states) == 0 {
@@ -646,7 +655,7 @@ func parseBaileysSenderKey(b []byte) (*group.Record, error) {
 		ps := &signalpb.SenderKeyStateStructure{
 			ChainId:          uint32(*st.SenderKeyID),
 			SenderChainKey:   &signalpb.SenderKeyStateStructure_SenderChainKey{Iteration: uint32(*ck.Iteration), Seed: ck.Seed},
-			SenderSigningKey: &signalpb.SenderKeyStateStructure_SenderSigningKey{Public: fixKey(sk.Public), Private: sk.Private},
+			SenderSigningKey: &signalpb.SenderKeyStateStructure_SenderSigningKey{Public: FixKey(sk.Public), Private: sk.Private},
 		}
 		for j, mk := range st.SenderMessageKeys {
 			if mk == nil || mk.Iteration == nil || *mk.Iteration < 0 || *mk.Iteration > math.MaxUint32 || len(mk.Seed) != group.ChainKeySize {
