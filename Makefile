@@ -43,9 +43,9 @@ $(BIN)/interop-driver: FORCE
 interop/libsignal/node_modules/.installed: interop/libsignal/package-lock.json
 	cd interop/libsignal && npm ci --no-audit --no-fund
 	touch $@
-## interop/baileys: npm libsignal 6.0.0 (Baileys' libsignal-node) for the Baileys import proof.
+## interop/baileys: Baileys 7.0.0-rc14 over npm libsignal 6.0.0, for the Baileys import proof (#15).
 interop/baileys/node_modules/.installed: interop/baileys/package-lock.json
-	cd interop/baileys && npm ci --no-audit --no-fund
+	cd interop/baileys && npm ci --ignore-scripts --no-audit --no-fund
 	touch $@
 FORCE:
 

@@ -20,6 +20,7 @@ import (
 )
 
 const importUsage = `usage: interlock import whatsmeow --from DSN --to DSN [--dry-run] [--skip-bad]
+       interlock import baileys --from DIR --to DSN [--dry-run] [--skip-bad]
 
 Moves the Signal-protocol state of another library's store into an Interlock
 database (store/sqlstore), so that conversations continue without re-keying
@@ -28,6 +29,12 @@ database (store/sqlstore), so that conversations continue without re-keying
   whatsmeow   go.mau.fi/whatsmeow's SQL store (go.mau.fi/libsignal records):
               one Interlock account per whatsmeow device, named by its JID;
               remote devices keep their "user:device" names (store/importer).
+  baileys     Baileys' useMultiFileAuthState directory (creds.json,
+              session-*.json, sender-key-*.json, pre-key-*.json; records of
+              libsignal-node): one account, named by creds.json's me.id;
+              remote devices keep their "user.device" names as the user part
+              and device. Files without Signal state (app-state keys, LID
+              mappings, device lists…) are listed as not imported.
 
 A DSN is a PostgreSQL URL (postgres://…) or an SQLite file (a path, or
 sqlite:PATH / file:PATH). The source is opened read-only and never modified.
@@ -55,9 +62,9 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	}
 	switch {
 	case fs.NArg() == 0:
-		return usageFail(fs, stderr, "missing source kind (whatsmeow)")
-	case fs.Arg(0) != "whatsmeow":
-		return usageFail(fs, stderr, "unknown source kind %q (supported: whatsmeow; signalmeow and baileys are not yet)", fs.Arg(0))
+		return usageFail(fs, stderr, "missing source kind (whatsmeow, baileys)")
+	case fs.Arg(0) != "whatsmeow" && fs.Arg(0) != "baileys":
+		return usageFail(fs, stderr, "unknown source kind %q (supported: whatsmeow, baileys; signalmeow is not yet)", fs.Arg(0))
 	case fs.NArg() > 1:
 		return usageFail(fs, stderr, "unexpected argument %q", fs.Arg(1))
 	case *from == "":
@@ -67,6 +74,9 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if fs.Arg(0) == "baileys" {
+		return finish(fs, stderr, importBaileys(ctx, *from, *to, *dry, *skipBad, stdout, stderr))
+	}
 	return finish(fs, stderr, importWhatsmeow(ctx, *from, *to, *dry, *skipBad, stdout, stderr))
 }
 
@@ -156,6 +166,15 @@ func printSummary(w io.Writer, rep *importer.Report) {
 	for _, a := range rep.Accounts {
 		fmt.Fprintf(w, "  %s → account %q: %d sessions, %d sender keys, %d prekeys, %d identities\n",
 			a.JID, a.Account, a.Sessions, a.SenderKeys, a.PreKeys, a.Identities)
+	}
+	if t.IdentitiesFromSessions > 0 {
+		fmt.Fprintf(w, "%d identities taken from sessions (the source stored none for them)\n", t.IdentitiesFromSessions)
+	}
+	if t.DroppedSkippedKeys > 0 {
+		fmt.Fprintf(w, "%d skipped message keys beyond libsignal's limits left out (the oldest)\n", t.DroppedSkippedKeys)
+	}
+	for _, ig := range t.Ignored {
+		fmt.Fprintf(w, "not imported: %d file(s) of %s\n", ig.Files, ig.What)
 	}
 	if len(t.Skipped) == 0 {
 		fmt.Fprintln(w, "skipped: none")

@@ -21,7 +21,7 @@ import (
 	_ "github.com/interlock-e2ee/interlock/store/sqlstore/sqlite"
 )
 
-// peer is peer.js, spoken to one JSON line at a time.
+// peer is peer.mjs, spoken to one JSON line at a time.
 type peer struct {
 	cmd *exec.Cmd
 	in  io.WriteCloser
@@ -31,15 +31,15 @@ type peer struct {
 func startPeer(t *testing.T) *peer {
 	t.Helper()
 	_, errNode := exec.LookPath("node")
-	_, errMods := os.Stat(filepath.Join("node_modules", "libsignal", "index.js"))
+	_, errMods := os.Stat(filepath.Join("node_modules", "baileys", "lib", "Signal", "libsignal.js"))
 	if errNode != nil || errMods != nil {
-		msg := fmt.Sprintf("the Baileys peer cannot run (node: %v; npm libsignal: %v): run make peers", errNode, errMods)
+		msg := fmt.Sprintf("the Baileys peer cannot run (node: %v; npm baileys: %v): run make peers", errNode, errMods)
 		if os.Getenv("CI") != "" || os.Getenv("INTERLOCK_REQUIRE_PEERS") != "" {
 			t.Fatal(msg)
 		}
 		t.Skip(msg)
 	}
-	cmd := exec.Command("node", "peer.js")
+	cmd := exec.Command("node", "peer.mjs")
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +65,7 @@ func (p *peer) call(t *testing.T, req map[string]any, resp any) {
 		t.Fatal(err)
 	}
 	if !p.out.Scan() {
-		t.Fatalf("peer.js: no answer to %s: %v", req["op"], p.out.Err())
+		t.Fatalf("peer.mjs: no answer to %s: %v", req["op"], p.out.Err())
 	}
 	var status struct {
 		OK    bool   `json:"ok"`
@@ -73,7 +73,7 @@ func (p *peer) call(t *testing.T, req map[string]any, resp any) {
 	}
 	line := p.out.Bytes()
 	if err := json.Unmarshal(line, &status); err != nil || !status.OK {
-		t.Fatalf("peer.js %s: %s %v", req["op"], status.Error, err)
+		t.Fatalf("peer.mjs %s: %s %v", req["op"], status.Error, err)
 	}
 	if resp != nil {
 		if err := json.Unmarshal(line, resp); err != nil {
@@ -84,7 +84,6 @@ func (p *peer) call(t *testing.T, req map[string]any, resp any) {
 
 type message struct {
 	From  string `json:"from"`
-	Addr  string `json:"addr"`
 	Group string `json:"group"`
 	Type  int    `json:"type"`
 	CT    string `json:"ct"`
@@ -126,8 +125,9 @@ func dirDigest(t *testing.T, dir string) string {
 }
 
 // TestIssue15BaileysContinuation: issue #15, the live proof for Baileys. A
-// Baileys account (libsignal-node over useMultiFileAuthState's files,
-// peer.js) talks with libsignal-node peers B and C and is left in a hard
+// Baileys client A (Baileys 7.0.0-rc14's signal repository — libsignal-node,
+// npm libsignal 6.0.0, and Baileys' group cipher — over useMultiFileAuthState;
+// peer.mjs) talks with Baileys clients B and C and is left in a hard
 // state — messages of B's two ratchet chains read out of order (skipped keys
 // pending, on a chain libsignal-node has closed too), a group sender key of
 // B mid-chain with messages pending, A's own group sender key in use, and a
@@ -139,7 +139,8 @@ func dirDigest(t *testing.T, dir string) string {
 func TestIssue15BaileysContinuation(t *testing.T) {
 	ctx := context.Background()
 	p := startPeer(t)
-	auth := filepath.Join(t.TempDir(), "auth_info_baileys")
+	tmp := t.TempDir()
+	auth := filepath.Join(tmp, "auth_info_baileys")
 	var sc struct {
 		Me         string    `json:"me"`
 		Group      string    `json:"group"`
@@ -148,7 +149,7 @@ func TestIssue15BaileysContinuation(t *testing.T) {
 		AddrB      string    `json:"addrB"`
 		AddrC      string    `json:"addrC"`
 	}
-	p.call(t, map[string]any{"op": "setup", "dir": auth}, &sc)
+	p.call(t, map[string]any{"op": "setup", "dir": auth, "peers": filepath.Join(tmp, "peers")}, &sc)
 	before := dirDigest(t, auth)
 
 	dst, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "interlock.db"), sqlstore.WithIdentityScope(session.PerDevice))

@@ -21,10 +21,11 @@ import (
 
 // The recorded Baileys auth directory (testdata/baileys) and what was in
 // flight when it was written (testdata/baileys-scenario.json), both written
-// by interop/baileys/peer.js:
+// by Baileys 7.0.0-rc14 (interop/baileys/peer.mjs; after make peers, from the
+// repository root):
 //
-//	echo '{"op":"setup","dir":"store/importer/testdata/baileys"}' | \
-//	    node interop/baileys/peer.js > store/importer/testdata/baileys-scenario.json
+//	echo '{"op":"setup","dir":"'$PWD'/store/importer/testdata/baileys","peers":"'$(mktemp -d)'"}' |
+//	    (cd interop/baileys && node peer.mjs) > store/importer/testdata/baileys-scenario.json
 const baileysDir = "testdata/baileys"
 
 type baileysScenario struct {
