@@ -30,7 +30,7 @@ func TestIssue15ImportBaileysCommand(t *testing.T) {
 	}
 	dstPath := filepath.Join(t.TempDir(), "interlock.db")
 	code, out, _ := runIt("--from", src, "--dry-run")
-	if code != exitOK || !strings.Contains(out, "would import (dry run) 1 account(s): 2 sessions, 2 sender keys, 4 prekeys (2 not yet uploaded), 1 signed prekeys, 2 identities") ||
+	if code != exitOK || !strings.Contains(out, "would import (dry run) 1 account(s): 3 sessions, 2 sender keys, 3 prekeys (2 not yet uploaded), 1 signed prekeys, 3 identities") ||
 		!strings.Contains(out, "not imported: 1 file(s) of app-state-sync-key:") || !strings.Contains(out, "1 identities taken from sessions") {
 		t.Fatalf("dry run: %d %q", code, out)
 	}
@@ -54,7 +54,7 @@ func TestIssue15ImportBaileysCommand(t *testing.T) {
 	}
 	dst.Close()
 	code, out, _ = runIt("--from", src, "--to", dstPath, "--skip-bad")
-	if code != exitOK || !strings.Contains(out, "imported 1 account(s): 1 sessions, 2 sender keys") ||
+	if code != exitOK || !strings.Contains(out, "imported 1 account(s): 2 sessions, 2 sender keys") ||
 		!strings.Contains(out, "skipped 1 row(s):") || !strings.Contains(out, "session session-15550002222.0.json") {
 		t.Fatalf("--skip-bad: %d %q", code, out)
 	}

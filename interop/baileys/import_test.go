@@ -127,9 +127,10 @@ func dirDigest(t *testing.T, dir string) string {
 // TestIssue15BaileysContinuation: issue #15, the live proof for Baileys. A
 // Baileys client A (Baileys 7.0.0-rc14's signal repository — libsignal-node,
 // npm libsignal 6.0.0, and Baileys' group cipher — over useMultiFileAuthState;
-// peer.mjs) talks with Baileys clients B and C and is left in a hard
+// peer.mjs) talks with Baileys clients B, C and D and is left in a hard
 // state — messages of B's two ratchet chains read out of order (skipped keys
-// pending, on a chain libsignal-node has closed too), a group sender key of
+// pending, on a chain libsignal-node has closed too), a message of D on the
+// session archived when D re-keyed, a group sender key of
 // B mid-chain with messages pending, A's own group sender key in use, and a
 // session A started with C whose PreKeyWhisperMessages C never received.
 // The auth directory is imported with importer.ImportBaileys; Interlock then
@@ -148,6 +149,7 @@ func TestIssue15BaileysContinuation(t *testing.T) {
 		Unanswered []message `json:"unanswered"`
 		AddrB      string    `json:"addrB"`
 		AddrC      string    `json:"addrC"`
+		AddrD      string    `json:"addrD"`
 	}
 	p.call(t, map[string]any{"op": "setup", "dir": auth, "peers": filepath.Join(tmp, "peers")}, &sc)
 	before := dirDigest(t, auth)
@@ -166,7 +168,7 @@ func TestIssue15BaileysContinuation(t *testing.T) {
 	}
 	a := rep.Accounts[0]
 	t.Logf("report: %+v", a)
-	if a.Account != sc.Me || a.Sessions != 2 || a.SenderKeys != 2 || a.PreKeys != 4 || a.PreKeysNotUploaded != 2 || a.Identities != 2 ||
+	if a.Account != sc.Me || a.Sessions != 3 || a.SenderKeys != 2 || a.PreKeys != 3 || a.PreKeysNotUploaded != 2 || a.Identities != 3 ||
 		len(a.Skipped) != 0 || a.DroppedSkippedKeys != 0 || len(a.Ignored) != 5 {
 		t.Fatalf("report %+v", a)
 	}
@@ -178,6 +180,7 @@ func TestIssue15BaileysContinuation(t *testing.T) {
 	AG := group.NewCipher(st, group.WithLayout(group.LayoutWhatsApp))
 	addrB, _ := importer.BaileysAddress(sc.AddrB)
 	addrC, _ := importer.BaileysAddress(sc.AddrC)
+	addrD, _ := importer.BaileysAddress(sc.AddrD)
 	gB := group.SenderKeyName{Sender: addrB.Name, DeviceID: addrB.DeviceID, DistributionID: sc.Group}
 	gA := group.SenderKeyName{Sender: "15550001111", DeviceID: 7, DistributionID: sc.Group}
 
@@ -188,7 +191,11 @@ func TestIssue15BaileysContinuation(t *testing.T) {
 		if m.Group != "" {
 			pt, err = AG.Decrypt(ctx, gB, m.bytes(t))
 		} else {
-			pt, err = A.Decrypt(ctx, addrB, nodeType(m.Type), m.bytes(t))
+			addr := addrB
+			if m.From == "D" {
+				addr = addrD // on the state archived when D re-keyed
+			}
+			pt, err = A.Decrypt(ctx, addr, nodeType(m.Type), m.bytes(t))
 		}
 		if err != nil || string(pt) != m.PT {
 			t.Fatalf("pending %q: %q, %v", m.PT, pt, err)
@@ -227,6 +234,9 @@ func TestIssue15BaileysContinuation(t *testing.T) {
 		toPeer("B", addrB, fmt.Sprintf("Interlock A to B %d", i), session.TypeSignal)
 		fromPeer("B", addrB, fmt.Sprintf("B to Interlock A %d", i))
 	}
+	// D: the session after D's re-key goes on.
+	fromPeer("D", addrD, "D after the import")
+	toPeer("D", addrD, "Interlock A to D", session.TypeSignal)
 	// C: the unanswered session goes on with PreKeySignalMessages; C then
 	// reads what Baileys sent before the import, answers, and the session
 	// is acknowledged.

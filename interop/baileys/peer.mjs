@@ -32,6 +32,7 @@ const logger = {
 const A_JID = '15550001111:7@s.whatsapp.net';
 const B_JID = '15550002222@s.whatsapp.net';      // a phone-number contact, device 0
 const C_JID = '987654321012345:3@lid';           // a LID contact, device 3
+const D_JID = '15550004444:2@s.whatsapp.net';    // a companion device, device 2
 const GROUP = '120363000000000001@g.us';
 
 async function client(dir, me) {
@@ -39,8 +40,8 @@ async function client(dir, me) {
     const { state, saveCreds } = await useMultiFileAuthState(dir);
     state.creds.me = { id: me, name: path.basename(dir) };
     state.creds.registered = true;
-    // Prekeys 1-3 uploaded; 4-5 generated but not yet uploaded.
-    const first = await getNextPreKeys(state, 3);
+    // Prekeys 1-4 uploaded; 5-6 generated but not yet uploaded.
+    const first = await getNextPreKeys(state, 4);
     Object.assign(state.creds, first.update);
     const second = await getNextPreKeys(state, 2);
     state.creds.nextPreKeyId = second.update.nextPreKeyId;
@@ -74,6 +75,7 @@ async function setup(dir, peersDir) {
     const A = await client(dir, A_JID);
     const B = await client(path.join(peersDir, 'B'), B_JID);
     const C = await client(path.join(peersDir, 'C'), C_JID);
+    const D = await client(path.join(peersDir, 'D'), D_JID);
     // Files A's directory also holds that carry no Signal-protocol state,
     // written through the same store (the socket writes them in use).
     await A.state.keys.set({
@@ -118,6 +120,23 @@ async function setup(dir, peersDir) {
         unanswered.push({ type: 3, ct: b64(m.ciphertext), pt: m.data });
     }
 
+    // D starts with A (prekey 3) and A answers; D's d1 is in flight when D
+    // re-keys (a new session on prekey 1), which A reads and answers: A's
+    // first session with D is archived with d1 pending on it.
+    await D.repo.injectE2ESession({ jid: A_JID, session: await A.bundle(3) });
+    const d0 = await send(D, A, 'd0: hello A');
+    expect(await recv(A, D, d0), d0.data);
+    const ad0 = await send(A, D, 'ad0: hello D');
+    expect(await recv(D, A, ad0), ad0.data);
+    const d1 = await send(D, A, 'd1: on the first session');
+    await D.repo.injectE2ESession({ jid: A_JID, session: await A.bundle(1) });
+    const d2 = await send(D, A, 'd2: on the second session');
+    if (d2.type !== 'pkmsg') throw new Error('D did not re-key');
+    expect(await recv(A, D, d2), d2.data);
+    const ad1 = await send(A, D, 'ad1: got d2');
+    expect(await recv(D, A, ad1), ad1.data);
+    pending.push({ from: 'D', type: nodeType(d1.type), ct: b64(d1.ciphertext), pt: d1.data });
+
     // The group: B's sender key at A — A read g1 and g3, g2 and g4 are in
     // flight — and A's own sender key at B (two messages sent).
     const gb = [];
@@ -140,10 +159,11 @@ async function setup(dir, peersDir) {
         }
         expect(await B.repo.decryptGroupMessage({ group: GROUP, authorJid: A_JID, msg: m.ciphertext }), data);
     }
-    peers = { B, C };
+    peers = { B, C, D };
     return {
         me: A_JID, group: GROUP, pending, unanswered,
         addrB: A.repo.jidToSignalProtocolAddress(B_JID), addrC: A.repo.jidToSignalProtocolAddress(C_JID),
+        addrD: A.repo.jidToSignalProtocolAddress(D_JID),
     };
 }
 

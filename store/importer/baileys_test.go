@@ -33,7 +33,9 @@ type baileysScenario struct {
 	Group   string `json:"group"`
 	AddrB   string `json:"addrB"`
 	AddrC   string `json:"addrC"`
+	AddrD   string `json:"addrD"`
 	Pending []struct {
+		From  string `json:"from"`
 		Group string `json:"group"`
 		Type  int    `json:"type"`
 		CT    string `json:"ct"`
@@ -64,8 +66,9 @@ func copyBaileys(t *testing.T) string {
 
 // TestIssue15ImportBaileysRecorded: issue #15 item 2 for Baileys. The
 // recorded auth directory is imported (a dry run first writes nothing);
-// Interlock then decrypts every message in flight — on B's current chain
-// and on the chain libsignal-node had closed, and B's group messages — and
+// Interlock then decrypts every message in flight — on B's current chain,
+// on the chain libsignal-node had closed, on D's archived session, and B's
+// group messages — and
 // the session Baileys started with C still sends PreKeySignalMessages.
 func TestIssue15ImportBaileysRecorded(t *testing.T) {
 	ctx := context.Background()
@@ -83,8 +86,8 @@ func TestIssue15ImportBaileysRecorded(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := rep.Accounts[0]
-	if a.Account != sc.Me || a.Sessions != 2 || a.SenderKeys != 2 || a.PreKeys != 4 || a.PreKeysNotUploaded != 2 ||
-		a.Identities != 2 || a.IdentitiesFromSessions != 1 || len(a.Ignored) != 5 || len(a.Skipped) != 0 {
+	if a.Account != sc.Me || a.Sessions != 3 || a.SenderKeys != 2 || a.PreKeys != 3 || a.PreKeysNotUploaded != 2 ||
+		a.Identities != 3 || a.IdentitiesFromSessions != 1 || len(a.Ignored) != 5 || len(a.Skipped) != 0 {
 		t.Fatalf("report %+v", a)
 	}
 	st, err := dst.Account(ctx, sc.Me)
@@ -98,6 +101,7 @@ func TestIssue15ImportBaileysRecorded(t *testing.T) {
 	AG := group.NewCipher(st, group.WithLayout(group.LayoutWhatsApp))
 	addrB, _ := importer.BaileysAddress(sc.AddrB)
 	addrC, _ := importer.BaileysAddress(sc.AddrC)
+	addrD, _ := importer.BaileysAddress(sc.AddrD)
 	if addrC.Name != "987654321012345_1" || addrC.DeviceID != 3 {
 		t.Fatalf("LID address %+v", addrC)
 	}
@@ -106,6 +110,8 @@ func TestIssue15ImportBaileysRecorded(t *testing.T) {
 		var pt []byte
 		if m.Group != "" {
 			pt, err = AG.Decrypt(ctx, group.SenderKeyName{Sender: addrB.Name, DeviceID: addrB.DeviceID, DistributionID: m.Group}, ct)
+		} else if m.From == "D" {
+			pt, err = A.Decrypt(ctx, addrD, session.TypeSignal, ct) // on the archived state
 		} else {
 			pt, err = A.Decrypt(ctx, addrB, session.TypeSignal, ct)
 		}
@@ -226,7 +232,7 @@ func TestIssue15ImportBaileysBadFiles(t *testing.T) {
 		{"truncated session", sessB, truncate(sessB), "unexpected EOF", session.ErrCorruptRecord},
 		{"truncated sender key", skB, truncate(skB), "Baileys sender key", group.ErrInvalidRecord},
 		{"sender key not JSON", skB, write(skB, `{"type":"Buffer","data":"bm90IGpzb24="}`), "invalid character", group.ErrInvalidRecord},
-		{"prekey of the wrong length", "pre-key-3.json", write("pre-key-3.json", `{"public":{"type":"Buffer","data":"AAAA"},"private":{"type":"Buffer","data":"AAAA"}}`), "private", prekey.ErrInvalidKey},
+		{"prekey of the wrong length", "pre-key-5.json", write("pre-key-5.json", `{"public":{"type":"Buffer","data":"AAAA"},"private":{"type":"Buffer","data":"AAAA"}}`), "private", prekey.ErrInvalidKey},
 		{"identity of the wrong length", "identity-key-15550002222.0.json", write("identity-key-15550002222.0.json", `{"type":"Buffer","data":"BQUF"}`), "identity key is 3 bytes", prekey.ErrInvalidKey},
 		{"address without device", "session-15550009999.json", write("session-15550009999.json", `{}`), "is not user.device", nil},
 	} {

@@ -13,7 +13,7 @@ import (
 // FuzzBaileysRecords: Baileys' session and sender-key files are untrusted
 // input; no input panics, and what parses marshals.
 func FuzzBaileysRecords(f *testing.F) {
-	for _, name := range []string{"session-15550002222.0.json", "session-987654321012345_1.3.json",
+	for _, name := range []string{"session-15550002222.0.json", "session-987654321012345_1.3.json", "session-15550004444.2.json",
 		"sender-key-120363000000000001@g.us--15550002222--0.json", "sender-key-120363000000000001@g.us--15550001111--7.json"} {
 		b, err := os.ReadFile(filepath.Join("../../testdata/baileys", name))
 		if err != nil {
