@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -83,6 +84,10 @@ var baileysKinds = []struct {
 	{"pre-key", true, ""},
 	{"session", true, ""},
 	{"tctoken", false, "WhatsApp trusted-contact tokens (not Signal-protocol state)"},
+}
+
+func compareAddr(x, y session.Address) int {
+	return cmp.Or(strings.Compare(x.Name, y.Name), cmp.Compare(x.DeviceID, y.DeviceID))
 }
 
 // unfixFileName undoes useMultiFileAuthState's fixFileName ('/' → "__",
@@ -216,6 +221,7 @@ func readBaileys(ctx context.Context, dir string, opts Options) (*account, error
 		return &RowError{Account: a.jid, Table: kind, Key: file, Err: err}
 	}
 	ignored := map[string]int{}
+	sessionFiles := map[session.Address]string{}
 	local := d.identity.PublicKey()
 	for n, e := range entries {
 		if err := ctx.Err(); err != nil {
@@ -258,7 +264,7 @@ func readBaileys(ctx context.Context, dir string, opts Options) (*account, error
 			}
 			continue
 		}
-		if err := a.addBaileys(kind, id, b, local, opts); err != nil {
+		if err := a.addBaileys(kind, id, b, local, opts, func(addr session.Address) { sessionFiles[addr] = file }); err != nil {
 			if err := bad(kind, file, err); err != nil {
 				return nil, err
 			}
@@ -268,7 +274,18 @@ func readBaileys(ctx context.Context, dir string, opts Options) (*account, error
 	// started (identity-key files come from received PreKeyWhisperMessages):
 	// such a session's remote identity becomes the address's identity, so
 	// that Interlock checks the peer's key from the start.
-	for addr, rec := range a.sessions {
+	for _, addr := range slices.SortedFunc(maps.Keys(a.sessions), compareAddr) {
+		rec := a.sessions[addr]
+		if k, ok := a.identities[addr]; ok && rec.Current() != nil && !k.Equal(rec.Current().RemoteIdentity()) {
+			// Baileys deletes a session when a device's identity changes: a
+			// session under another identity is not one it would use.
+			if err := bad("session", sessionFiles[addr], errors.New("the session's remote identity is not the device's identity (identity-key file)")); err != nil {
+				return nil, err
+			}
+			delete(a.sessions, addr)
+			a.rep.Sessions--
+			continue
+		}
 		if _, ok := a.identities[addr]; !ok && rec.Current() != nil {
 			a.identities[addr] = rec.Current().RemoteIdentity()
 			a.rep.Identities++
@@ -290,7 +307,7 @@ func readBaileys(ctx context.Context, dir string, opts Options) (*account, error
 
 // addBaileys parses one key file of kind with id (the file name's rest,
 // fixFileName undone where needed).
-func (a *account) addBaileys(kind, id string, b []byte, local prekey.IdentityKey, opts Options) error {
+func (a *account) addBaileys(kind, id string, b []byte, local prekey.IdentityKey, opts Options, sessionFile func(session.Address)) error {
 	switch kind {
 	case "pre-key":
 		n, err := strconv.ParseUint(id, 10, 32)
@@ -329,6 +346,9 @@ func (a *account) addBaileys(kind, id string, b []byte, local prekey.IdentityKey
 		if err != nil {
 			return err
 		}
+		if _, dup := a.identities[addr]; dup {
+			return fmt.Errorf("a second identity for address %v (Options.Address maps two names to it)", addr)
+		}
 		a.identities[addr] = ik
 		a.rep.Identities++
 	case "session":
@@ -343,7 +363,11 @@ func (a *account) addBaileys(kind, id string, b []byte, local prekey.IdentityKey
 		if s.Record.Current() == nil && s.Record.ArchivedStates() == 0 {
 			return fmt.Errorf("%w: record holds no session state", session.ErrCorruptRecord)
 		}
+		if _, dup := a.sessions[addr]; dup {
+			return fmt.Errorf("a second session for address %v (Options.Address maps two names to it)", addr)
+		}
 		a.sessions[addr] = s.Record
+		sessionFile(addr)
 		a.rep.Sessions++
 		a.rep.DroppedSkippedKeys += s.DroppedSkippedKeys
 	case "sender-key":
@@ -366,7 +390,11 @@ func (a *account) addBaileys(kind, id string, b []byte, local prekey.IdentityKey
 		if err != nil {
 			return err
 		}
-		a.senderKeys[group.SenderKeyName{Sender: addr.Name, DeviceID: addr.DeviceID, DistributionID: name[:i]}] = rec
+		skn := group.SenderKeyName{Sender: addr.Name, DeviceID: addr.DeviceID, DistributionID: name[:i]}
+		if _, dup := a.senderKeys[skn]; dup {
+			return fmt.Errorf("a second sender key for %v (Options.Address maps two names to it)", skn)
+		}
+		a.senderKeys[skn] = rec
 		a.rep.SenderKeys++
 	}
 	return nil

@@ -358,3 +358,35 @@ func TestIssue15BaileysBufferForms(t *testing.T) {
 		t.Fatalf("byte 300: %v", err)
 	}
 }
+
+// TestIssue15ImportBaileysConsistency: a session under another identity
+// than the device's identity-key file, and two files an Options.Address
+// maps to one address, are bad files, not a silent overwrite.
+func TestIssue15ImportBaileysConsistency(t *testing.T) {
+	ctx := context.Background()
+	dir := copyBaileys(t)
+	// B's identity file holds D's identity.
+	d, err := os.ReadFile(filepath.Join(dir, "identity-key-15550004444.2.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "identity-key-15550002222.0.json"), d, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = importer.ImportBaileys(ctx, dir, openDest(t), importer.Options{})
+	var re *importer.RowError
+	if !errors.As(err, &re) || re.Key != "session-15550002222.0.json" || !strings.Contains(err.Error(), "remote identity") {
+		t.Fatalf("identity mismatch: %v", err)
+	}
+	rep, err := importer.ImportBaileys(ctx, dir, openDest(t), importer.Options{SkipBad: true})
+	if err != nil || rep.Accounts[0].Sessions != 2 || len(rep.Accounts[0].Skipped) != 1 {
+		t.Fatalf("--skip-bad: %+v, %v", rep, err)
+	}
+
+	// Every device mapped to one address.
+	one := func(string) (session.Address, error) { return session.Address{Name: "everyone"}, nil }
+	_, err = importer.ImportBaileys(ctx, baileysDir, openDest(t), importer.Options{Address: one})
+	if !errors.As(err, &re) || !strings.Contains(err.Error(), "maps two names to it") {
+		t.Fatalf("colliding addresses: %v", err)
+	}
+}
