@@ -28,11 +28,13 @@ const (
 // Options tune an import. The zero value imports everything, failing on the
 // first bad row.
 type Options struct {
-	// AccountName names the Interlock account of a whatsmeow device JID
-	// (default: the JID itself).
+	// AccountName names the Interlock account of a whatsmeow device JID,
+	// or of a Baileys folder by creds.json's me.id (default: the JID
+	// itself).
 	AccountName func(jid string) (string, error)
-	// Address maps whatsmeow's "user:device" address strings (default:
-	// WhatsmeowAddress).
+	// Address maps the source's address strings: whatsmeow's
+	// "user:device" (default: WhatsmeowAddress), Baileys' "user.device"
+	// (default: BaileysAddress).
 	Address func(id string) (session.Address, error)
 	// SkipBad leaves rows that cannot be read out of the import and lists
 	// them in the Report, instead of failing the import.
