@@ -31,7 +31,8 @@ unit:
 vectors:
 	$(GO) test -count=1 -run 'Vector|Recorded|Libsignal|Wycheproof|RFC|KAT' -skip '^TestLiveReport' ./...
 
-peers: $(BIN)/interlock $(BIN)/mau-peer $(BIN)/interop-driver interop/libsignal/node_modules/.installed
+peers: $(BIN)/interlock $(BIN)/mau-peer $(BIN)/interop-driver interop/libsignal/node_modules/.installed \
+	interop/baileys/node_modules/.installed
 
 $(BIN)/interlock: FORCE
 	$(GO) build -o $@ ./cmd/interlock
@@ -41,6 +42,10 @@ $(BIN)/interop-driver: FORCE
 	cd interop && $(GO) build -o $@ ./cmd/interop-driver
 interop/libsignal/node_modules/.installed: interop/libsignal/package-lock.json
 	cd interop/libsignal && npm ci --no-audit --no-fund
+	touch $@
+## interop/baileys: Baileys 7.0.0-rc14 over npm libsignal 6.0.0, for the Baileys import proof (#15).
+interop/baileys/node_modules/.installed: interop/baileys/package-lock.json
+	cd interop/baileys && npm ci --ignore-scripts --no-audit --no-fund
 	touch $@
 FORCE:
 

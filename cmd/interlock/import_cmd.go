@@ -20,6 +20,7 @@ import (
 )
 
 const importUsage = `usage: interlock import whatsmeow|signalmeow --from DSN --to DSN [--dry-run] [--skip-bad]
+       interlock import baileys --from DIR --to DSN [--dry-run] [--skip-bad]
 
 Moves the Signal-protocol state of another library's store into an Interlock
 database (store/sqlstore), so that conversations continue without re-keying
@@ -32,6 +33,12 @@ database (store/sqlstore), so that conversations continue without re-keying
               Interlock accounts per signalmeow device, the ACI's (named by
               the ACI UUID) and the PNI's (named "PNI:" and the PNI); remote
               devices keep their service ID and device ID (store/importer).
+  baileys     Baileys' useMultiFileAuthState directory (creds.json,
+              session-*.json, sender-key-*.json, pre-key-*.json; records of
+              libsignal-node): one account, named by creds.json's me.id;
+              remote devices keep their "user.device" names as the user part
+              and device. Files without Signal state (app-state keys, LID
+              mappings, device lists…) are listed as not imported.
 
 A DSN is a PostgreSQL URL (postgres://…) or an SQLite file (a path, or
 sqlite:PATH / file:PATH). The source is opened read-only and never modified.
@@ -40,7 +47,7 @@ import fails naming the account, table and address, and the destination is
 left as it was — unless --skip-bad, which imports the rest and lists what
 was skipped and why. --dry-run reads and checks everything, writes nothing
 (--to is then optional). The destination pins identities per device for
-whatsmeow, as WhatsApp requires, and per account for signalmeow, as Signal
+whatsmeow and Baileys, as WhatsApp requires, and per account for signalmeow, as Signal
 does.
 
 Progress goes to standard error (a progress line on a terminal, plain lines
@@ -60,9 +67,9 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	}
 	switch {
 	case fs.NArg() == 0:
-		return usageFail(fs, stderr, "missing source kind (whatsmeow, signalmeow)")
-	case sqlSources[fs.Arg(0)].run == nil:
-		return usageFail(fs, stderr, "unknown source kind %q (supported: whatsmeow, signalmeow)", fs.Arg(0))
+		return usageFail(fs, stderr, "missing source kind (whatsmeow, signalmeow, baileys)")
+	case sqlSources[fs.Arg(0)].run == nil && fs.Arg(0) != "baileys":
+		return usageFail(fs, stderr, "unknown source kind %q (supported: whatsmeow, signalmeow, baileys)", fs.Arg(0))
 	case fs.NArg() > 1:
 		return usageFail(fs, stderr, "unexpected argument %q", fs.Arg(1))
 	case *from == "":
@@ -72,6 +79,9 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if fs.Arg(0) == "baileys" {
+		return finish(fs, stderr, importBaileys(ctx, *from, *to, *dry, *skipBad, stdout, stderr))
+	}
 	return finish(fs, stderr, importSQL(ctx, sqlSources[fs.Arg(0)], *from, *to, *dry, *skipBad, stdout, stderr))
 }
 
@@ -176,6 +186,15 @@ func printSummary(w io.Writer, rep *importer.Report) {
 	for _, a := range rep.Accounts {
 		fmt.Fprintf(w, "  %s → account %q: %d sessions, %d sender keys, %d prekeys, %d identities\n",
 			sourceName(a), a.Account, a.Sessions, a.SenderKeys, a.PreKeys, a.Identities)
+	}
+	if t.IdentitiesFromSessions > 0 {
+		fmt.Fprintf(w, "%d identities taken from sessions (the source stored none for them)\n", t.IdentitiesFromSessions)
+	}
+	if t.DroppedSkippedKeys > 0 {
+		fmt.Fprintf(w, "%d skipped message keys beyond libsignal's limits left out (the oldest)\n", t.DroppedSkippedKeys)
+	}
+	for _, ig := range t.Ignored {
+		fmt.Fprintf(w, "not imported: %d file(s) of %s\n", ig.Files, ig.What)
 	}
 	if len(t.Skipped) == 0 {
 		fmt.Fprintln(w, "skipped: none")

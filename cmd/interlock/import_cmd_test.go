@@ -35,7 +35,7 @@ func TestIssue15ImportCommand(t *testing.T) {
 		code := run(append([]string{"import"}, args...), nil, &out, &errb)
 		return code, out.String(), errb.String()
 	}
-	for _, args := range [][]string{{}, {"whatsmeow"}, {"baileys", "--from", src, "--to", "x"}, {"whatsmeow", "--from", src}, {"whatsmeow", "--bogus"}} {
+	for _, args := range [][]string{{}, {"whatsmeow"}, {"nosuch", "--from", src, "--to", "x"}, {"whatsmeow", "--from", src}, {"whatsmeow", "--bogus"}} {
 		if code, _, _ := runIt(args...); code != exitUsage {
 			t.Errorf("%v: exit %d, want 2", args, code)
 		}

@@ -62,7 +62,7 @@ commands:
   media        encrypt or decrypt an attachment (WhatsApp or Signal format), streaming
   inspect      show every field of a message, key, certificate or envelope (hex, base64 or raw)
   conformance  prove which security guarantees hold (vectors and live peers)
-  import       move a whatsmeow or signalmeow store into an Interlock database, no re-keying
+  import       move a whatsmeow or signalmeow store or a Baileys folder into an Interlock database, no re-keying
   version      print the module version, VCS revision and Go version
 
 "interlock <command> --help" (or "interlock help <command>") describes a

@@ -53,6 +53,51 @@
 // uploaded, as signalmeow keeps only the keys it generated for the
 // server. The destination pins identities per account (session.PerAccount,
 // sqlstore's default), as Signal does.
+// ImportBaileys reads the folder of Baileys' useMultiFileAuthState
+// (github.com/WhiskeySockets/Baileys, src/Utils/use-multi-file-auth-state.ts)
+// — the state of libsignal-node (the WhiskeySockets fork, npm libsignal
+// 6.0.0) and of Baileys' own group cipher. Every file is JSON; Node Buffers
+// are BufferJSON objects ({"type":"Buffer","data":"<base64>"}, also read
+// as byte arrays or numbered members); in file names ':' is written '-' and
+// '/' "__":
+//
+//	creds.json             signedIdentityKey (32-byte public, private),
+//	                       registrationId, signedPreKey {keyPair, signature,
+//	                       keyId}, firstUnuploadedPreKeyId, me.id; the noise
+//	                       key, pairing and app-state data are not Signal
+//	                       state and are not imported
+//	session-<addr>.json    libsignal-node's SessionRecord.serialize():
+//	                       {"_sessions": {base key: entry}, "version": "v1"}
+//	identity-key-<addr>.json  the identity key of a device Baileys received
+//	                       a PreKeyWhisperMessage from
+//	pre-key-<id>.json      {public, private}; IDs from firstUnuploadedPreKeyId
+//	                       on were not uploaded yet
+//	sender-key-<group>--<user>--<device>.json  a Buffer of the JSON of
+//	                       Baileys' SenderKeyRecord (states, newest last)
+//	app-state-sync-key-*, app-state-sync-version-*, sender-key-memory-*,
+//	lid-mapping-*, device-list-*, tctoken-*  not Signal state: counted in
+//	                       AccountReport.Ignored, not imported
+//
+// A libsignal-node entry maps to libsignal's SessionStructure field by
+// field: the open entry (indexInfo.closed == -1) is the current state, the
+// others are archived, most recently used first; registrationId is the
+// remote's, the local identity and registration ID come from creds.json;
+// currentRatchet's ephemeral key pair and rootKey, lastRemoteEphemeralKey's
+// chain last among the receiver chains (the rest in libsignal-node's order,
+// oldest first); a chain's counter (the last index derived, -1 for none) is
+// index-1 of libsignal's chain key; skipped keys are libsignal-node's message
+// key seeds, which libsignal stores as seeds too; pendingPreKey {preKeyId,
+// signedKeyId, baseKey} is the unanswered session, dated by
+// indexInfo.created; previousCounter -1 is read as 0. libsignal-node drops
+// the chain key of a receiver chain the remote has stepped past, keeping
+// the skipped keys: such a chain gets a fresh random chain key (no one can
+// derive a message on it beyond the kept keys; a known key would let anyone
+// forge one), and a closed chain with no skipped key is left out.
+// libsignal-node bounds neither the number of receiver chains nor of skipped
+// keys: beyond ratchet.MaxReceiverChains and ratchet.MaxMessageKeys the
+// oldest are left out and counted in AccountReport.DroppedSkippedKeys.
+// Baileys keeps no identity for a session it started: the session's remote
+// identity is used (AccountReport.IdentitiesFromSessions).
 //
 // ExportLibsignal goes the other way: an account's keys, prekeys, sessions,
 // identities and sender keys in libsignal's serialized forms (storage.proto),
@@ -83,12 +128,23 @@
 // TRUSTED_VERIFIED are pinned (the verified ones are counted in the Report,
 // for the application to keep); any other trust level is a bad row, since
 // pinning the key would trust what signalmeow refused.
+// Baileys names a device by libsignal-node's address string "user.device"
+// (jidToSignalProtocolAddress: the JID's user part, "_1" appended for a
+// LID, "_128"/"_129" for hosted ones; device 0 when the JID has none), in
+// session-*, identity-key-* and sender-key-* file names. BaileysAddress, the
+// default Options.Address of ImportBaileys, maps it to session.Address{Name:
+// user, DeviceID: device} unchanged — the names WhatsmeowAddress gives the
+// same devices — and a sender key becomes group.SenderKeyName{Sender,
+// DeviceID: the sender's address, DistributionID: the group JID}. The
+// account is named by creds.json's me.id (Options.AccountName receives it,
+// or "" for a folder that never registered, which then needs one).
 //
 // # Transactions and failures
 //
 // The source is only read (in one read transaction per account on
 // PostgreSQL; open an SQLite source read-only, as the interlock command
-// does). Everything of an account is read and parsed before anything is
+// does; a Baileys folder is read file by file: stop the Baileys client
+// first, as it rewrites files while it runs). Everything of an account is read and parsed before anything is
 // written; then the account is created and all its rows are written in one
 // transaction of the destination (for signalmeow: both accounts of a device
 // are read first, then each is written in its own transaction). A row that cannot be read — a truncated or

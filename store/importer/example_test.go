@@ -28,3 +28,15 @@ func ExampleWhatsmeowAddress() {
 	// 15550000001 3
 	// 15550000001@s.whatsapp.net.3
 }
+
+// Baileys names a remote device "user.device" (a LID's user part ends in
+// "_1"); the importer maps it to a session.Address the same way.
+func ExampleBaileysAddress() {
+	a, err := importer.BaileysAddress("987654321012345_1.3")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(a.Name, a.DeviceID)
+	// Output:
+	// 987654321012345_1 3
+}

@@ -29,11 +29,13 @@ const (
 // first bad row.
 type Options struct {
 	// AccountName names the Interlock account of a whatsmeow device JID,
-	// or of signalmeow's local service ID (the ACI, or "PNI:" and the PNI)
-	// (default: the JID or service ID itself).
+	// of signalmeow's local service ID (the ACI, or "PNI:" and the PNI),
+	// or of a Baileys folder by creds.json's me.id (default: the JID or
+	// service ID itself).
 	AccountName func(jid string) (string, error)
-	// Address maps whatsmeow's "user:device" address strings (default:
-	// WhatsmeowAddress).
+	// Address maps the source's address strings: whatsmeow's
+	// "user:device" (default: WhatsmeowAddress), Baileys' "user.device"
+	// (default: BaileysAddress).
 	Address func(id string) (session.Address, error)
 	// ServiceName maps a signalmeow service ID (a remote ACI, or "PNI:"
 	// and a PNI, canonical lowercase) to the Interlock address name of its
@@ -86,6 +88,23 @@ type AccountReport struct {
 	Verified int
 	// Skipped lists the rows left out (Options.SkipBad).
 	Skipped []Skipped
+	// IdentitiesFromSessions counts identities taken from a session's
+	// current state because the source stored none for the address
+	// (ImportBaileys); they are included in Identities.
+	IdentitiesFromSessions int
+	// DroppedSkippedKeys counts skipped message keys beyond libsignal's
+	// limits that a source kept (ImportBaileys: see
+	// LibsignalNodeSession.DroppedSkippedKeys).
+	DroppedSkippedKeys int
+	// Ignored lists source files that hold no Signal-protocol state and
+	// were not imported (ImportBaileys), by kind.
+	Ignored []Ignored
+}
+
+// Ignored is a kind of source file left out of an import on purpose.
+type Ignored struct {
+	What  string // the kind and why it is not imported
+	Files int
 }
 
 // Skipped is a row left out of an import, and why.
@@ -107,6 +126,9 @@ func (r *Report) Totals() (t AccountReport) {
 		t.KyberPreKeys += a.KyberPreKeys
 		t.LastResortKyberPreKeys += a.LastResortKyberPreKeys
 		t.Verified += a.Verified
+		t.DroppedSkippedKeys += a.DroppedSkippedKeys
+		t.IdentitiesFromSessions += a.IdentitiesFromSessions
+		t.Ignored = append(t.Ignored, a.Ignored...)
 		t.Skipped = append(t.Skipped, a.Skipped...)
 	}
 	return t
