@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/interlock-e2ee/interlock/media"
 )
@@ -19,7 +20,10 @@ import (
 // HMAC-SHA256 over the same bytes, done in one pass in refChunk pieces (each
 // piece encrypted, then MACed while it is in cache). MB/s counts plaintext
 // bytes in every row, so the rows compare directly; the issue's target is
-// media ≥ 0.8 × raw.
+// media ≥ 0.8 × raw. Issue #18 item 5 restates the decryption target
+// against raw-read-twice (rawDecryptTwice), the least a decryption that
+// authenticates before it releases plaintext can do: ≥ 0.9 × of it, and
+// encryption ≥ 0.9 × raw.
 //
 //	cd bench && go test -run '^$' -bench Media -benchtime 20x .
 //
@@ -71,6 +75,40 @@ func rawDecrypt(block cipher.Block, macKey, iv, ct, tag, buf []byte) bool {
 	return hmac.Equal(mac.Sum(nil), tag)
 }
 
+// rawDecryptTwice is the decryption reference of issue #18 item 5: what a
+// decryption that authenticates the whole blob before releasing any
+// plaintext has to do at least. It reads the blob from r twice through one
+// piece-sized buffer, on one goroutine: the first pass MACs it and compares
+// the tag, the second decrypts it into buf and writes it to w.
+func rawDecryptTwice(w io.Writer, block cipher.Block, macKey, iv []byte, r io.ReaderAt, size int64, tag, buf, out []byte) error {
+	mac := hmac.New(sha256.New, macKey)
+	mac.Write(iv)
+	for off := int64(0); off < size; {
+		n, err := r.ReadAt(buf[:min(int64(len(buf)), size-off)], off)
+		if n == 0 && err != nil {
+			return err
+		}
+		mac.Write(buf[:n])
+		off += int64(n)
+	}
+	if !hmac.Equal(mac.Sum(nil), tag) {
+		return fmt.Errorf("MAC")
+	}
+	mode := cipher.NewCBCDecrypter(block, iv)
+	for off := int64(0); off < size; {
+		n, err := r.ReadAt(buf[:min(int64(len(buf)), size-off)], off)
+		if n == 0 && err != nil {
+			return err
+		}
+		mode.CryptBlocks(out[:n], buf[:n])
+		if _, err := w.Write(out[:n]); err != nil {
+			return err
+		}
+		off += int64(n)
+	}
+	return nil
+}
+
 func BenchmarkMediaEncrypt(b *testing.B) {
 	for _, n := range mediaSizes {
 		pt := make([]byte, n)
@@ -82,14 +120,14 @@ func BenchmarkMediaEncrypt(b *testing.B) {
 			iv, buf := make([]byte, 16), make([]byte, refChunk)
 			b.SetBytes(int64(n))
 			b.ReportAllocs()
-			for b.Loop() {
+			for loopCPU(b) {
 				rawEncrypt(block, key[32:], iv, pt, buf)
 			}
 		})
 		b.Run("whatsapp/"+mediaSizeName(n), func(b *testing.B) {
 			b.SetBytes(int64(n))
 			b.ReportAllocs()
-			for b.Loop() {
+			for loopCPU(b) {
 				if _, err := media.EncryptWhatsApp(rand.Reader, io.Discard, bytes.NewReader(pt), media.Image); err != nil {
 					b.Fatal(err)
 				}
@@ -98,7 +136,7 @@ func BenchmarkMediaEncrypt(b *testing.B) {
 		b.Run("signal/"+mediaSizeName(n), func(b *testing.B) {
 			b.SetBytes(int64(n))
 			b.ReportAllocs()
-			for b.Loop() {
+			for loopCPU(b) {
 				if _, err := media.EncryptSignal(rand.Reader, io.Discard, bytes.NewReader(pt), int64(n)); err != nil {
 					b.Fatal(err)
 				}
@@ -124,9 +162,29 @@ func BenchmarkMediaDecrypt(b *testing.B) {
 			tag := mac.Sum(nil)
 			b.SetBytes(int64(n))
 			b.ReportAllocs()
-			for b.Loop() {
+			for loopCPU(b) {
 				if !rawDecrypt(block, key[32:], iv, ct, tag, buf) {
 					b.Fatal("MAC")
+				}
+			}
+		})
+
+		b.Run("raw-read-twice/"+mediaSizeName(n), func(b *testing.B) {
+			key := make([]byte, 64)
+			rand.Read(key)
+			block, _ := aes.NewCipher(key[:32])
+			iv, buf, out := make([]byte, 16), make([]byte, refChunk), make([]byte, refChunk)
+			ct := make([]byte, n)
+			cipher.NewCBCEncrypter(block, iv).CryptBlocks(ct, pt)
+			mac := hmac.New(sha256.New, key[32:])
+			mac.Write(iv)
+			mac.Write(ct)
+			tag := mac.Sum(nil)
+			b.SetBytes(int64(n))
+			b.ReportAllocs()
+			for loopCPU(b) {
+				if err := rawDecryptTwice(io.Discard, block, key[32:], iv, bytes.NewReader(ct), int64(n), tag, buf, out); err != nil {
+					b.Fatal(err)
 				}
 			}
 		})
@@ -146,7 +204,7 @@ func BenchmarkMediaDecrypt(b *testing.B) {
 			b.Run(c.name+"/"+mediaSizeName(n), func(b *testing.B) {
 				b.SetBytes(int64(n))
 				b.ReportAllocs()
-				for b.Loop() {
+				for loopCPU(b) {
 					if err := media.DecryptWhatsApp(io.Discard, bytes.NewReader(wa.Bytes()), int64(wa.Len()), media.Image, waInfo.MediaKey, c.check); err != nil {
 						b.Fatal(err)
 					}
@@ -169,7 +227,7 @@ func BenchmarkMediaDecrypt(b *testing.B) {
 			b.Run(c.name+"/"+mediaSizeName(n), func(b *testing.B) {
 				b.SetBytes(int64(n))
 				b.ReportAllocs()
-				for b.Loop() {
+				for loopCPU(b) {
 					if err := media.DecryptSignal(io.Discard, bytes.NewReader(sig.Bytes()), int64(sig.Len()), sigInfo.Key, sigInfo.Size, c.check); err != nil {
 						b.Fatal(err)
 					}
@@ -178,3 +236,28 @@ func BenchmarkMediaDecrypt(b *testing.B) {
 		}
 	}
 }
+
+// loopCPU is b.Loop that also reports the process's CPU time per operation
+// (cpu-ns/op) when the loop ends: on a shared machine the wall time depends
+// on everyone else's load, the CPU time much less. Media rows use two
+// goroutines and the raw rows one, so their CPU time is their total work,
+// not their throughput.
+func loopCPU(b *testing.B) bool {
+	st, ok := cpuStart[b]
+	if !ok {
+		st = processCPU()
+		cpuStart[b] = st
+	}
+	if b.Loop() {
+		return true
+	}
+	delete(cpuStart, b)
+	if b.N > 0 {
+		b.ReportMetric(float64(processCPU()-st)/float64(b.N), "cpu-ns/op")
+	}
+	return false
+}
+
+// cpuStart holds each running benchmark's CPU time at its first loopCPU
+// (benchmarks run one at a time).
+var cpuStart = map[*testing.B]time.Duration{}

@@ -224,6 +224,35 @@ func (s *advScenario) finish() (adversarialVector, error) {
 	return s.v, nil
 }
 
+// newAdvSession is the set-up every session scenario starts with: the
+// scenario (newAdvScenario), its initiator at advAlice drawing from the
+// named stream (writing the address binding when bound) with the
+// responder's bundle processed, and, when first is not empty, the
+// initiator's first message to the responder with that text.
+func newAdvSession(label string, version int, b advBundle, v adversarialVector, stream string, bound bool, first string) (s *advScenario, alice *advSender, m0 advMsg, err error) {
+	if s, err = newAdvScenario(label, version, b, v); err != nil {
+		return s, nil, m0, err
+	}
+	if alice, err = s.sender(advAlice, stream, bound); err != nil {
+		return s, nil, m0, err
+	}
+	s.initiator(alice)
+	if first != "" {
+		m0, err = s.send(alice, advBob, first)
+	}
+	return s, alice, m0, err
+}
+
+// run runs steps in order and, when all pass, finishes the vector.
+func (s *advScenario) run(steps ...func() error) (adversarialVector, error) {
+	for _, f := range steps {
+		if err := f(); err != nil {
+			return s.v, err
+		}
+	}
+	return s.finish()
+}
+
 // reencodePreKey re-encodes a PreKeySignalMessage with the given base key
 // bytes, identity key bytes and inner SignalMessage: what anyone can build,
 // since the outer message has no MAC of its own.
@@ -300,17 +329,9 @@ func genAdversarial() ([]any, error) {
 // Item 3: a version 3 PreKeySignalMessage without one-time prekey, its base
 // key re-encoded.
 func genAdvBaseKey() (adversarialVector, error) {
-	s, err := newAdvScenario("interlock-adversarial/base-key", 3, advBundle{}, adversarialVector{Issue: "#20 item 3", Check: "corpus/adversarial/replay",
-		Comment: "X3DH (version 3) from a bundle without one-time prekey. The server re-delivers the first PreKeySignalMessage with its base key re-encoded (top bit of u set: the same X25519 point, so the same agreement, with other bytes). It must be refused (a non-canonical key, or the same base key compared canonically), must not decrypt a second time and must not replace the session; the conversation goes on."})
-	if err != nil {
-		return s.v, err
-	}
-	alice, err := s.sender(advAlice, "alice", false)
-	if err != nil {
-		return s.v, err
-	}
-	s.initiator(alice)
-	m0, err := s.send(alice, advBob, "pay 100")
+	s, alice, m0, err := newAdvSession("interlock-adversarial/base-key", 3, advBundle{}, adversarialVector{Issue: "#20 item 3", Check: "corpus/adversarial/replay",
+		Comment: "X3DH (version 3) from a bundle without one-time prekey. The server re-delivers the first PreKeySignalMessage with its base key re-encoded (top bit of u set: the same X25519 point, so the same agreement, with other bytes). It must be refused (a non-canonical key, or the same base key compared canonically), must not decrypt a second time and must not replace the session; the conversation goes on."},
+		"alice", false, "pay 100")
 	if err != nil {
 		return s.v, err
 	}
@@ -322,7 +343,7 @@ func genAdvBaseKey() (adversarialVector, error) {
 	if err != nil {
 		return s.v, err
 	}
-	steps := []func() error{
+	return s.run(
 		func() error { return s.deliver(advAlice, m0, "first PreKeySignalMessage (X3DH, no one-time prekey)") },
 		func() error {
 			return s.decrypt(advAlice, m0.typ, replay, nil, "", "the same message, base key with the top bit of u set (non-canonical encoding of the same point)", "invalid_message")
@@ -344,29 +365,15 @@ func genAdvBaseKey() (adversarialVector, error) {
 			return s.deliver(advAlice, m, "the initiator's next message, on the original session")
 		},
 		func() error { return s.reply(alice, "received again", "") },
-	}
-	for _, f := range steps {
-		if err := f(); err != nil {
-			return s.v, err
-		}
-	}
-	return s.finish()
+	)
 }
 
 // Item 3: a SignalMessage whose ratchet key has the top bit set, with a MAC
 // its sender computed over those bytes.
 func genAdvRatchetKey() (adversarialVector, error) {
-	s, err := newAdvScenario("interlock-adversarial/ratchet-key", 3, advBundle{}, adversarialVector{Issue: "#20 item 3", Check: "corpus/adversarial/integrity",
-		Comment: "X3DH (version 3). The first message of the initiator's second sending chain arrives with its ratchet key re-encoded (top bit of u set) and a MAC its sender computed over those bytes: every received public key must be canonical, so it is refused; the genuine message then decrypts."})
-	if err != nil {
-		return s.v, err
-	}
-	alice, err := s.sender(advAlice, "alice", false)
-	if err != nil {
-		return s.v, err
-	}
-	s.initiator(alice)
-	m0, err := s.send(alice, advBob, "hello")
+	s, alice, m0, err := newAdvSession("interlock-adversarial/ratchet-key", 3, advBundle{}, adversarialVector{Issue: "#20 item 3", Check: "corpus/adversarial/integrity",
+		Comment: "X3DH (version 3). The first message of the initiator's second sending chain arrives with its ratchet key re-encoded (top bit of u set) and a MAC its sender computed over those bytes: every received public key must be canonical, so it is refused; the genuine message then decrypts."},
+		"alice", false, "hello")
 	if err != nil {
 		return s.v, err
 	}
@@ -421,12 +428,9 @@ func genAdvRatchetKey() (adversarialVector, error) {
 
 // Item 2: a PreKeySignalMessage on a last-resort Kyber prekey, relabelled.
 func genAdvLastResort() (adversarialVector, error) {
-	s, err := newAdvScenario("interlock-adversarial/last-resort", 4, advBundle{kyber: true, lastResort: true}, adversarialVector{Issue: "#20 item 2", Check: "corpus/adversarial/replay",
-		Comment: "PQXDH (version 4) from a bundle with a last-resort Kyber prekey and no one-time prekey (kyber_last_resort); the initiator writes no address binding (as libsignal 0.90). Nothing is consumed by the first message, so the server re-delivers its bytes as from another account and from another device of the sender: a base key seen before with a last-resort Kyber prekey must be refused (libsignal's mark_kyber_pre_key_used) and store no session. A new session on the same last-resort prekey with a new base key is accepted."})
-	if err != nil {
-		return s.v, err
-	}
-	alice, err := s.sender(advAlice, "alice", false)
+	s, alice, m0, err := newAdvSession("interlock-adversarial/last-resort", 4, advBundle{kyber: true, lastResort: true}, adversarialVector{Issue: "#20 item 2", Check: "corpus/adversarial/replay",
+		Comment: "PQXDH (version 4) from a bundle with a last-resort Kyber prekey and no one-time prekey (kyber_last_resort); the initiator writes no address binding (as libsignal 0.90). Nothing is consumed by the first message, so the server re-delivers its bytes as from another account and from another device of the sender: a base key seen before with a last-resort Kyber prekey must be refused (libsignal's mark_kyber_pre_key_used) and store no session. A new session on the same last-resort prekey with a new base key is accepted."},
+		"alice", false, "first message on a last-resort Kyber prekey")
 	if err != nil {
 		return s.v, err
 	}
@@ -434,14 +438,9 @@ func genAdvLastResort() (adversarialVector, error) {
 	if err != nil {
 		return s.v, err
 	}
-	s.initiator(alice)
-	m0, err := s.send(alice, advBob, "first message on a last-resort Kyber prekey")
-	if err != nil {
-		return s.v, err
-	}
 	alice2 := advAlice
 	alice2.DeviceID = 2
-	steps := []func() error{
+	return s.run(
 		func() error {
 			return s.deliver(advAlice, m0, "first PreKeySignalMessage (last-resort Kyber prekey, no one-time prekey)")
 		},
@@ -469,29 +468,15 @@ func genAdvLastResort() (adversarialVector, error) {
 			}
 			return s.deliver(advAlice, m, "the first sender's next message")
 		},
-	}
-	for _, f := range steps {
-		if err := f(); err != nil {
-			return s.v, err
-		}
-	}
-	return s.finish()
+	)
 }
 
 // Item 1: a PreKeySignalMessage for an existing session whose identity
 // field names another, trusted, identity.
 func genAdvIdentityField() (adversarialVector, error) {
-	s, err := newAdvScenario("interlock-adversarial/identity-field", 3, advBundle{}, adversarialVector{Issue: "#20 item 1", Check: "corpus/adversarial/identity",
-		Comment: "The initiator's old installation (identity K1) had a session; the account reinstalled with identity K2, which the application trusted (op trust). A thief holding the old phone sends a SignalMessage of the K1 session: refused (K1 is no longer trusted). He wraps it in a PreKeySignalMessage carrying the K1 session's base key and K2 in the identity field (the outer message has no MAC): the identity that authenticates it is the K1 session's, which must equal the identity field and be trusted, so it is refused, and the K1 session does not become current (the following steps prove it). Refusing it as untrusted_identity also conforms."})
-	if err != nil {
-		return s.v, err
-	}
-	oldAlice, err := s.sender(advAlice, "alice-K1", false)
-	if err != nil {
-		return s.v, err
-	}
-	s.initiator(oldAlice)
-	first, err := s.send(oldAlice, advBob, "hello from K1")
+	s, oldAlice, first, err := newAdvSession("interlock-adversarial/identity-field", 3, advBundle{}, adversarialVector{Issue: "#20 item 1", Check: "corpus/adversarial/identity",
+		Comment: "The initiator's old installation (identity K1) had a session; the account reinstalled with identity K2, which the application trusted (op trust). A thief holding the old phone sends a SignalMessage of the K1 session: refused (K1 is no longer trusted). He wraps it in a PreKeySignalMessage carrying the K1 session's base key and K2 in the identity field (the outer message has no MAC): the identity that authenticates it is the K1 session's, which must equal the identity field and be trusted, so it is refused, and the K1 session does not become current (the following steps prove it). Refusing it as untrusted_identity also conforms."},
+		"alice-K1", false, "hello from K1")
 	if err != nil {
 		return s.v, err
 	}
@@ -568,16 +553,12 @@ func genAdvIdentityField() (adversarialVector, error) {
 
 // Item 11: libsignal's address binding.
 func genAdvAddressBinding() (adversarialVector, error) {
-	s, err := newAdvScenario("interlock-adversarial/address-binding", 4, advBundle{oneTime: true, kyber: true}, adversarialVector{Issue: "#20 item 11", Check: "corpus/adversarial/identity",
-		Comment: "PQXDH (version 4) first message whose inner SignalMessage carries libsignal's address binding (field 6, 36 bytes under the MAC: sender service ID, fixed width 17 bytes ‖ sender device ‖ recipient service ID ‖ recipient device), as libsignal ≥ 0.91 writes it. Relabelled by the server as from another device or account, or written for another recipient (the server swapped the responder's bundle in for carol's), it must be refused before a session is stored or a prekey spent; the genuine delivery then decrypts. The responder knows its own address (the responder's name and device)."})
+	s, alice, _, err := newAdvSession("interlock-adversarial/address-binding", 4, advBundle{oneTime: true, kyber: true}, adversarialVector{Issue: "#20 item 11", Check: "corpus/adversarial/identity",
+		Comment: "PQXDH (version 4) first message whose inner SignalMessage carries libsignal's address binding (field 6, 36 bytes under the MAC: sender service ID, fixed width 17 bytes ‖ sender device ‖ recipient service ID ‖ recipient device), as libsignal ≥ 0.91 writes it. Relabelled by the server as from another device or account, or written for another recipient (the server swapped the responder's bundle in for carol's), it must be refused before a session is stored or a prekey spent; the genuine delivery then decrypts. The responder knows its own address (the responder's name and device)."},
+		"alice", true, "")
 	if err != nil {
 		return s.v, err
 	}
-	alice, err := s.sender(advAlice, "alice", true)
-	if err != nil {
-		return s.v, err
-	}
-	s.initiator(alice)
 	// The server publishes Bob's bundle as carol's: Alice's message to
 	// "carol" is bound to carol.
 	if err := alice.c.ProcessBundle(s.ctx, advCarol, s.bundle); err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/interlock-e2ee/interlock/internal/curve"
+	"github.com/interlock-e2ee/interlock/internal/jsonrec"
 	"github.com/interlock-e2ee/interlock/proto/signalpb"
 	"google.golang.org/protobuf/proto"
 )
@@ -139,7 +140,7 @@ func (r *Record) Marshal() ([]byte, error) {
 // record_compat.go (issue #15 item 1).
 func UnmarshalRecord(b []byte) (*Record, error) {
 	var pb signalpb.SenderKeyRecordStructure
-	if isJSONRecord(b) {
+	if jsonrec.Is(b) {
 		mpb, err := mauToProto(b)
 		if err != nil {
 			return nil, err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/interlock-e2ee/interlock/internal/curve"
+	"github.com/interlock-e2ee/interlock/internal/jsonrec"
 	"github.com/interlock-e2ee/interlock/proto/signalpb"
 	"google.golang.org/protobuf/proto"
 )
@@ -95,7 +96,7 @@ func (r *PreKeyRecord) Marshal() ([]byte, error) {
 // UnmarshalPreKeyRecord parses a stored one-time prekey.
 // It also reads go.mau.fi/libsignal's JSON form (records_compat.go).
 func UnmarshalPreKeyRecord(b []byte) (*PreKeyRecord, error) {
-	if isJSONRecord(b) {
+	if jsonrec.Is(b) {
 		return unmarshalMauPreKey(b)
 	}
 	var pb signalpb.PreKeyRecordStructure
@@ -120,7 +121,7 @@ func (r *SignedPreKeyRecord) Marshal() ([]byte, error) {
 // UnmarshalSignedPreKeyRecord parses a stored signed prekey.
 // It also reads go.mau.fi/libsignal's JSON form (records_compat.go).
 func UnmarshalSignedPreKeyRecord(b []byte) (*SignedPreKeyRecord, error) {
-	if isJSONRecord(b) {
+	if jsonrec.Is(b) {
 		return unmarshalMauSignedPreKey(b)
 	}
 	var pb signalpb.SignedPreKeyRecordStructure

@@ -18,19 +18,6 @@ import (
 // every form a public key may also be a raw 32-byte key without the 0x05
 // type byte; it must match the private key. Marshal writes libsignal's form.
 
-// isJSONRecord reports whether b is a JSON object (a protobuf record never
-// starts with '{': field 15, wire type 3).
-func isJSONRecord(b []byte) bool {
-	if len(b) > 0 && b[0] == '{' {
-		return true
-	}
-	// Leading white space is JSON's too, but 0x09, 0x0A, 0x0D and 0x20 also
-	// start protobuf fields (0x0A is field 1, bytes: most records): such a
-	// record is JSON only if the whole of it is.
-	t := bytes.TrimLeft(b, " \t\r\n")
-	return len(t) > 0 && t[0] == '{' && json.Valid(b)
-}
-
 // fixKey returns a raw 32-byte public key in the 33-byte form; anything
 // else unchanged.
 func fixKey(b []byte) []byte {

@@ -167,10 +167,7 @@ func bothVersions(t *testing.T, fn func(t *testing.T, v2 bool)) {
 func TestIssue20Item12_MintedCertificatePreKeyMessage(t *testing.T) {
 	bothVersions(t, func(t *testing.T, v2 bool) {
 		ctx := context.Background()
-		srv := newServer(t, 1)
-		evil := newMallory(t, srv)
-		alice, bob := newParty(t, aliceUUID, 1), newParty(t, bobUUID, 1)
-		alice.connect(t, bob)
+		srv, evil, alice, bob := mintedScene(t, false)
 		typ, inner, err := alice.cipher.Encrypt(ctx, bob.addr, []byte("meet at noon"))
 		if err != nil || typ != session.TypePreKey {
 			t.Fatalf("type %d: %v", typ, err)
@@ -190,21 +187,10 @@ func TestIssue20Item12_MintedCertificatePreKeyMessage(t *testing.T) {
 				t.Fatalf("refused message for %v changed the store", as)
 			}
 		}
-		// The genuine delivery still opens, from Alice.
-		sealed := sealAs(t, v2, alice.id, srv.issue(t, alice), bob, typ, inner)
-		res, err := sealedsender.DecryptMessage(ctx, bob.cipher, bob.store, sealed, srv.opts(bob))
-		if err != nil || string(res.Plaintext) != "meet at noon" || res.Sender != alice.addr {
-			t.Fatalf("genuine message after the forgeries: %v", err)
-		}
-		// Now that Bob pins Alice's key, a minted alice.1 certificate fails
-		// the pinned-identity check itself.
-		_, inner2, err := alice.cipher.Encrypt(ctx, bob.addr, []byte("second"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := sealedsender.DecryptMessage(ctx, bob.cipher, bob.store, evil.seal(t, v2, alice.addr, bob, typ, inner2), srv.opts(bob)); !errors.Is(err, session.ErrUntrustedIdentity) {
-			t.Fatalf("minted alice.1 certificate after pinning: %v", err)
-		}
+		// The genuine delivery still opens, from Alice; now that Bob pins
+		// Alice's key, a minted alice.1 certificate fails the
+		// pinned-identity check itself.
+		genuineThenPinned(t, v2, srv, evil, alice, bob, typ, inner, "meet at noon")
 	})
 }
 
@@ -219,11 +205,7 @@ func TestIssue20Item12_MintedCertificatePreKeyMessage(t *testing.T) {
 func TestIssue20Item12_MintedCertificateSignalMessage(t *testing.T) {
 	bothVersions(t, func(t *testing.T, v2 bool) {
 		ctx := context.Background()
-		srv := newServer(t, 1)
-		evil := newMallory(t, srv)
-		alice, bob := newParty(t, aliceUUID, 1), newParty(t, bobUUID, 1)
-		alice.connect(t, bob)
-		exchange(t, alice, bob)
+		srv, evil, alice, bob := mintedScene(t, true)
 		typ, inner, err := alice.cipher.Encrypt(ctx, bob.addr, []byte("wire 100 EUR"))
 		if err != nil || typ != session.TypeSignal {
 			t.Fatalf("type %d: %v", typ, err)
@@ -249,20 +231,46 @@ func TestIssue20Item12_MintedCertificateSignalMessage(t *testing.T) {
 			t.Fatal("refused message changed the store")
 		}
 
-		// Alice's genuine delivery opens, from Alice.
-		res, err = sealedsender.DecryptMessage(ctx, bob.cipher, bob.store, sealAs(t, v2, alice.id, srv.issue(t, alice), bob, typ, inner), srv.opts(bob))
-		if err != nil || string(res.Plaintext) != "wire 100 EUR" || res.Sender != alice.addr {
-			t.Fatalf("genuine message: %v", err)
-		}
-		// And a minted alice.1 certificate fails the pinned identity.
-		_, inner2, err := alice.cipher.Encrypt(ctx, bob.addr, []byte("again"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := sealedsender.DecryptMessage(ctx, bob.cipher, bob.store, evil.seal(t, v2, alice.addr, bob, typ, inner2), srv.opts(bob)); !errors.Is(err, session.ErrUntrustedIdentity) {
-			t.Fatalf("minted alice.1 certificate: %v", err)
-		}
+		// Alice's genuine delivery opens, from Alice, and a minted alice.1
+		// certificate fails the pinned identity.
+		genuineThenPinned(t, v2, srv, evil, alice, bob, typ, inner, "wire 100 EUR")
 	})
+}
+
+// mintedScene is the scene of the item-12 tests: the service srv (one
+// trust root), Mallory holding its certificate signing key, and Alice with
+// a session to Bob; after one round trip when answered, so that her next
+// message is a SignalMessage.
+func mintedScene(t *testing.T, answered bool) (srv *server, evil *mallory, alice, bob *party) {
+	t.Helper()
+	srv = newServer(t, 1)
+	evil = newMallory(t, srv)
+	alice, bob = newParty(t, aliceUUID, 1), newParty(t, bobUUID, 1)
+	alice.connect(t, bob)
+	if answered {
+		exchange(t, alice, bob)
+	}
+	return srv, evil, alice, bob
+}
+
+// genuineThenPinned: Alice's genuine sealed delivery of (typ, inner), under
+// her own certificate, opens as want from Alice; Bob then pins her key, so
+// her next message sealed by Mallory under a minted alice.1 certificate is
+// refused with ErrUntrustedIdentity.
+func genuineThenPinned(t *testing.T, v2 bool, srv *server, evil *mallory, alice, bob *party, typ session.MessageType, inner []byte, want string) {
+	t.Helper()
+	ctx := context.Background()
+	res, err := sealedsender.DecryptMessage(ctx, bob.cipher, bob.store, sealAs(t, v2, alice.id, srv.issue(t, alice), bob, typ, inner), srv.opts(bob))
+	if err != nil || string(res.Plaintext) != want || res.Sender != alice.addr {
+		t.Fatalf("genuine message: %v", err)
+	}
+	typ2, inner2, err := alice.cipher.Encrypt(ctx, bob.addr, []byte("again"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sealedsender.DecryptMessage(ctx, bob.cipher, bob.store, evil.seal(t, v2, alice.addr, bob, typ2, inner2), srv.opts(bob)); !errors.Is(err, session.ErrUntrustedIdentity) {
+		t.Fatalf("minted alice.1 certificate after pinning: %v", err)
+	}
 }
 
 // exchange runs one round trip so that a's next message is a SignalMessage.
@@ -294,11 +302,7 @@ func exchange(t *testing.T, a, b *party) {
 func TestIssue20Item12_MintedCertificateDecryptionError(t *testing.T) {
 	bothVersions(t, func(t *testing.T, v2 bool) {
 		ctx := context.Background()
-		srv := newServer(t, 1)
-		evil := newMallory(t, srv)
-		alice, bob := newParty(t, aliceUUID, 1), newParty(t, bobUUID, 1)
-		alice.connect(t, bob)
-		exchange(t, alice, bob)
+		srv, evil, alice, bob := mintedScene(t, true)
 		typ, failed, err := bob.cipher.Encrypt(ctx, alice.addr, []byte("lost"))
 		if err != nil {
 			t.Fatal(err)

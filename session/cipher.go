@@ -406,6 +406,9 @@ func (c *Cipher) decryptSignal(ctx context.Context, store Store, addr Address, m
 		}
 		return nil, err
 	}
+	if err := o.checkWant(addr, st.remoteIdentity); err != nil {
+		return nil, err
+	}
 	if err := c.commitBefore(ctx, store, addr, st.remoteIdentity, pt, o); err != nil {
 		return nil, err
 	}
@@ -501,6 +504,12 @@ func (c *Cipher) decryptWithStateLimited(st *State, m *SignalMessage, lim ratche
 	if m.Version != st.version {
 		return nil, invalid("message version %d, session version %d", m.Version, st.version)
 	}
+	if workHook != nil && lim.Work == nil {
+		// A decryption outside decryptWithRecord (a PreKeySignalMessage)
+		// reports its own work.
+		lim.Work = new(ratchet.Work)
+		defer func(w *ratchet.Work) { workHook(*w) }(lim.Work)
+	}
 	var pqNext *spqr.State
 	salt := func() ([]byte, error) {
 		if st.pq == nil {
@@ -559,7 +568,8 @@ func (c *Cipher) DecryptPreKeyMessage(ctx context.Context, addr Address, m *PreK
 // decryptSignalMessage.
 func (c *Cipher) decryptPreKeyMessage(ctx context.Context, addr Address, m *PreKeySignalMessage, o *op) (pt []byte, err error) {
 	defer c.lock(addr).unlock()
-	if err := c.preflightPreKey(ctx, addr, m); err != nil {
+	pre, err := c.preflightPreKey(ctx, addr, m)
+	if err != nil {
 		return nil, err
 	}
 	if _, ok := c.store.(Transactor); !ok {
@@ -569,6 +579,15 @@ func (c *Cipher) decryptPreKeyMessage(ctx context.Context, addr Address, m *PreK
 		defer c.preKeys.Unlock()
 	}
 	err = c.within(ctx, func(st Store) error {
+		if pre != nil {
+			// Decrypted already on a snapshot (snapshot.go): commit that
+			// result if the record is still the snapshot's.
+			done, p, err := c.commitRepeat(ctx, st, addr, m, pre, o)
+			if done || err != nil {
+				pt = p
+				return err
+			}
+		}
 		pt, err = c.decryptPreKey(ctx, st, addr, m, o)
 		return err
 	})
@@ -668,39 +687,6 @@ func (c *Cipher) decryptPreKey(ctx context.Context, store Store, addr Address, m
 	}
 	o.notePreKey(m, i, hadCurrent, used)
 	return pt, nil
-}
-
-// preflightPreKey, with a Transactor, tries a PreKeySignalMessage that
-// repeats a stored session's base key on a copy of the record read outside
-// any transaction, and returns the error of one that does not decrypt, so
-// that such a forged message — its base key is public, its counter can ask
-// for MaxForwardJumps derivations — never opens a transaction nor holds a
-// write lock (issue #20 item 5, found by the red team; as
-// decryptSignalSnapshot does for SignalMessages). A message that passes, or
-// that names no stored state, is decided inside the transaction as before.
-func (c *Cipher) preflightPreKey(ctx context.Context, addr Address, m *PreKeySignalMessage) error {
-	if _, ok := c.store.(Transactor); !ok {
-		return nil
-	}
-	rec, err := c.store.LoadSession(ctx, addr)
-	if err != nil || rec == nil {
-		return nil // the transaction decides (a corrupt record is replaced there)
-	}
-	var st *State
-	switch i := rec.findBaseKey(m.Version, m.BaseKey); {
-	case i == -1:
-		st = rec.current
-	case i >= 0:
-		st = rec.previous[i].s
-	}
-	if st == nil {
-		return nil
-	}
-	if !st.remoteIdentity.Equal(m.IdentityKey) {
-		return invalid("prekey message names another identity than its session's")
-	}
-	_, err = c.decryptWithState(st, m.Message) // rec is a copy (LoadSession's contract)
-	return err
 }
 
 // checkTrust refuses an identity the store does not trust for addr.

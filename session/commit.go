@@ -118,14 +118,13 @@ func (c *Cipher) decryptFromIdentity(ctx context.Context, addr Address, typ Mess
 			c.report(ctx, addr, typ, 0, false, o, err)
 			return nil, err
 		}
-		got, err := c.signalMessageIdentity(ctx, addr, m)
-		if err == nil && !got.Equal(want) {
-			err = &IdentityMismatchError{Addr: addr, Want: want, Got: got}
+		// One decryption: the state that authenticates m is compared with
+		// want before anything is written (checkWant).
+		if o == nil {
+			o = &op{}
 		}
-		var pt []byte
-		if err == nil {
-			pt, err = c.decryptSignalMessage(ctx, addr, m, o)
-		}
+		o.want = want
+		pt, err := c.decryptSignalMessage(ctx, addr, m, o)
 		c.report(ctx, addr, typ, m.Counter, true, o, err)
 		return pt, err
 	case TypePreKey:
@@ -146,6 +145,16 @@ func (c *Cipher) decryptFromIdentity(ctx context.Context, addr Address, typ Mess
 	err := invalid("unknown message type %d", typ)
 	c.report(ctx, addr, typ, 0, false, o, err)
 	return nil, err
+}
+
+// checkWant refuses a message authenticated by identity when o requires
+// another one (DecryptFromIdentity). Called after the decryption of a copy
+// of the record and before any write, so a refusal changes nothing.
+func (o *op) checkWant(addr Address, identity prekey.IdentityKey) error {
+	if o == nil || o.want.IsZero() || identity.Equal(o.want) {
+		return nil
+	}
+	return &IdentityMismatchError{Addr: addr, Want: o.want, Got: identity}
 }
 
 // commitBefore runs o's commit function for a store without a Transactor,

@@ -122,7 +122,12 @@
 // SessionVersioner (sqlstore), the trial runs on a snapshot outside any
 // transaction; only a message that authenticated opens one, which commits
 // only if the stored record is unchanged and otherwise decrypts again from
-// the stored record. A forged message never holds a write lock.
+// the stored record. A forged message never holds a write lock. The same
+// holds for a PreKeySignalMessage that repeats a stored session's base key
+// (every message before the peer answers), and an honest one is decrypted
+// once: the snapshot's result is committed when the record is unchanged
+// (issue #18). DecryptFromIdentity (sealed sender) decrypts once as well
+// and refuses a message another identity authenticated before any write.
 //
 // Application state and logs (issue #16). DecryptAndCommit runs the
 // application's CommitFunc last in the transaction that stores the

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"sync/atomic"
+
+	"github.com/interlock-e2ee/interlock/prekey"
 )
 
 // Logging and metrics (issue #16, "must have" 2). A Cipher logs nothing and
@@ -230,6 +232,10 @@ func (m *Metrics) Snapshot() MetricsSnapshot {
 // nil when there is neither a commit function nor hooks: the hot path.
 type op struct {
 	commit CommitFunc
+	// want, when not zero, is the identity that must authenticate the
+	// message (DecryptFromIdentity): checked after the decryption, before
+	// any write.
+	want prekey.IdentityKey
 
 	created  bool // a new session (responder)
 	promoted bool // an archived state became current

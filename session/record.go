@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/interlock-e2ee/interlock/internal/jsonrec"
 	"github.com/interlock-e2ee/interlock/prekey"
 	"github.com/interlock-e2ee/interlock/proto/signalpb"
 	"github.com/interlock-e2ee/interlock/ratchet"
@@ -306,7 +307,7 @@ func (r *Record) Marshal() ([]byte, error) {
 // It also reads go.mau.fi/libsignal's JSON records and the forms listed in
 // record_compat.go (issue #15 item 1).
 func UnmarshalRecord(b []byte) (*Record, error) {
-	if isJSONRecord(b) {
+	if jsonrec.Is(b) {
 		return unmarshalMauRecord(b, time.Now())
 	}
 	var pb signalpb.RecordStructure

@@ -31,19 +31,6 @@ import (
 // cannot be read is an error naming it (ErrCorruptRecord), never a silent
 // drop. Normalize rewrites the archived states too.
 
-// isJSONRecord reports whether b is a JSON object: a protobuf record never
-// starts with '{' (field 15, wire type 3: a group no record has).
-func isJSONRecord(b []byte) bool {
-	if len(b) > 0 && b[0] == '{' {
-		return true
-	}
-	// Leading white space is JSON's too, but 0x09, 0x0A, 0x0D and 0x20 also
-	// start protobuf fields (0x0A is field 1, bytes: most records): such a
-	// record is JSON only if the whole of it is.
-	t := bytes.TrimLeft(b, " \t\r\n")
-	return len(t) > 0 && t[0] == '{' && json.Valid(b)
-}
-
 // fixKey returns a public key in libsignal's 33-byte form: a raw 32-byte
 // key gets the 0x05 type byte; anything else is returned as it is (and
 // checked by the parser).

@@ -36,10 +36,10 @@ func (e *IdentityMismatchError) Unwrap() error { return ErrUntrustedIdentity }
 // DecryptFromIdentity is Decrypt for a message that must have been
 // authenticated by the identity key want. A message authenticated by
 // another identity is refused with an *IdentityMismatchError (matching
-// ErrUntrustedIdentity) before the Cipher is asked to decrypt it, so the
-// refusal stores nothing: a PreKeySignalMessage creates no session, pins no
-// identity and consumes no prekey. A message that passes is decrypted by
-// Decrypt, with all of its checks.
+// ErrUntrustedIdentity) before anything is stored: a PreKeySignalMessage
+// creates no session, pins no identity and consumes no prekey; a
+// SignalMessage advances no chain. A message that passes has had all of
+// Decrypt's checks.
 //
 // The identity that authenticates a message is fixed by the message itself:
 //
@@ -52,33 +52,15 @@ func (e *IdentityMismatchError) Unwrap() error { return ErrUntrustedIdentity }
 //     keys verify its MAC, which covers that identity (Double Ratchet §3.4,
 //     libsignal's MAC input sender identity ‖ receiver identity ‖ message):
 //     any state that verifies the message has the identity the sender
-//     computed the MAC with. DecryptFromIdentity finds it by a trial
-//     decryption of a copy of the stored record, outside any lock or
-//     transaction, and compares it with want. An honest message thus costs
-//     two trial decryptions; a forged one fails the first and costs one,
-//     and never reaches the store's write path.
+//     computed the MAC with. DecryptFromIdentity decrypts the message once,
+//     on a copy of the stored record (over a SessionVersioner, a snapshot
+//     read outside any transaction), compares that state's identity with
+//     want, and refuses a mismatch before anything is written: an honest
+//     message costs one decryption (issue #18; it cost two before), and a
+//     forged one or one from another identity never reaches the store's
+//     write path over a SessionVersioner.
 //
 // Package sealedsender uses it with the sender certificate's identity key.
 func (c *Cipher) DecryptFromIdentity(ctx context.Context, addr Address, typ MessageType, ciphertext []byte, want prekey.IdentityKey) ([]byte, error) {
 	return c.decryptFromIdentity(ctx, addr, typ, ciphertext, want, nil) // commit.go
-}
-
-// signalMessageIdentity returns the remote identity of the state of addr's
-// stored record that authenticates m, by decrypting m with a copy of the
-// record (LoadSession's records are the caller's to modify); nothing is
-// written. It fails as DecryptSignalMessage would for a message no state
-// authenticates.
-func (c *Cipher) signalMessageIdentity(ctx context.Context, addr Address, m *SignalMessage) (prekey.IdentityKey, error) {
-	rec, err := c.store.LoadSession(ctx, addr)
-	if err != nil {
-		return prekey.IdentityKey{}, err
-	}
-	if rec == nil || (rec.current == nil && len(rec.previous) == 0) {
-		return prekey.IdentityKey{}, fmt.Errorf("%w: %s", ErrNoSession, addr)
-	}
-	_, st, err := c.decryptWithRecord(rec, m)
-	if err != nil {
-		return prekey.IdentityKey{}, err
-	}
-	return st.remoteIdentity, nil
 }

@@ -67,6 +67,9 @@ func (c *Cipher) decryptSignalSnapshot(ctx context.Context, t Transactor, vs Ses
 	if err != nil {
 		return nil, err
 	}
+	if err := o.checkWant(addr, st.remoteIdentity); err != nil {
+		return nil, err // refused with no transaction, as a forged message
+	}
 	var out []byte
 	err = t.Transact(ctx, func(tx Store) error {
 		txv, ok := tx.(SessionVersioner)
@@ -148,3 +151,115 @@ func archivedTrial(rec *Record, m *SignalMessage, work *ratchet.Work) (i int, li
 
 // errNoState is returned for a message no state of the record was tried on.
 var errNoState = errors.New("no session state for this message")
+
+// preKeyRepeat is a PreKeySignalMessage that repeats the base key of a
+// stored session, decrypted by preflightPreKey on a snapshot of the record
+// taken outside any transaction.
+type preKeyRepeat struct {
+	rec        *Record // the snapshot, advanced by the decryption
+	ver        []byte  // its version (SessionVersioner)
+	i          int     // findBaseKey's index: -1 the current state, ≥ 0 an archived one
+	hadCurrent bool
+	pt         []byte
+}
+
+// preflightPreKey, with a Transactor, tries a PreKeySignalMessage that
+// repeats a stored session's base key — every message a session's
+// initiator sends until the peer answers — on a copy of the record read
+// outside any transaction, and returns the error of one that does not
+// decrypt, so that such a forged message — its base key is public, its
+// counter can ask for MaxForwardJumps derivations — never opens a
+// transaction nor holds a write lock (issue #20 item 5, found by the red
+// team; as decryptSignalSnapshot does for SignalMessages). A message that
+// names no stored state is decided inside the transaction.
+//
+// Over a SessionVersioner the decryption is not done twice (issue #18): a
+// message that decrypts is returned as a preKeyRepeat, which commitRepeat
+// stores inside the transaction if the record's version has not changed
+// since the snapshot. Without one, pre is nil and the transaction decrypts
+// the message again from the record it reads.
+func (c *Cipher) preflightPreKey(ctx context.Context, addr Address, m *PreKeySignalMessage) (pre *preKeyRepeat, err error) {
+	if _, ok := c.store.(Transactor); !ok {
+		return nil, nil
+	}
+	var (
+		rec *Record
+		ver []byte
+	)
+	vs, versioned := c.store.(SessionVersioner)
+	if versioned {
+		rec, ver, err = vs.LoadSessionVersion(ctx, addr)
+	} else {
+		rec, err = c.store.LoadSession(ctx, addr)
+	}
+	if err != nil || rec == nil {
+		return nil, nil // the transaction decides (a corrupt record is replaced there)
+	}
+	i := rec.findBaseKey(m.Version, m.BaseKey)
+	var st *State
+	switch {
+	case i == -1:
+		st = rec.current
+	case i >= 0:
+		st = rec.previous[i].s
+	}
+	if st == nil {
+		return nil, nil
+	}
+	// The checks decryptPreKey makes before any derivation.
+	if !c.allows(m.Version) {
+		return nil, fmt.Errorf("%w: version %d prekey message and PQXDH is required", ErrInvalidMessage, m.Version)
+	}
+	if err := c.checkAddressBinding(addr, m.Message.Addresses); err != nil {
+		return nil, err
+	}
+	if !st.remoteIdentity.Equal(m.IdentityKey) {
+		return nil, invalid("prekey message names another identity than its session's")
+	}
+	hadCurrent := rec.current != nil
+	pt, err := c.decryptWithState(st, m.Message) // rec is a copy (LoadSession's contract)
+	if err != nil {
+		return nil, err
+	}
+	if !versioned || mutant.On(mutant.IdentityFieldTrusted) {
+		return nil, nil
+	}
+	if i >= 0 {
+		rec.promotePrevious(i)
+	}
+	return &preKeyRepeat{rec: rec, ver: ver, i: i, hadCurrent: hadCurrent, pt: pt}, nil
+}
+
+// commitRepeat, inside the transaction tx, stores what preflightPreKey's
+// decryption of m changed if the record stored for addr is still the
+// snapshot's (done true), with every check and write decryptPreKey makes
+// for a repeated message: the identity trusted, then the record, the
+// identity and the application's writes. When the record has changed
+// (another process, or another Cipher over the same store) done is false
+// and nothing was written: the caller decrypts m again from the stored
+// record.
+func (c *Cipher) commitRepeat(ctx context.Context, tx Store, addr Address, m *PreKeySignalMessage, pre *preKeyRepeat, o *op) (done bool, pt []byte, err error) {
+	txv, ok := tx.(SessionVersioner)
+	if !ok {
+		return false, nil, nil
+	}
+	now, err := txv.SessionVersion(ctx, addr)
+	if err != nil {
+		return false, nil, err
+	}
+	if !bytes.Equal(now, pre.ver) {
+		return false, nil, nil
+	}
+	identity := pre.rec.current.remoteIdentity
+	if err := c.checkTrust(ctx, tx, addr, identity); err != nil {
+		return true, nil, err
+	}
+	if err := c.commitPreKey(ctx, tx, addr, m, pre.rec, nil, identity, consumed{}, true); err != nil {
+		return true, nil, err
+	}
+	if err := c.commitInside(ctx, tx, pre.pt, o); err != nil {
+		return true, nil, err
+	}
+	o.notePreKey(m, pre.i, pre.hadCurrent, consumed{})
+	return true, pre.pt, nil
+}

@@ -484,15 +484,11 @@ func (r *whatsmeowReader) account(ctx context.Context, d device) (*account, erro
 		if err := rows.Scan(&id, &key, &uploaded); err != nil {
 			return fmt.Errorf("importer: account %s: reading whatsmeow_pre_keys: %w", d.jid, err)
 		}
-		key_ := strconv.FormatInt(id, 10)
-		if id <= 0 || id > 0xFFFFFF {
-			return bad("whatsmeow_pre_keys", key_, fmt.Errorf("prekey ID %d out of range", id))
-		}
-		priv, err := prekey.NewPrivateKey(key)
+		rec, err := preKeyRow(id, key)
 		if err != nil {
-			return bad("whatsmeow_pre_keys", key_, err)
+			return bad("whatsmeow_pre_keys", strconv.FormatInt(id, 10), err)
 		}
-		a.preKeys = append(a.preKeys, &prekey.PreKeyRecord{ID: uint32(id), KeyPair: prekey.KeyPair{Private: priv, Public: priv.PublicKey()}})
+		a.preKeys = append(a.preKeys, rec)
 		a.rep.PreKeys++
 		if !uploaded {
 			a.rep.PreKeysNotUploaded++
@@ -508,14 +504,7 @@ func (r *whatsmeowReader) account(ctx context.Context, d device) (*account, erro
 		if err := rows.Scan(&id, &key); err != nil {
 			return fmt.Errorf("importer: account %s: reading whatsmeow_identity_keys: %w", d.jid, err)
 		}
-		addr, err := r.opts.Address(id)
-		if err != nil {
-			return bad("whatsmeow_identity_keys", id, err)
-		}
-		if len(key) != 32 {
-			return bad("whatsmeow_identity_keys", id, fmt.Errorf("%w: identity key is %d bytes, want 32", prekey.ErrInvalidKey, len(key)))
-		}
-		k, err := prekey.NewIdentityKey(append([]byte{0x05}, key...))
+		addr, k, err := r.identityRow(id, key)
 		if err != nil {
 			return bad("whatsmeow_identity_keys", id, err)
 		}
@@ -532,22 +521,9 @@ func (r *whatsmeowReader) account(ctx context.Context, d device) (*account, erro
 		if err := rows.Scan(&id, &b); err != nil {
 			return fmt.Errorf("importer: account %s: reading whatsmeow_sessions: %w", d.jid, err)
 		}
-		addr, err := r.opts.Address(id)
+		addr, rec, err := r.sessionRow(id, b)
 		if err != nil {
 			return bad("whatsmeow_sessions", id, err)
-		}
-		if len(b) == 0 {
-			return bad("whatsmeow_sessions", id, fmt.Errorf("%w: empty record", session.ErrCorruptRecord))
-		}
-		rec, err := session.UnmarshalRecord(b)
-		if err == nil {
-			err = rec.Normalize()
-		}
-		if err != nil {
-			return bad("whatsmeow_sessions", id, err)
-		}
-		if rec.Current() == nil && rec.ArchivedStates() == 0 {
-			return bad("whatsmeow_sessions", id, fmt.Errorf("%w: record holds no session state", session.ErrCorruptRecord))
 		}
 		a.sessions[addr] = rec
 		a.rep.Sessions++
@@ -562,22 +538,11 @@ func (r *whatsmeowReader) account(ctx context.Context, d device) (*account, erro
 		if err := rows.Scan(&chat, &sender, &b); err != nil {
 			return fmt.Errorf("importer: account %s: reading whatsmeow_sender_keys: %w", d.jid, err)
 		}
-		key := chat + "/" + sender
-		addr, err := r.opts.Address(sender)
+		name, rec, err := r.senderKeyRow(chat, sender, b)
 		if err != nil {
-			return bad("whatsmeow_sender_keys", key, err)
+			return bad("whatsmeow_sender_keys", chat+"/"+sender, err)
 		}
-		if chat == "" {
-			return bad("whatsmeow_sender_keys", key, errors.New("empty chat_id"))
-		}
-		rec, err := group.UnmarshalRecord(b)
-		if err != nil {
-			return bad("whatsmeow_sender_keys", key, err)
-		}
-		if rec.IsEmpty() {
-			return bad("whatsmeow_sender_keys", key, fmt.Errorf("%w: no sender-key state", group.ErrInvalidRecord))
-		}
-		a.senderKeys[group.SenderKeyName{Sender: addr.Name, DeviceID: addr.DeviceID, DistributionID: chat}] = rec
+		a.senderKeys[name] = rec
 		a.rep.SenderKeys++
 		return nil
 	})
@@ -585,4 +550,76 @@ func (r *whatsmeowReader) account(ctx context.Context, d device) (*account, erro
 		return nil, err
 	}
 	return a, nil
+}
+
+// The conversions of one row of each of whatsmeow's tables into Interlock's
+// records, apart from the SQL that reads them (FuzzWhatsmeowRows). A row's
+// bytes come from another program's database: each conversion returns an
+// error for anything it cannot read, and never panics.
+
+// preKeyRow converts a whatsmeow_pre_keys row (key_id, key).
+func preKeyRow(id int64, key []byte) (*prekey.PreKeyRecord, error) {
+	if id <= 0 || id > 0xFFFFFF {
+		return nil, fmt.Errorf("prekey ID %d out of range", id)
+	}
+	priv, err := prekey.NewPrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	return &prekey.PreKeyRecord{ID: uint32(id), KeyPair: prekey.KeyPair{Private: priv, Public: priv.PublicKey()}}, nil
+}
+
+// identityRow converts a whatsmeow_identity_keys row (their_id, identity).
+func (r *whatsmeowReader) identityRow(id string, key []byte) (session.Address, prekey.IdentityKey, error) {
+	addr, err := r.opts.Address(id)
+	if err != nil {
+		return addr, prekey.IdentityKey{}, err
+	}
+	if len(key) != 32 {
+		return addr, prekey.IdentityKey{}, fmt.Errorf("%w: identity key is %d bytes, want 32", prekey.ErrInvalidKey, len(key))
+	}
+	k, err := prekey.NewIdentityKey(append([]byte{0x05}, key...))
+	return addr, k, err
+}
+
+// sessionRow converts a whatsmeow_sessions row (their_id, session).
+func (r *whatsmeowReader) sessionRow(id string, b []byte) (session.Address, *session.Record, error) {
+	addr, err := r.opts.Address(id)
+	if err != nil {
+		return addr, nil, err
+	}
+	if len(b) == 0 {
+		return addr, nil, fmt.Errorf("%w: empty record", session.ErrCorruptRecord)
+	}
+	rec, err := session.UnmarshalRecord(b)
+	if err == nil {
+		err = rec.Normalize()
+	}
+	if err != nil {
+		return addr, nil, err
+	}
+	if rec.Current() == nil && rec.ArchivedStates() == 0 {
+		return addr, nil, fmt.Errorf("%w: record holds no session state", session.ErrCorruptRecord)
+	}
+	return addr, rec, nil
+}
+
+// senderKeyRow converts a whatsmeow_sender_keys row (chat_id, sender_id,
+// sender_key).
+func (r *whatsmeowReader) senderKeyRow(chat, sender string, b []byte) (group.SenderKeyName, *group.Record, error) {
+	addr, err := r.opts.Address(sender)
+	if err != nil {
+		return group.SenderKeyName{}, nil, err
+	}
+	if chat == "" {
+		return group.SenderKeyName{}, nil, errors.New("empty chat_id")
+	}
+	rec, err := group.UnmarshalRecord(b)
+	if err != nil {
+		return group.SenderKeyName{}, nil, err
+	}
+	if rec.IsEmpty() {
+		return group.SenderKeyName{}, nil, fmt.Errorf("%w: no sender-key state", group.ErrInvalidRecord)
+	}
+	return group.SenderKeyName{Sender: addr.Name, DeviceID: addr.DeviceID, DistributionID: chat}, rec, nil
 }
