@@ -258,7 +258,8 @@ func (s *State) receiveExisting(i int, h Header, lim Limits, salt func() ([]byte
 	if h.Counter-rc.chain.Index > lim.MaxJump {
 		return ErrTooFar
 	}
-	next, skipped, seed, err := advance(rc.chain, h.Counter)
+	seed := new(stepScratch)
+	next, skipped, err := advance(rc.chain, h.Counter, seed)
 	if err != nil {
 		return err
 	}
@@ -286,7 +287,8 @@ func (s *State) receiveNewChain(rand io.Reader, h Header, lim Limits, salt func(
 	if err != nil {
 		return fmt.Errorf("ratchet: receiving chain: %w", err)
 	}
-	next, skipped, seed, err := advance(recvCK, h.Counter)
+	seed := new(stepScratch)
+	next, skipped, err := advance(recvCK, h.Counter, seed)
 	if err != nil {
 		return err
 	}
@@ -323,21 +325,21 @@ func (s *State) receiveNewChain(rand io.Reader, h Header, lim Limits, salt func(
 	return nil
 }
 
-// advance derives the seed of message `counter` from chain position c and the
-// skipped keys before it (at most the newest MaxMessageKeys of them).
-func advance(c ChainKey, counter uint32) (ChainKey, []skippedKey, *stepScratch, error) {
+// advance derives the seed of message `counter` from chain position c, left
+// in buf, and the skipped keys before it (at most the newest MaxMessageKeys
+// of them).
+func advance(c ChainKey, counter uint32, buf *stepScratch) (ChainKey, []skippedKey, error) {
 	if counter < c.Index {
-		return c, nil, nil, ErrDuplicateMessage
+		return c, nil, ErrDuplicateMessage
 	}
 	jump := counter - c.Index
 	if jump > MaxForwardJumps && !mutant.On(mutant.SkippedKeysUnbounded) {
-		return c, nil, nil, ErrTooFar
+		return c, nil, ErrTooFar
 	}
 	var skipped []skippedKey
 	if jump > 0 {
 		skipped = make([]skippedKey, 0, min(jump, MaxMessageKeys))
 	}
-	buf := new(stepScratch)
 	for c.Index < counter {
 		if counter-c.Index <= MaxMessageKeys {
 			next := c.stepInto(buf)
@@ -348,7 +350,7 @@ func advance(c ChainKey, counter uint32) (ChainKey, []skippedKey, *stepScratch, 
 		}
 	}
 	next := c.stepInto(buf)
-	return next, skipped, buf, nil
+	return next, skipped, nil
 }
 
 // appendSkipped adds keys (oldest first) and drops the oldest beyond MaxMessageKeys.
