@@ -4,9 +4,9 @@
 // internal/mlkem768 and sealedsender (AES-GCM-SIV).
 //
 // Wycheproof JSON is not committed to this repository: it is read from
-// $INTERLOCK_WYCHEPROOF_DIR, else from ../../../shared/wycheproof relative to
-// the package under test (the steering repository's shared folder, which CI
-// clones beside this one). A missing directory skips the test, naming it and
+// $INTERLOCK_WYCHEPROOF_DIR, else from shared/wycheproof beside the module
+// root, the directory holding go.mod (the steering repository's shared folder,
+// which CI clones beside this one). A missing directory skips the test, naming it and
 // every file the package reads; a file missing from a directory that exists
 // fails the test.
 //

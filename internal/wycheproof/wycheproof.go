@@ -17,12 +17,21 @@ import (
 // Env names the environment variable that points at the vector directory.
 const Env = "INTERLOCK_WYCHEPROOF_DIR"
 
-// Dir returns the directory the vectors are read from.
+// Dir returns the directory the vectors are read from: $INTERLOCK_WYCHEPROOF_DIR,
+// else shared/wycheproof beside the module root (the nearest directory above
+// the package under test holding go.mod), whatever the package's depth.
 func Dir() string {
 	if d := os.Getenv(Env); d != "" {
 		return d
 	}
-	return filepath.Join("..", "..", "..", "shared", "wycheproof")
+	root := "."
+	for range 8 {
+		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
+			break
+		}
+		root = filepath.Join(root, "..")
+	}
+	return filepath.Join(root, "..", "shared", "wycheproof")
 }
 
 // Hex is a hex string in a Wycheproof file.
