@@ -7,7 +7,9 @@
 // allocate nothing: crypto/hmac cannot be re-keyed, and crypto/hkdf builds two
 // HMACs per call (about 20 allocations for an 80-byte output). The
 // construction is RFC 2104's H(K⊕opad ‖ H(K⊕ipad ‖ m)) with the keyed block
-// and message hashed from one stack buffer. It is checked against RFC 5869's
+// and message hashed from one stack buffer (HMACConcat hashes a long message,
+// a SignalMessage's MAC input, with a pooled crypto/sha256 hash instead).
+// It is checked against RFC 5869's
 // vectors, Wycheproof's hkdf_sha256_test.json and, by a differential fuzz
 // test (FuzzHKDFDifferential), against crypto/hkdf and crypto/hmac.
 //

@@ -16,6 +16,7 @@ func FuzzHKDFDifferential(f *testing.F) {
 	f.Add(make([]byte, 32), make([]byte, 32), []byte("WhisperRatchet"), uint16(64))
 	f.Add(make([]byte, 225), make([]byte, 65), make([]byte, 192), uint16(97))
 	f.Add(make([]byte, 224), make([]byte, 64), make([]byte, 191), uint16(MaxLength))
+	f.Add(make([]byte, 66), make([]byte, 32), make([]byte, 1100), uint16(32))
 	f.Fuzz(func(t *testing.T, secret, salt, info []byte, l uint16) {
 		length := int(l) % (MaxLength + 1)
 		got, err := HKDF(secret, salt, info, length)
@@ -42,6 +43,12 @@ func FuzzHKDFDifferential(f *testing.F) {
 		if h := HMAC(salt, info); !bytes.Equal(h[:], m.Sum(nil)) {
 			t.Fatalf("HMAC(%x, %x) = %x", salt, info, h)
 		}
+		m.Reset()
+		m.Write(secret)
+		m.Write(info)
+		if h := HMACConcat(salt, secret, info); !bytes.Equal(h[:], m.Sum(nil)) {
+			t.Fatalf("HMACConcat(%x, %x, %x) = %x", salt, secret, info, h)
+		}
 		a, b := HMAC2(secret, info, salt)
 		if ha, hb := HMAC(secret, info), HMAC(secret, salt); a != ha || b != hb {
 			t.Fatal("HMAC2 differs from two HMACs")
@@ -56,6 +63,7 @@ func TestZeroAllocs(t *testing.T) {
 	ikm := make([]byte, 224) // the PQXDH IKM is 32 + 4·32 + 32 bytes
 	info := make([]byte, 191)
 	dst := make([]byte, 80)
+	long := make([]byte, 1200)
 	for name, fn := range map[string]func(){
 		"message keys": func() { _ = HKDFInto(dst, secret, nil, []byte("WhisperMessageKeys")) },
 		"root step":    func() { _ = HKDFInto(dst[:64], secret, salt, []byte("WhisperRatchet")) },
@@ -63,6 +71,7 @@ func TestZeroAllocs(t *testing.T) {
 		"largest":      func() { _ = HKDFInto(dst, ikm, salt, info) },
 		"chain step":   func() { _, _ = HMAC2(secret, []byte{1}, []byte{2}) },
 		"hmac":         func() { _ = HMAC(secret, info) },
+		"hmac concat":  func() { _ = HMACConcat(secret, ikm[:66], long) },
 	} {
 		if n := testing.AllocsPerRun(100, fn); n != 0 {
 			t.Errorf("%s: %v allocations", name, n)

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
+	"sync"
 )
 
 // MaxLength is the longest output HKDF-SHA256 can produce: 255 · HashLen
@@ -69,6 +71,49 @@ func HMAC2(key, m1, m2 []byte) (a, b [32]byte) {
 	pads.clear()
 	return a, b
 }
+
+// HMACConcat returns HMAC-SHA256(key, a ‖ b) for a message of any length
+// (a SignalMessage's MAC over both identity keys and the message). A long
+// message is hashed by a pooled SHA-256, so the steady state does not
+// allocate; a and b are handed to it, so they must not be stack arrays the
+// caller wants kept off the heap.
+func HMACConcat(key, a, b []byte) [32]byte {
+	if len(a)+len(b) <= stackMsg {
+		var p pads
+		p.init(key)
+		var out [32]byte
+		p.mac(&out, a, b, nil)
+		p.clear()
+		return out
+	}
+	s := macPool.Get().(*macState)
+	s.pads.init(key)
+	s.h.Reset()
+	s.h.Write(s.pads.ipad[:])
+	s.h.Write(a)
+	s.h.Write(b)
+	s.h.Sum(s.sum[:0])
+	s.h.Reset()
+	s.h.Write(s.pads.opad[:])
+	s.h.Write(s.sum[:])
+	s.h.Sum(s.sum[:0])
+	out := s.sum
+	s.pads.clear()
+	clear(s.sum[:])
+	s.h.Reset()
+	macPool.Put(s)
+	return out
+}
+
+// macState is HMACConcat's pooled hash and buffers (everything handed to a
+// hash.Hash escapes, so it all lives in one pooled object).
+type macState struct {
+	h    hash.Hash
+	pads pads
+	sum  [hashLen]byte
+}
+
+var macPool = sync.Pool{New: func() any { return &macState{h: sha256.New()} }}
 
 // derive is RFC 5869, Section 2.2 and 2.3, for len(dst) ≤ MaxLength.
 func derive(dst, secret, salt, info []byte) {
