@@ -429,50 +429,63 @@ var ErrCorruptState = errors.New("ratchet: corrupt stored state")
 // UnmarshalProto reads the ratchet part of a stored session. Stored records
 // are trusted less than memory: every length is checked.
 func UnmarshalProto(pb *signalpb.SessionStructure) (*State, error) {
-	s := &State{PreviousCounter: pb.GetPreviousCounter()}
+	s := new(State)
+	if err := UnmarshalProtoInto(pb, s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// UnmarshalProtoInto is UnmarshalProto into *s, so that a caller can
+// allocate the state together with other data. *s must be the zero State.
+func UnmarshalProtoInto(pb *signalpb.SessionStructure, s *State) error {
+	s.PreviousCounter = pb.GetPreviousCounter()
 	if len(pb.GetRootKey()) != 32 {
-		return nil, fmt.Errorf("%w: root key", ErrCorruptState)
+		return fmt.Errorf("%w: root key", ErrCorruptState)
 	}
 	copy(s.RootKey[:], pb.GetRootKey())
 	if sc := pb.GetSenderChain(); sc != nil {
 		kp, err := curve.NewStoredKeyPair(sc.GetSenderRatchetKeyPrivate(), sc.GetSenderRatchetKey())
 		if err != nil {
-			return nil, fmt.Errorf("%w: sender ratchet key: %w", ErrCorruptState, err)
+			return fmt.Errorf("%w: sender ratchet key: %w", ErrCorruptState, err)
 		}
 		s.SenderRatchet = kp
 		ck, err := chainFromProto(sc.GetChainKey())
 		if err != nil {
-			return nil, err
+			return err
 		}
 		s.SenderChain = ck
 		s.hasSender = true
 	}
 	if len(pb.GetReceiverChains()) > MaxReceiverChains {
-		return nil, fmt.Errorf("%w: %d receiver chains", ErrCorruptState, len(pb.GetReceiverChains()))
+		return fmt.Errorf("%w: %d receiver chains", ErrCorruptState, len(pb.GetReceiverChains()))
+	}
+	if n := len(pb.GetReceiverChains()); n > 0 && n < len(s.inline) {
+		s.receivers = s.inline[:0:len(s.inline)] // room for one new chain, as CloneInto leaves
 	}
 	for _, c := range pb.GetReceiverChains() {
 		pub, err := curve.NewPublicKey(c.GetSenderRatchetKey())
 		if err != nil {
-			return nil, fmt.Errorf("%w: receiver ratchet key: %w", ErrCorruptState, err)
+			return fmt.Errorf("%w: receiver ratchet key: %w", ErrCorruptState, err)
 		}
 		ck, err := chainFromProto(c.GetChainKey())
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if len(c.GetMessageKeys()) > MaxMessageKeys {
-			return nil, fmt.Errorf("%w: %d skipped keys", ErrCorruptState, len(c.GetMessageKeys()))
+			return fmt.Errorf("%w: %d skipped keys", ErrCorruptState, len(c.GetMessageKeys()))
 		}
 		rc := receiverChain{ratchetKey: pub, chain: ck, skipped: make([]skippedKey, 0, len(c.GetMessageKeys()))}
 		for _, mk := range c.GetMessageKeys() {
 			k, err := skippedFromProto(mk)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			rc.skipped = append(rc.skipped, k)
 		}
 		s.receivers = append(s.receivers, rc)
 	}
-	return s, nil
+	return nil
 }
 
 func chainFromProto(c *signalpb.SessionStructure_Chain_ChainKey) (ChainKey, error) {
