@@ -16,11 +16,13 @@ test: lint unit vectors interop fuzz-smoke
 ## store tests fail without it here. The race detector slows the pure-Go SQLite tenfold, so
 ## the full-size store stress test (50,000 messages) runs once more without it, and so does
 ## the multi-process soak (issue #19: 4 workers, SIGKILLed and restarted, ~1 minute; its
-## closing lines state messages, kills and duplicates).
+## closing lines state messages, kills and duplicates). internal/kem and session also run
+## with -tags purego (issue #18: the fallback without the VZEROUPPER stub stays tested).
 unit:
 	url=$$(scripts/start-postgres.sh) && soak=$$(mktemp) && \
 	INTERLOCK_REQUIRE_POSTGRES=1 INTERLOCK_POSTGRES_URL="$$url" \
 		$(GO) test -race -count=1 -skip '^TestLiveReport' ./... && \
+	$(GO) test -tags purego -count=1 ./internal/kem/ ./session/ && \
 	INTERLOCK_REQUIRE_POSTGRES=1 INTERLOCK_POSTGRES_URL="$$url" \
 		$(GO) test -count=1 -run '^TestConcurrentConversations$$' ./store/sqlstore/ && \
 	INTERLOCK_REQUIRE_POSTGRES=1 INTERLOCK_POSTGRES_URL="$$url" \

@@ -1,8 +1,6 @@
 package ratchet
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"errors"
 
 	"github.com/interlock-e2ee/interlock/internal/curve"
@@ -65,24 +63,23 @@ func (c ChainKey) Step() (seed [32]byte, next ChainKey) {
 	return seed, next
 }
 
-// stepScratch is one heap buffer (every slice handed to crypto/hmac or
-// crypto/hkdf escapes) for a chain step and the message keys that follow:
-// chain key ‖ seed ‖ next chain key. Callers clear it when done.
+// stepScratch holds a chain step and the message keys that follow: chain key
+// ‖ seed ‖ next chain key. Callers clear it when done.
 type stepScratch [96]byte
 
 func (b *stepScratch) seed() *[32]byte { return (*[32]byte)(b[32:64]) }
 
-// stepInto is Step with the seed left in buf.
+// stepInto is Step with the seed left in buf: HMAC-SHA256(ck, 0x01) and
+// HMAC-SHA256(ck, 0x02) with one key schedule.
 func (c ChainKey) stepInto(buf *stepScratch) (next ChainKey) {
 	copy(buf[:32], c.Key[:])
-	m := hmac.New(sha256.New, buf[:32])
-	m.Write(seedMessageKey)
-	m.Sum(buf[32:32])
-	m.Reset()
-	m.Write(seedChainKey)
-	m.Sum(buf[64:64])
-	copy(next.Key[:], buf[64:])
+	seed, nk := kdf.HMAC2(buf[:32], seedMessageKey, seedChainKey)
+	*buf.seed() = seed
+	copy(buf[64:], nk[:])
+	next.Key = nk
 	next.Index = c.Index + 1
+	clear(seed[:])
+	clear(nk[:])
 	return next
 }
 
@@ -145,10 +142,4 @@ func rootStepDH(rootKey [32]byte, our curve.PrivateKey, their curve.PublicKey) (
 	return rk, ck, nil
 }
 
-func hmacSHA256(key, msg []byte) [32]byte {
-	m := hmac.New(sha256.New, key)
-	m.Write(msg)
-	var out [32]byte
-	m.Sum(out[:0])
-	return out
-}
+func hmacSHA256(key, msg []byte) [32]byte { return kdf.HMAC(key, msg) }

@@ -258,7 +258,8 @@ func (s *State) receiveExisting(i int, h Header, lim Limits, salt func() ([]byte
 	if h.Counter-rc.chain.Index > lim.MaxJump {
 		return ErrTooFar
 	}
-	next, skipped, seed, err := advance(rc.chain, h.Counter)
+	seed := new(stepScratch)
+	next, skipped, err := advance(rc.chain, h.Counter, seed)
 	if err != nil {
 		return err
 	}
@@ -286,7 +287,8 @@ func (s *State) receiveNewChain(rand io.Reader, h Header, lim Limits, salt func(
 	if err != nil {
 		return fmt.Errorf("ratchet: receiving chain: %w", err)
 	}
-	next, skipped, seed, err := advance(recvCK, h.Counter)
+	seed := new(stepScratch)
+	next, skipped, err := advance(recvCK, h.Counter, seed)
 	if err != nil {
 		return err
 	}
@@ -323,21 +325,21 @@ func (s *State) receiveNewChain(rand io.Reader, h Header, lim Limits, salt func(
 	return nil
 }
 
-// advance derives the seed of message `counter` from chain position c and the
-// skipped keys before it (at most the newest MaxMessageKeys of them).
-func advance(c ChainKey, counter uint32) (ChainKey, []skippedKey, *stepScratch, error) {
+// advance derives the seed of message `counter` from chain position c, left
+// in buf, and the skipped keys before it (at most the newest MaxMessageKeys
+// of them).
+func advance(c ChainKey, counter uint32, buf *stepScratch) (ChainKey, []skippedKey, error) {
 	if counter < c.Index {
-		return c, nil, nil, ErrDuplicateMessage
+		return c, nil, ErrDuplicateMessage
 	}
 	jump := counter - c.Index
 	if jump > MaxForwardJumps && !mutant.On(mutant.SkippedKeysUnbounded) {
-		return c, nil, nil, ErrTooFar
+		return c, nil, ErrTooFar
 	}
 	var skipped []skippedKey
 	if jump > 0 {
 		skipped = make([]skippedKey, 0, min(jump, MaxMessageKeys))
 	}
-	buf := new(stepScratch)
 	for c.Index < counter {
 		if counter-c.Index <= MaxMessageKeys {
 			next := c.stepInto(buf)
@@ -348,7 +350,7 @@ func advance(c ChainKey, counter uint32) (ChainKey, []skippedKey, *stepScratch, 
 		}
 	}
 	next := c.stepInto(buf)
-	return next, skipped, buf, nil
+	return next, skipped, nil
 }
 
 // appendSkipped adds keys (oldest first) and drops the oldest beyond MaxMessageKeys.
@@ -427,50 +429,63 @@ var ErrCorruptState = errors.New("ratchet: corrupt stored state")
 // UnmarshalProto reads the ratchet part of a stored session. Stored records
 // are trusted less than memory: every length is checked.
 func UnmarshalProto(pb *signalpb.SessionStructure) (*State, error) {
-	s := &State{PreviousCounter: pb.GetPreviousCounter()}
+	s := new(State)
+	if err := UnmarshalProtoInto(pb, s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// UnmarshalProtoInto is UnmarshalProto into *s, so that a caller can
+// allocate the state together with other data. *s must be the zero State.
+func UnmarshalProtoInto(pb *signalpb.SessionStructure, s *State) error {
+	s.PreviousCounter = pb.GetPreviousCounter()
 	if len(pb.GetRootKey()) != 32 {
-		return nil, fmt.Errorf("%w: root key", ErrCorruptState)
+		return fmt.Errorf("%w: root key", ErrCorruptState)
 	}
 	copy(s.RootKey[:], pb.GetRootKey())
 	if sc := pb.GetSenderChain(); sc != nil {
 		kp, err := curve.NewStoredKeyPair(sc.GetSenderRatchetKeyPrivate(), sc.GetSenderRatchetKey())
 		if err != nil {
-			return nil, fmt.Errorf("%w: sender ratchet key: %w", ErrCorruptState, err)
+			return fmt.Errorf("%w: sender ratchet key: %w", ErrCorruptState, err)
 		}
 		s.SenderRatchet = kp
 		ck, err := chainFromProto(sc.GetChainKey())
 		if err != nil {
-			return nil, err
+			return err
 		}
 		s.SenderChain = ck
 		s.hasSender = true
 	}
 	if len(pb.GetReceiverChains()) > MaxReceiverChains {
-		return nil, fmt.Errorf("%w: %d receiver chains", ErrCorruptState, len(pb.GetReceiverChains()))
+		return fmt.Errorf("%w: %d receiver chains", ErrCorruptState, len(pb.GetReceiverChains()))
+	}
+	if n := len(pb.GetReceiverChains()); n > 0 && n < len(s.inline) {
+		s.receivers = s.inline[:0:len(s.inline)] // room for one new chain, as CloneInto leaves
 	}
 	for _, c := range pb.GetReceiverChains() {
 		pub, err := curve.NewPublicKey(c.GetSenderRatchetKey())
 		if err != nil {
-			return nil, fmt.Errorf("%w: receiver ratchet key: %w", ErrCorruptState, err)
+			return fmt.Errorf("%w: receiver ratchet key: %w", ErrCorruptState, err)
 		}
 		ck, err := chainFromProto(c.GetChainKey())
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if len(c.GetMessageKeys()) > MaxMessageKeys {
-			return nil, fmt.Errorf("%w: %d skipped keys", ErrCorruptState, len(c.GetMessageKeys()))
+			return fmt.Errorf("%w: %d skipped keys", ErrCorruptState, len(c.GetMessageKeys()))
 		}
 		rc := receiverChain{ratchetKey: pub, chain: ck, skipped: make([]skippedKey, 0, len(c.GetMessageKeys()))}
 		for _, mk := range c.GetMessageKeys() {
 			k, err := skippedFromProto(mk)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			rc.skipped = append(rc.skipped, k)
 		}
 		s.receivers = append(s.receivers, rc)
 	}
-	return s, nil
+	return nil
 }
 
 func chainFromProto(c *signalpb.SessionStructure_Chain_ChainKey) (ChainKey, error) {

@@ -55,6 +55,9 @@ func FuzzUnmarshalRecord(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		if err := session.CheckRecordCodec(b); err != nil {
+			t.Fatal(err)
+		}
 		r, err := session.UnmarshalRecord(b)
 		if err != nil {
 			return

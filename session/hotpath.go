@@ -1,11 +1,11 @@
 package session
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
 
 	"github.com/interlock-e2ee/interlock/internal/aescbc"
 	"github.com/interlock-e2ee/interlock/internal/curve"
+	"github.com/interlock-e2ee/interlock/internal/kdf"
 	"github.com/interlock-e2ee/interlock/internal/mutant"
 	"github.com/interlock-e2ee/interlock/prekey"
 	"github.com/interlock-e2ee/interlock/ratchet"
@@ -56,7 +56,8 @@ func sealSignalMessage(version int, h ratchet.Header, mk *ratchet.MessageKeys, p
 }
 
 // msgKeys holds a message's keys and computeMAC's buffers in one heap
-// allocation (every slice handed to crypto/hmac or crypto/aes escapes).
+// allocation (every slice handed to crypto/aes or to kdf.HMACConcat's pooled
+// hash escapes).
 // Callers clear it when done.
 type msgKeys struct {
 	mk  ratchet.MessageKeys
@@ -74,15 +75,12 @@ func (k *msgKeys) clear() { *k = msgKeys{} }
 
 // computeMAC computes HMAC-SHA256(MAC key, sender IK ‖ receiver IK ‖ msg)[:8].
 func (k *msgKeys) computeMAC(sender, receiver prekey.IdentityKey, msg []byte) [MACSize]byte {
-	h := hmac.New(sha256.New, k.mk.MACKey[:])
 	sender.PublicKey().AppendBytes(k.ik[:0])
 	receiver.PublicKey().AppendBytes(k.ik[:curve.PublicKeySize])
-	h.Write(k.ik[:])
 	if mutant.On(mutant.MACWrongBytes) && len(msg) > 0 {
 		msg = msg[1:] // mutant: the version byte left out of the MAC, on both sides
 	}
-	h.Write(msg)
-	h.Sum(k.sum[:0])
+	k.sum = kdf.HMACConcat(k.mk.MACKey[:], k.ik[:], msg)
 	var mac [MACSize]byte
 	copy(mac[:], k.sum[:MACSize])
 	return mac

@@ -197,11 +197,14 @@ func (r *Record) ArchivedStates() int { return len(r.previous) }
 func (r *Record) archivedState(i int) (*State, error) {
 	a := &r.previous[i]
 	if a.s == nil {
-		var pb signalpb.SessionStructure
-		if err := proto.Unmarshal(a.raw, &pb); err != nil {
-			return nil, fmt.Errorf("%w: archived state %d: %w", ErrCorruptRecord, i, err)
+		pb, ok := parseStateFast(a.raw) // raw is never written to: aliasing it is safe
+		if !ok {
+			pb = new(signalpb.SessionStructure)
+			if err := proto.Unmarshal(a.raw, pb); err != nil {
+				return nil, fmt.Errorf("%w: archived state %d: %w", ErrCorruptRecord, i, err)
+			}
 		}
-		s, err := stateFromProto(&pb)
+		s, err := stateFromProto(pb)
 		if err != nil {
 			return nil, fmt.Errorf("archived state %d: %w", i, err)
 		}
@@ -283,6 +286,12 @@ func (r *Record) findBaseKey(version int, k prekey.PublicKey) int {
 
 // Marshal serializes the record (libsignal's RecordStructure layout).
 func (r *Record) Marshal() ([]byte, error) {
+	return r.marshalRecord(), nil
+}
+
+// marshalProto is Marshal through the generated protobuf code, which the
+// hand-written encoder (record_codec.go) is tested against.
+func (r *Record) marshalProto() ([]byte, error) {
 	pb := &signalpb.RecordStructure{}
 	if r.current != nil {
 		pb.CurrentSession = r.current.toProto()
@@ -310,9 +319,12 @@ func UnmarshalRecord(b []byte) (*Record, error) {
 	if jsonrec.Is(b) {
 		return unmarshalMauRecord(b, time.Now())
 	}
-	var pb signalpb.RecordStructure
-	if err := proto.Unmarshal(b, &pb); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrCorruptRecord, err)
+	pb, ok := parseRecordFast(b)
+	if !ok {
+		pb = new(signalpb.RecordStructure)
+		if err := proto.Unmarshal(b, pb); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrCorruptRecord, err)
+		}
 	}
 	if len(pb.PreviousSessions) > MaxArchivedStates {
 		return nil, fmt.Errorf("%w: %d archived states", ErrCorruptRecord, len(pb.PreviousSessions))
@@ -372,7 +384,9 @@ func stateFromProto(pb *signalpb.SessionStructure) (*State, error) {
 		return fmt.Errorf("%w: %s: %w", ErrCorruptRecord, what, err)
 	}
 	normalizeStatePB(pb) // other implementations' forms (record_compat.go)
-	s := &State{
+	b := new(stateBlock) // the state and its ratchet in one allocation
+	s := &b.s
+	*s = State{
 		version:     int(pb.GetSessionVersion()),
 		localRegID:  pb.GetLocalRegistrationId(),
 		remoteRegID: pb.GetRemoteRegistrationId(),
@@ -394,9 +408,10 @@ func stateFromProto(pb *signalpb.SessionStructure) (*State, error) {
 		}
 		s.aliceBaseKey = slices.Clone(b)
 	}
-	if s.ratchet, err = ratchet.UnmarshalProto(pb); err != nil {
+	if err = ratchet.UnmarshalProtoInto(pb, &b.r); err != nil {
 		return nil, corrupt("ratchet", err)
 	}
+	s.ratchet = &b.r
 	if b := pb.GetPqRatchetState(); len(b) > 0 {
 		if s.pq, err = spqr.Unmarshal(b); err != nil {
 			return nil, corrupt("SPQR state", err)

@@ -156,7 +156,13 @@ type privateKey struct {
 // clamp copies b (32 bytes) into a new privateKey and clamps it
 // (RFC 7748, Section 5).
 func clamp(b []byte) *privateKey {
-	p := &privateKey{s: new([32]byte)}
+	// The key and its scalar in one allocation.
+	kb := new(struct {
+		p privateKey
+		s [32]byte
+	})
+	p := &kb.p
+	p.s = &kb.s
 	copy(p.s[:], b)
 	p.s[0] &= 248
 	p.s[31] &= 127
@@ -233,6 +239,16 @@ func (k PrivateKey) Bytes() []byte {
 		return nil
 	}
 	return append([]byte(nil), k.p.s[:]...)
+}
+
+// AppendPrivate appends the 32-byte private key k to dst (nothing for the
+// zero PrivateKey, whose Bytes is nil). A function, not a method: the
+// PrivateKey type is public through package prekey.
+func AppendPrivate(dst []byte, k PrivateKey) []byte {
+	if k.p == nil {
+		return dst
+	}
+	return append(dst, k.p.s[:]...)
 }
 
 // IsZero reports whether k is the zero value (never set).

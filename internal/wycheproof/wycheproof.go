@@ -17,12 +17,21 @@ import (
 // Env names the environment variable that points at the vector directory.
 const Env = "INTERLOCK_WYCHEPROOF_DIR"
 
-// Dir returns the directory the vectors are read from.
+// Dir returns the directory the vectors are read from: $INTERLOCK_WYCHEPROOF_DIR,
+// else shared/wycheproof beside the module root (the nearest directory above
+// the package under test holding go.mod), whatever the package's depth.
 func Dir() string {
 	if d := os.Getenv(Env); d != "" {
 		return d
 	}
-	return filepath.Join("..", "..", "..", "shared", "wycheproof")
+	root := "."
+	for range 8 {
+		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
+			break
+		}
+		root = filepath.Join(root, "..")
+	}
+	return filepath.Join(root, "..", "shared", "wycheproof")
 }
 
 // Hex is a hex string in a Wycheproof file.
@@ -58,21 +67,35 @@ type File[G any] struct {
 	TestGroups    []G    `json:"testGroups"`
 }
 
-// Load parses dir/name into v. When the file is absent it skips the test,
-// naming the directory and the files the package reads (files).
+// Load parses dir/name into v. When the directory is absent it skips the
+// test, naming the directory and the files the package reads (files); when
+// the directory exists but the file does not, the test fails.
 func Load(t *testing.T, dir, name string, files []string, v any) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, name))
-	if errors.Is(err, fs.ErrNotExist) {
-		t.Skipf("Wycheproof file %s not found in %s; set %s or place these files there: %s",
-			name, dir, Env, strings.Join(files, ", "))
+	b, skip, err := read(dir, name)
+	if skip {
+		t.Skipf("Wycheproof directory %s not found; set %s or place these files there: %s",
+			dir, Env, strings.Join(files, ", "))
 	}
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v; this package reads: %s", err, strings.Join(files, ", "))
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
+}
+
+// read returns dir/name, or skip when dir does not exist, or an error (a
+// file missing from an existing directory is one).
+func read(dir, name string) (b []byte, skip bool, err error) {
+	b, err = os.ReadFile(filepath.Join(dir, name))
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, derr := os.Stat(dir); errors.Is(derr, fs.ErrNotExist) {
+			return nil, true, nil
+		}
+		return nil, false, fmt.Errorf("wycheproof: file %s missing from %s, which exists: %w", name, dir, err)
+	}
+	return b, false, err
 }
 
 // Decision settles an "acceptable" case: a case carrying Flag must be

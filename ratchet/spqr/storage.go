@@ -202,32 +202,54 @@ func appendMsg(b []byte, n protowire.Number, body func([]byte) []byte) []byte {
 	return b
 }
 
-// fields is a parsed protobuf message: for each field number, its values in
-// order (varints as uint64, length-delimited as []byte).
-type fields map[protowire.Number][]any
+// fields is a parsed protobuf message: its fields in order (varints in x,
+// length-delimited values in b, aliasing the parsed buffer). A slice rather
+// than a map of boxed values: parsing a stored state allocates one slice
+// per message.
+type fields []field
+
+type field struct {
+	num   protowire.Number
+	isLen bool // length-delimited (b), else a varint (x)
+	x     uint64
+	b     []byte
+}
 
 func parse(b []byte) (fields, error) {
-	f := fields{}
+	// Count first, so that the slice is allocated once.
+	n := 0
+	for rest := b; len(rest) > 0; n++ {
+		num, typ, m := protowire.ConsumeTag(rest)
+		if m < 0 {
+			return nil, corrupt("tag")
+		}
+		rest = rest[m:]
+		k := protowire.ConsumeFieldValue(num, typ, rest)
+		if k < 0 {
+			return nil, corrupt("field")
+		}
+		rest = rest[k:]
+	}
+	f := make(fields, 0, n)
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
 			return nil, corrupt("tag")
 		}
 		b = b[n:]
-		var v any
 		switch typ {
 		case protowire.VarintType:
 			x, n := protowire.ConsumeVarint(b)
 			if n < 0 {
 				return nil, corrupt("varint")
 			}
-			v, b = x, b[n:]
+			f, b = append(f, field{num: num, x: x}), b[n:]
 		case protowire.BytesType:
 			x, n := protowire.ConsumeBytes(b)
 			if n < 0 {
 				return nil, corrupt("bytes")
 			}
-			v, b = x, b[n:]
+			f, b = append(f, field{num: num, isLen: true, b: x}), b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
@@ -236,23 +258,31 @@ func parse(b []byte) (fields, error) {
 			b = b[n:]
 			continue // unknown wire types are skipped
 		}
-		f[num] = append(f[num], v)
 	}
 	return f, nil
 }
 
 func corrupt(what string) error { return fmt.Errorf("%w: stored state: %s", ErrState, what) }
 
+// last returns the last value of field n, if any.
+func (f fields) last(n protowire.Number) (*field, bool) {
+	for i := len(f) - 1; i >= 0; i-- {
+		if f[i].num == n {
+			return &f[i], true
+		}
+	}
+	return nil, false
+}
+
 func (f fields) varint(n protowire.Number) (uint64, error) {
-	vs := f[n]
-	if len(vs) == 0 {
+	v, ok := f.last(n)
+	if !ok {
 		return 0, nil
 	}
-	v, ok := vs[len(vs)-1].(uint64)
-	if !ok {
+	if v.isLen {
 		return 0, corrupt("wire type")
 	}
-	return v, nil
+	return v.x, nil
 }
 
 // bytes returns a copy of the last value of field n.
@@ -266,25 +296,26 @@ func (f fields) bytes(n protowire.Number) ([]byte, error) {
 
 // raw returns the last value of field n, in the parsed buffer.
 func (f fields) raw(n protowire.Number) ([]byte, error) {
-	vs := f[n]
-	if len(vs) == 0 {
+	v, ok := f.last(n)
+	if !ok {
 		return nil, nil
 	}
-	v, ok := vs[len(vs)-1].([]byte)
-	if !ok {
+	if !v.isLen {
 		return nil, corrupt("wire type")
 	}
-	return v, nil
+	return v.b, nil
 }
 
 func (f fields) all(n protowire.Number) ([][]byte, error) {
 	var out [][]byte
-	for _, v := range f[n] {
-		x, ok := v.([]byte)
-		if !ok {
+	for i := range f {
+		if f[i].num != n {
+			continue
+		}
+		if !f[i].isLen {
 			return nil, corrupt("wire type")
 		}
-		out = append(out, x)
+		out = append(out, f[i].b)
 	}
 	return out, nil
 }
@@ -292,7 +323,7 @@ func (f fields) all(n protowire.Number) ([][]byte, error) {
 // msg returns a sub-message, and whether it was present. Its values stay in
 // the parsed buffer: bytes copies what is kept.
 func (f fields) msg(n protowire.Number) (fields, bool, error) {
-	if len(f[n]) == 0 {
+	if _, ok := f.last(n); !ok {
 		return nil, false, nil
 	}
 	b, err := f.raw(n)
