@@ -136,12 +136,14 @@ func conformanceCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		o.Reference = ref
 	}
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(stderr, "interlock conformance:", err)
+		return conformance.ExitFail
+	}
+	// The adversary is this binary, never the peer under test.
+	o.Adversary = live.Spec{Argv: []string{self, "peer", "--adversary"}}
 	if *peer == "" {
-		self, err := os.Executable()
-		if err != nil {
-			fmt.Fprintln(stderr, "interlock conformance:", err)
-			return conformance.ExitFail
-		}
 		o.Corpus = conformance.Interlock{}
 		o.A = live.Spec{Argv: []string{self, "peer"}}
 	} else {
