@@ -35,6 +35,7 @@ func main() {
 		seed          = flag.Uint64("seed", 0, "seed for the random choices (0 = random; printed with -v)")
 		list          = flag.Bool("list", false, "list the scenarios and exit")
 		xfail         = flag.String("xfail", "", "scenarios (regular expression on IDs) expected to fail: known peer defects")
+		adversary     = flag.String("adversary", "", "command line of the adversary peer for spqr/downgrade and spqr/unknown-version (e.g. \"interlock peer --adversary\")")
 	)
 	flag.StringVar(&aCmd, "a", "", "command line of implementation A (split on spaces)")
 	flag.StringVar(&bCmd, "b", "", "command line of implementation B (default: same as A)")
@@ -64,7 +65,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "interop-driver: -a is required (see -h)")
 		os.Exit(2)
 	}
-	opts := live.Options{A: a, B: b, ExpectRefusal: *expectRefusal, Big: *big, Timeout: *timeout, Seed: *seed}
+	opts := live.Options{A: a, B: b, ExpectRefusal: *expectRefusal, Big: *big, Timeout: *timeout, Seed: *seed,
+		Adversary: live.Spec{Argv: strings.Fields(*adversary)}}
 	if *run != "" {
 		re, err := regexp.Compile(*run)
 		if err != nil {
