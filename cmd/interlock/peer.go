@@ -98,6 +98,8 @@ type peer struct {
 	nextID   uint32
 	// adversary is set by --adversary: encrypt honours pq_ratchet.
 	adversary bool
+	// flavours are the flavours offered (--flavour restricts them).
+	flavours []string
 
 	groups *groupPeer  // peer_group.go
 	sealed *sealedPeer // peer_sealed.go
@@ -110,7 +112,7 @@ var newPeerStore = func(_ context.Context, path string, id prekey.IdentityKeyPai
 	return session.NewMemoryStore(id, reg), id, reg, nil
 }
 
-const peerUsage = `usage: interlock peer [--no-spqr] [--adversary]
+const peerUsage = `usage: interlock peer [--no-spqr] [--adversary] [--flavour signal|whatsapp]
 
 Serves the conformance peer protocol (docs/peer-protocol.md, version 3):
 one JSON request per line on standard input, one JSON response per line
@@ -124,13 +126,21 @@ func servePeer(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("peer", peerUsage)
 	noSPQR := fs.Bool("no-spqr", false, "never offer the SPQR triple ratchet (a stand-in for clients without it)")
 	adv := fs.Bool("adversary", false, "also write messages no honest sender writes, on request (encrypt's pq_ratchet); the conformance report starts its own")
+	only := fs.String("flavour", "", "offer only this flavour, signal or whatsapp (default: both)")
 	if status, ok := parseArgs(fs, args, stdout, stderr); !ok {
 		return exitStatus(status)
 	}
 	if err := noArgs(fs); err != nil {
 		return exitStatus(finish(fs, stderr, err))
 	}
-	p := &peer{ctx: context.Background(), nextID: 1, adversary: *adv}
+	p := &peer{ctx: context.Background(), nextID: 1, adversary: *adv, flavours: []string{"signal", "whatsapp"}}
+	switch *only {
+	case "":
+	case "signal", "whatsapp":
+		p.flavours = []string{*only}
+	default:
+		return exitStatus(usageFail(fs, stderr, "--flavour %q: want signal or whatsapp", *only))
+	}
 	if *noSPQR {
 		p.spqr = session.NoSPQR
 	}
@@ -254,7 +264,7 @@ func (p *peer) dispatch(r *peerRequest, raw []byte) (map[string]any, error) {
 		caps := map[string]any{
 			"ops":            peerOpsList(),
 			"implementation": "interlock " + version,
-			"flavours":       []string{"signal", "whatsapp"},
+			"flavours":       p.flavours,
 			// docs/peer-protocol.md#versions
 			"protocol_version": peerProtocolVersion,
 		}
@@ -371,6 +381,9 @@ func (p *peer) init(r *peerRequest) (map[string]any, error) {
 		policy = session.AllowX3DH
 	default:
 		return nil, kindErr("unsupported", "flavour %q", r.Flavour)
+	}
+	if !slices.Contains(p.flavours, r.Flavour) {
+		return nil, kindErr("unsupported", "flavour %q (this peer offers %v)", r.Flavour, p.flavours)
 	}
 	store, id, reg, err := newPeerStore(p.ctx, r.Store, id, reg)
 	if err != nil {
