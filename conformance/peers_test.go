@@ -110,6 +110,7 @@ func TestLiveReportLibsignalPasses(t *testing.T) {
 		{"interop-libsignal", "corpus/sender-key:libsignal-sender-key.json"},
 		{"integrity", "live/tamper/signal-message"},
 		{"replay-protection", "live/replay/prekey-message"},
+		{"replay-protection", "live/adversarial/last-resort-replay"},
 		{"sender-anonymity", "live/sealed-sender"},
 		{"pq-key-agreement", "live/setup/one-time+kyber"},
 	} {
