@@ -663,10 +663,10 @@ class Peer {
   }
 }
 
-// The version of docs/peer-protocol.md this peer implements: all of version
-// 2, bundle's last_resort included. Version 3 adds only the adversary mode,
-// which this peer does not offer.
-const PROTOCOL_VERSION = 2;
+// The version of docs/peer-protocol.md this peer implements: bundle's
+// last_resort included; of version 3 it offers no adversary mode
+// (capabilities lists none, so no driver sends encrypt's pq_ratchet).
+const PROTOCOL_VERSION = 3;
 
 const OPS = [
   'init', 'bundle', 'process_bundle', 'encrypt', 'decrypt', 'session', 'trust', 'fingerprint',
