@@ -132,7 +132,7 @@ func TestLiveReportLibsignalPasses(t *testing.T) {
 // v1.5.1, src/lib.rs recv) ignores a pq_ratchet of an unknown version even
 // after negotiation, so spqr/unknown-version fails too (it refuses the
 // downgrade). Like 0.103 it walks archived chains for forged messages, more
-// than 5 s each (adversarial/forged-amplification). Nothing else fails.
+// than 30 s each (adversarial/forged-amplification stops at 2 s). Nothing else fails.
 func TestLiveReportLibsignal090Relabelling(t *testing.T) {
 	peersBin(t)
 	r := liveReport(t, libsignalPeer(t), live.Spec{}, nil)

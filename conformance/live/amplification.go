@@ -40,7 +40,7 @@ const (
 	amplEarly      = 3
 	amplEarlyRatio = 32
 	amplEarlyFloor = 40 * time.Millisecond
-	amplTimeout    = 5 * time.Second
+	amplTimeout    = 2 * time.Second
 	// amplRatio is how many times its median honest decrypt the median
 	// forged decrypt may take, and amplFloor the least difference that
 	// counts: a walk of 24,000 chain keys takes tens of milliseconds, an
