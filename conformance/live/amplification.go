@@ -28,7 +28,7 @@ import (
 // double_ratchet.rs, max_forward_jumps; tag v0.101.0) and fails this check.
 
 const (
-	amplChain      = 200    // messages A sends on one chain; B receives the last
+	amplChain      = 120    // messages A sends on one chain; B receives the last
 	amplForgedJump = 24_900 // the forged counter's distance beyond it
 	amplSamples    = 15     // forged and honest decrypts, interleaved
 	// amplEarly samples are enough when the forged median is already

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,6 +28,7 @@ func main() {
 		aArgs, bArgs  argList
 		aDir, bDir    string
 		run           = flag.String("run", "", "run only scenarios whose ID matches this regular expression")
+		skip          = flag.String("skip", "", "leave out scenarios whose ID matches this regular expression")
 		expectRefusal = flag.Bool("expect-refusal", false, "pass iff session set-up is refused cleanly (only set-up scenarios run)")
 		verbose       = flag.Bool("v", false, "print notes for every result and the negotiated flavour")
 		trace         = flag.Bool("trace", false, "print every request and response line to standard error")
@@ -74,6 +76,14 @@ func main() {
 			os.Exit(2)
 		}
 		opts.Filter = re
+	}
+	if *skip != "" {
+		re, err := regexp.Compile(*skip)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "interop-driver: -skip:", err)
+			os.Exit(2)
+		}
+		scenarios = slices.DeleteFunc(scenarios, func(s live.Scenario) bool { return re.MatchString(s.ID) })
 	}
 	if *xfail != "" {
 		re, err := regexp.Compile(*xfail)
