@@ -61,11 +61,11 @@ interop: peers
 	$(MAKE) --no-print-directory mutants
 
 ## mutants: the mutation test of the conformance report (issue #21): Interlock
-## built with -tags interlock_mutants, the report run against each planted
-## defect; every mutant must be killed (or be a documented survivor). The
-## score is also written to bin/mutants.json.
+## built with -tags interlock_mutants, `interlock conformance --mutants` runs the
+## report against each planted defect; every mutant must be killed. The score is
+## in the report's own JSON, bin/conformance-mutants.json.
 mutants: $(BIN)/interlock
-	set -o pipefail; INTERLOCK_PEERS_BIN=$(BIN) INTERLOCK_MUTANTS_JSON=$(BIN)/mutants.json \
+	set -o pipefail; INTERLOCK_PEERS_BIN=$(BIN) INTERLOCK_MUTANTS_REPORT=$(BIN)/conformance-mutants.json \
 		$(GO) test -count=1 -v -run '^TestLiveReportMutants$$' ./conformance/ | tee $(BIN)/mutants.log
 	@grep -o 'mutants: [0-9]* killed / [0-9]* total' $(BIN)/mutants.log | tail -1
 

@@ -133,6 +133,15 @@ func (r *Report) header() []string {
 	for _, n := range r.Notes {
 		lines = append(lines, "Note: "+n)
 	}
+	if m := r.Mutants; m != nil {
+		lines = append(lines, fmt.Sprintf("Mutation score of this report: %d killed / %d total (%s, %s; %gs)", m.Killed, m.Total, m.Binary, m.Digest, m.Seconds))
+		for _, mr := range m.Mutants {
+			lines = append(lines, "Mutant "+mr.Line())
+		}
+		for _, f := range m.BaselineFailures {
+			lines = append(lines, "Mutation baseline (no mutant switched on) fails: "+f)
+		}
+	}
 	return lines
 }
 

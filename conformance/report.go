@@ -54,7 +54,10 @@ type Report struct {
 	Summary    Summary           `json:"summary"`
 	Guarantees []GuaranteeResult `json:"guarantees"`
 	Notes      []string          `json:"notes"`
-	byID       map[string]*GuaranteeResult
+	// Mutants is the mutation test of the report itself (`interlock
+	// conformance --mutants`, mutation.go); absent otherwise.
+	Mutants *MutationScore `json:"mutants,omitempty"`
+	byID    map[string]*GuaranteeResult
 }
 
 // BuildInfo identifies the binary that made the report

@@ -59,6 +59,9 @@ func validate(schema map[string]any, v any, path string) []string {
 			case "integer":
 				f, ok := v.(float64)
 				match = match || (ok && f == float64(int64(f)))
+			case "number":
+				_, match0 := v.(float64)
+				match = match || match0
 			case "null":
 				match = match || v == nil
 			case "boolean":

@@ -31,6 +31,11 @@ type Options struct {
 	// it is started as B, and only then does the pairing earn interop
 	// credit.
 	Reference *Reference
+	// Adversary starts the tool's own adversary peer (`interlock peer
+	// --adversary`, docs/peer-protocol.md "Adversary mode"), the sender of
+	// the messages only a broken or malicious sender writes (spqr/downgrade,
+	// spqr/unknown-version). Unset, those scenarios do not apply.
+	Adversary live.Spec
 	// Skip excludes guarantees from the verdict (Report.Skip).
 	Skip    []string
 	Filter  *regexp.Regexp // live scenario IDs
@@ -145,7 +150,7 @@ func Run(o Options) (*Report, error) {
 		}
 		scenarios := Scenarios()
 		var results []live.Result
-		sum, err := live.Run(live.Options{A: o.A, B: o.B, Filter: o.Filter, Big: o.Big, Timeout: o.Timeout, Seed: o.Seed},
+		sum, err := live.Run(live.Options{A: o.A, B: o.B, Adversary: o.Adversary, Filter: o.Filter, Big: o.Big, Timeout: o.Timeout, Seed: o.Seed},
 			scenarios, func(res live.Result) {
 				progress("live: %s", res.Line())
 				results = append(results, res)

@@ -8,6 +8,7 @@ libsignal=${2:?libsignal peer command}
 interlock="$bin/interlock peer"
 mau="$bin/mau-peer"
 driver="$bin/interop-driver"
+adversary="$bin/interlock peer --adversary"
 total_pass=0 total_fail=0 bad=0
 
 # pairing NAME ARGS...: runs the driver and keeps its counts.
@@ -50,16 +51,30 @@ mau_xfail='^(simultaneous-initiation/crossing$|adversarial/low-order-bundle B=go
 # libsignal 0.90.0 predates the address binding (0.91): it cannot tell a
 # first message relabelled by the server as from another device or account,
 # sealed or not. Asserted as expected failures where 0.90 receives.
-lib090_xfail='^malicious/(relabelled-sender|minted-certificate) B=libsignal-client 0\.90'
+# Its SPQR (SparsePostQuantumRatchet v1.5.1, src/lib.rs recv) ignores a
+# pq_ratchet of an unknown version even after negotiation.
+lib090_xfail='^(malicious/(relabelled-sender|minted-certificate)|spqr/unknown-version) B=libsignal-client 0\.90'
+# adversarial/forged-amplification is left out of the libsignal pairings: both
+# versions try every archived session state with a forward jump of 25,000
+# (rust/protocol/src/session_cipher_legacy.rs, v0.101.0), ~0.3 s (0.103) and
+# more than 30 s (0.90) per forged message; the report tests
+# (conformance/peers_test.go) assert that failure. The driver-fairness
+# pairings also leave out last-resort-replay, which the report tests run on
+# the same pairings.
+lib_skip='^adversarial/forged-amplification$'
+fair_skip='^adversarial/(forged-amplification|last-resort-replay)$'
 
-pairing "interlock <-> interlock" -a "$interlock" -b "$interlock"
-pairing "interlock <-> libsignal 0.90.0" -a "$interlock" -b "$libsignal --lib 0.90" -xfail "$lib090_xfail"
+# Interlock's own adversary peer writes the SPQR downgrades (spqr/downgrade,
+# spqr/unknown-version) for the pairings with Interlock; the report tests
+# (conformance/peers_test.go) run them against each libsignal on its own.
+pairing "interlock <-> interlock" -a "$interlock" -b "$interlock" -adversary "$adversary"
+pairing "interlock <-> libsignal 0.90.0" -a "$interlock" -b "$libsignal --lib 0.90" -xfail "$lib090_xfail" -skip "$lib_skip" -adversary "$adversary"
 pairing "interlock <-> go.mau.fi/libsignal" -a "$interlock" -b "$mau" -xfail "$mau_xfail"
-pairing "libsignal 0.90.0 <-> libsignal 0.90.0 (driver fairness)" -a "$libsignal --lib 0.90" -xfail "$lib090_xfail"
+pairing "libsignal 0.90.0 <-> libsignal 0.90.0 (driver fairness)" -a "$libsignal --lib 0.90" -xfail "$lib090_xfail" -skip "$fair_skip"
 pairing "go.mau.fi <-> go.mau.fi (driver fairness)" -a "$mau" -xfail "$mau_xfail"
 # libsignal 0.92+ requires the SPQR triple ratchet, which Interlock speaks.
-pairing "interlock <-> libsignal 0.103.0 (SPQR required)" -a "$interlock" -b "$libsignal --lib 0.103"
-pairing "libsignal 0.103.0 <-> libsignal 0.103.0 (driver fairness)" -a "$libsignal --lib 0.103"
+pairing "interlock <-> libsignal 0.103.0 (SPQR required)" -a "$interlock" -b "$libsignal --lib 0.103" -skip "$lib_skip" -adversary "$adversary"
+pairing "libsignal 0.103.0 <-> libsignal 0.103.0 (driver fairness)" -a "$libsignal --lib 0.103" -skip "$fair_skip"
 # A peer without SPQR is refused by 0.103 cleanly: Interlock with SPQR off
 # (--no-spqr) stands in for every pre-0.74 client.
 pairing "interlock without SPQR <-> libsignal 0.103.0 (refusal expected)" -expect-refusal -a "$interlock --no-spqr" -b "$libsignal --lib 0.103"

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/interlock-e2ee/interlock/internal/adversary"
 	"github.com/interlock-e2ee/interlock/internal/aescbc"
 	"github.com/interlock-e2ee/interlock/internal/mutant"
 	"github.com/interlock-e2ee/interlock/prekey"
@@ -310,7 +311,12 @@ func (c *Cipher) encrypt(ctx context.Context, store Store, addr Address, plainte
 	}
 	var pqNext *spqr.State
 	var pqMsg, pqKey []byte
-	if st.pq != nil {
+	if dev, ok := adversary.PQRatchetOf(ctx); ok && st.pq != nil {
+		// The conformance peer's adversary mode (internal/adversary): a
+		// message keyed without SPQR, its pq_ratchet omitted or of a chosen
+		// version; the SPQR state does not advance.
+		pqMsg = dev.Bytes()
+	} else if st.pq != nil {
 		if pqNext, pqMsg, pqKey, err = st.pq.Send(c.rand); err != nil {
 			return 0, nil, err
 		}

@@ -17,6 +17,7 @@ import (
 
 const conformanceUsage = `usage: interlock conformance [--peer CMD [--against CMD]] [--reference KIND=PATH]
                              [--skip GUARANTEE]... [--vectors DIR] [--format text|json|markdown|html] [-o FILE]
+                             [--mutants BINARY]
 
 Shows which security guarantees of the Signal protocol an implementation
 provides, with the evidence to rerun every check.
@@ -34,6 +35,15 @@ reference this command verifies on disk and starts itself:
       and version read, package directory digested)
   --reference mau=bin/mau-peer   (Go build information read, binary digested)
 What a peer says about itself is reported, never trusted.
+
+--mutants BINARY also runs the mutation test of this report: BINARY is
+Interlock built with -tags interlock_mutants (go build -tags
+interlock_mutants -o BINARY ./cmd/interlock), which plants one defect class
+at a time; the report is run against each, must fail the guarantee the
+defect breaks with the check that shows it, and must fail nothing with no
+defect planted. The score (killed / total; per mutant its class and the
+failed check) is written into the report ("mutants" in JSON). A mutant that
+survives, or a failure with none planted, makes the exit status 1.
 
 Exit status:
   0  every guarantee passed (or was excluded with --skip)
@@ -66,6 +76,7 @@ func conformanceCmd(args []string, stdout, stderr io.Writer) int {
 		timeout   = fs.Duration("timeout", live.DefaultTimeout, "time allowed for one peer response")
 		seed      = fs.Uint64("seed", 0, "seed for the live scenarios' random choices (0 = random)")
 		quiet     = fs.Bool("q", false, "no progress on standard error")
+		mutants   = fs.String("mutants", "", "also run the mutation test of the report against `BINARY`, Interlock built with -tags interlock_mutants")
 	)
 	fs.Func("skip", "exclude a `GUARANTEE` from the verdict, recorded in the report (repeatable)", func(v string) error {
 		skips = append(skips, v)
@@ -136,12 +147,14 @@ func conformanceCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		o.Reference = ref
 	}
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(stderr, "interlock conformance:", err)
+		return conformance.ExitFail
+	}
+	// The adversary is this binary, never the peer under test.
+	o.Adversary = live.Spec{Argv: []string{self, "peer", "--adversary"}}
 	if *peer == "" {
-		self, err := os.Executable()
-		if err != nil {
-			fmt.Fprintln(stderr, "interlock conformance:", err)
-			return conformance.ExitFail
-		}
 		o.Corpus = conformance.Interlock{}
 		o.A = live.Spec{Argv: []string{self, "peer"}}
 	} else {
@@ -154,6 +167,16 @@ func conformanceCmd(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "interlock conformance:", err)
 		return conformance.ExitFail
+	}
+	if *mutants != "" {
+		mo := conformance.MutationOptions{Tool: self, Mutants: *mutants}
+		if !*quiet {
+			mo.Progress = stderr
+		}
+		if rep.Mutants, err = conformance.RunMutants(mo); err != nil {
+			fmt.Fprintln(stderr, "interlock conformance:", err)
+			return conformance.ExitFail
+		}
 	}
 	var buf bytes.Buffer
 	if err := rep.Render(&buf, *format); err != nil {
@@ -172,6 +195,11 @@ func conformanceCmd(args []string, stdout, stderr io.Writer) int {
 		s := rep.Summary
 		fmt.Fprintf(stderr, "conformance: %s (exit %d): %d guarantees passed, %d failed, %d not run, %d not implemented, %d skipped (%s)\n",
 			strings.ToUpper(s.Verdict), s.ExitStatus, s.Passed, s.Failed, s.NotRun, s.NotImplemented, s.Skipped, time.Now().Format(time.TimeOnly))
+	}
+	if rep.Mutants != nil && !rep.Mutants.Passed() {
+		fmt.Fprintf(stderr, "interlock conformance: mutation test failed: %d killed / %d total, %d baseline failures\n",
+			rep.Mutants.Killed, rep.Mutants.Total, len(rep.Mutants.BaselineFailures))
+		return conformance.ExitFail
 	}
 	return rep.ExitStatus()
 }

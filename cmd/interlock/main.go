@@ -48,10 +48,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "-v", "--version", "-version":
 		return runVersion(nil, stdout, stderr)
 	}
+	if cmd, ok := taggedCommands[args[0]]; ok {
+		return cmd(args[1:], stdout, stderr)
+	}
 	fmt.Fprintf(stderr, "interlock: unknown command %q\n", args[0])
 	usage(stderr)
 	return exitUsage
 }
+
+// taggedCommands are commands only some builds have (mutants_cmd.go: the
+// interlock_mutants build).
+var taggedCommands = map[string]func(args []string, stdout, stderr io.Writer) int{}
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, `usage: interlock <command> [arguments]

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/interlock-e2ee/interlock/internal/adversary"
 	"github.com/interlock-e2ee/interlock/prekey"
 	"github.com/interlock-e2ee/interlock/session"
 )
@@ -20,7 +21,7 @@ import (
 
 // peerProtocolVersion is the version of docs/peer-protocol.md this peer
 // implements, reported by capabilities as protocol_version.
-const peerProtocolVersion = 2
+const peerProtocolVersion = 3
 
 type peerRequest struct {
 	ID          int64               `json:"id"`
@@ -39,6 +40,9 @@ type peerRequest struct {
 	Type        session.MessageType `json:"type"`
 	Ciphertext  []byte              `json:"ciphertext"`
 	IdentityKey []byte              `json:"identity_key"`
+	// PQRatchet is encrypt's adversary field (docs/peer-protocol.md,
+	// "Adversary mode"): "omit" or {"version": N}.
+	PQRatchet json.RawMessage `json:"pq_ratchet"`
 }
 
 type peerAddress struct {
@@ -92,6 +96,10 @@ type peer struct {
 	name     string
 	device   uint32
 	nextID   uint32
+	// adversary is set by --adversary: encrypt honours pq_ratchet.
+	adversary bool
+	// flavours are the flavours offered (--flavour restricts them).
+	flavours []string
 
 	groups *groupPeer  // peer_group.go
 	sealed *sealedPeer // peer_sealed.go
@@ -104,9 +112,9 @@ var newPeerStore = func(_ context.Context, path string, id prekey.IdentityKeyPai
 	return session.NewMemoryStore(id, reg), id, reg, nil
 }
 
-const peerUsage = `usage: interlock peer [--no-spqr]
+const peerUsage = `usage: interlock peer [--no-spqr] [--adversary] [--flavour signal|whatsapp]
 
-Serves the conformance peer protocol (docs/peer-protocol.md, version 2):
+Serves the conformance peer protocol (docs/peer-protocol.md, version 3):
 one JSON request per line on standard input, one JSON response per line
 on standard output. Test tooling: the peer holds keys for the
 protocol it serves and must not face untrusted callers outside a test.
@@ -117,13 +125,22 @@ protocol it serves and must not face untrusted callers outside a test.
 func servePeer(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("peer", peerUsage)
 	noSPQR := fs.Bool("no-spqr", false, "never offer the SPQR triple ratchet (a stand-in for clients without it)")
+	adv := fs.Bool("adversary", false, "also write messages no honest sender writes, on request (encrypt's pq_ratchet); the conformance report starts its own")
+	only := fs.String("flavour", "", "offer only this flavour, signal or whatsapp (default: both)")
 	if status, ok := parseArgs(fs, args, stdout, stderr); !ok {
 		return exitStatus(status)
 	}
 	if err := noArgs(fs); err != nil {
 		return exitStatus(finish(fs, stderr, err))
 	}
-	p := &peer{ctx: context.Background(), nextID: 1}
+	p := &peer{ctx: context.Background(), nextID: 1, adversary: *adv, flavours: []string{"signal", "whatsapp"}}
+	switch *only {
+	case "":
+	case "signal", "whatsapp":
+		p.flavours = []string{*only}
+	default:
+		return exitStatus(usageFail(fs, stderr, "--flavour %q: want signal or whatsapp", *only))
+	}
 	if *noSPQR {
 		p.spqr = session.NoSPQR
 	}
@@ -244,13 +261,17 @@ func peerOpsList() []string {
 
 func (p *peer) dispatch(r *peerRequest, raw []byte) (map[string]any, error) {
 	if r.Op == "capabilities" {
-		return map[string]any{
+		caps := map[string]any{
 			"ops":            peerOpsList(),
 			"implementation": "interlock " + version,
-			"flavours":       []string{"signal", "whatsapp"},
+			"flavours":       p.flavours,
 			// docs/peer-protocol.md#versions
 			"protocol_version": peerProtocolVersion,
-		}, nil
+		}
+		if p.adversary {
+			caps["adversary"] = []string{"pq_ratchet"}
+		}
+		return caps, nil
 	}
 	if r.Op == "init" {
 		return p.init(r)
@@ -283,7 +304,11 @@ func (p *peer) dispatch(r *peerRequest, raw []byte) (map[string]any, error) {
 		if r.Address == nil {
 			return nil, kindErr("other", "encrypt needs address")
 		}
-		typ, ct, err := p.cipher.Encrypt(p.ctx, r.addr(), r.Plaintext)
+		ctx, err := p.deviation(r)
+		if err != nil {
+			return nil, err
+		}
+		typ, ct, err := p.cipher.Encrypt(ctx, r.addr(), r.Plaintext)
 		if err != nil {
 			return nil, err
 		}
@@ -356,6 +381,9 @@ func (p *peer) init(r *peerRequest) (map[string]any, error) {
 		policy = session.AllowX3DH
 	default:
 		return nil, kindErr("unsupported", "flavour %q", r.Flavour)
+	}
+	if !slices.Contains(p.flavours, r.Flavour) {
+		return nil, kindErr("unsupported", "flavour %q (this peer offers %v)", r.Flavour, p.flavours)
 	}
 	store, id, reg, err := newPeerStore(p.ctx, r.Store, id, reg)
 	if err != nil {
@@ -462,4 +490,30 @@ func (b *peerBundle) parse() (*prekey.Bundle, error) {
 		out.KyberPreKeySignature = b.KyberPreKeySignature
 	}
 	return out, nil
+}
+
+// deviation returns the context encrypt runs under: p.ctx, or in adversary
+// mode p.ctx carrying the pq_ratchet the request asks for
+// (docs/peer-protocol.md, "Adversary mode").
+func (p *peer) deviation(r *peerRequest) (context.Context, error) {
+	if len(r.PQRatchet) == 0 || string(r.PQRatchet) == "null" {
+		return p.ctx, nil
+	}
+	if !p.adversary {
+		return nil, kindErr("unsupported", "encrypt: pq_ratchet needs interlock peer --adversary")
+	}
+	var omit string
+	if json.Unmarshal(r.PQRatchet, &omit) == nil {
+		if omit != "omit" {
+			return nil, kindErr("other", "encrypt: pq_ratchet %q: want \"omit\" or {\"version\": N}", omit)
+		}
+		return adversary.WithPQRatchet(p.ctx, adversary.PQRatchet{Omit: true}), nil
+	}
+	var v struct {
+		Version *uint8 `json:"version"`
+	}
+	if err := json.Unmarshal(r.PQRatchet, &v); err != nil || v.Version == nil {
+		return nil, kindErr("other", "encrypt: pq_ratchet: want \"omit\" or {\"version\": N} with N in 0..255")
+	}
+	return adversary.WithPQRatchet(p.ctx, adversary.PQRatchet{Version: *v.Version}), nil
 }

@@ -35,6 +35,9 @@ type Capabilities struct {
 	// ProtocolVersion is the version of docs/peer-protocol.md the peer
 	// implements: its "protocol_version" field, 1 when absent.
 	ProtocolVersion int `json:"protocol_version"`
+	// Adversary lists the deviations a peer started in adversary mode
+	// performs on request (docs/peer-protocol.md, "Adversary mode"; v3).
+	Adversary []string `json:"adversary"`
 }
 
 // Has reports whether op is listed.

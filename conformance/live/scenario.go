@@ -90,6 +90,11 @@ type Options struct {
 	// scenario ID and against "ID B=implementation" (the receiving side of
 	// that direction), so a defect of one peer can be named in one direction.
 	XFail *regexp.Regexp
+	// Adversary, when set, starts the driver's own adversary peer
+	// (docs/peer-protocol.md, "Adversary mode"): the sender of messages no
+	// honest peer writes, for the scenarios that need one (spqr/downgrade,
+	// spqr/unknown-version); without it they do not apply.
+	Adversary Spec
 }
 
 // Summary counts results.

@@ -15,16 +15,17 @@ import (
 // post-quantum key exchange completes, which takes a few dozen messages
 // each way at one chunk per message.
 
-// SPQRScenarios returns the driver-side SPQR observation. It is kept out
+// SPQRScenarios returns the driver-side SPQR observation and, with an
+// adversary peer, the downgrade checks (spqr_adversary.go). It is kept out
 // of All so that front ends opt in (package conformance does).
 func SPQRScenarios() []Scenario {
-	return []Scenario{{
+	return append([]Scenario{{
 		ID:         "spqr/observed",
 		Doc:        "pq_ratchet present in every version 4 message, its epoch advancing, and authenticated",
 		Run:        observeSPQR,
 		Guarantees: []string{"pq-ratchet"},
 		Spec:       []string{"Double Ratchet rev. 3 §5 (triple ratchet)", "SPQR serialize.rs (pq_ratchet header)"},
-	}}
+	}}, spqrAdversaryScenarios()...)
 }
 
 // spqrMaxRounds bounds the conversation: enough round trips for a

@@ -70,9 +70,10 @@ var scenarioTags = map[string]tag{
 	"malicious/stripped-bundle":    {[]string{"pq-key-agreement"}, []string{specPQXDHSend}},
 	// The adversarial set (issue #21): classes the report's mutation test
 	// found no other scenario reaching.
-	"adversarial/forged-bundle":      {[]string{"integrity", "identity-binding"}, []string{specX3DHSend, specPQXDHSend}},
-	"adversarial/low-order-bundle":   {[]string{"integrity"}, []string{specX3DHSend, "RFC 7748 §6.1"}},
-	"adversarial/last-resort-replay": {[]string{"replay-protection"}, []string{specX3DHReplay, "libsignal kyber_pre_key_store.rs: mark_kyber_pre_key_used"}},
+	"adversarial/forged-bundle":        {[]string{"integrity", "identity-binding"}, []string{specX3DHSend, specPQXDHSend}},
+	"adversarial/low-order-bundle":     {[]string{"integrity"}, []string{specX3DHSend, "RFC 7748 §6.1"}},
+	"adversarial/last-resort-replay":   {[]string{"replay-protection"}, []string{specX3DHReplay, "libsignal kyber_pre_key_store.rs: mark_kyber_pre_key_used"}},
+	"adversarial/forged-amplification": {[]string{"safe-failure"}, []string{specDRSkipped}},
 }
 
 func tagged(s []Scenario) []Scenario {

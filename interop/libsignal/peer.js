@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { b64, storeKit } from './stores.js';
+import { addrKey, b64, storeKit } from './stores.js';
 
 // Nothing but protocol responses may reach stdout.
 console.log = console.error;
@@ -130,6 +130,7 @@ function classify(err) {
     return r('no_session');
   }
   if (/invalid (signed |kyber )?prekey identifier/.test(m)) return r('invalid_prekey');
+  if (m.includes('base key already used with last-resort kyber prekey')) return r('invalid_prekey');
   // Our store callbacks throw "no <kind> prekey with id N"; the binding wraps that as
   // "error in method call 'loadKyberPreKey': ...".
   if (/error in method call 'load(kyber|signed)?prekey'/.test(m) || /no (signed |kyber )?prekey with id/.test(m)) {
@@ -374,6 +375,10 @@ class Peer {
       out.kyber_prekey_id = id;
       out.kyber_prekey = b64(pub);
       out.kyber_prekey_signature = b64(sig);
+      if (req.last_resort === true) {
+        st.lastResortKyber.add(id);
+        return { bundle: out, last_resort: true };
+      }
     }
     return { bundle: out };
   }
@@ -468,7 +473,21 @@ class Peer {
     const addr = addressOf(req);
     const type = needInt(req, 'type');
     const ct = needBytes(req, 'ciphertext');
-    const pt = await this.decryptInner(addr, type, ct);
+    // A refused message changes no state: libsignal may store the session
+    // it built before a store callback (markKyberPreKeyUsed) refuses.
+    const key = addrKey(addr);
+    const had = this.st.sessions.has(key);
+    const before = this.st.sessions.get(key);
+    const prekeys = new Map(this.st.prekeys);
+    let pt;
+    try {
+      pt = await this.decryptInner(addr, type, ct);
+    } catch (e) {
+      if (had) this.st.sessions.set(key, before);
+      else this.st.sessions.delete(key);
+      this.st.prekeys = prekeys;
+      throw e;
+    }
     return { plaintext: b64(pt) };
   }
 
@@ -644,10 +663,10 @@ class Peer {
   }
 }
 
-// The version of docs/peer-protocol.md this peer implements. Of version 2
-// it omits bundle's optional last_resort (never echoed: the driver reports
-// the check that needs it as not run).
-const PROTOCOL_VERSION = 2;
+// The version of docs/peer-protocol.md this peer implements: bundle's
+// last_resort included; of version 3 it offers no adversary mode
+// (capabilities lists none, so no driver sends encrypt's pq_ratchet).
+const PROTOCOL_VERSION = 3;
 
 const OPS = [
   'init', 'bundle', 'process_bundle', 'encrypt', 'decrypt', 'session', 'trust', 'fingerprint',

@@ -31,6 +31,11 @@ export function storeKit(S, libVersion) {
       this.prekeys = new Map(); // id -> serialized PreKeyRecord
       this.signedPrekeys = new Map();
       this.kyberPrekeys = new Map();
+      // Last-resort Kyber prekeys (bundle with last_resort): kept after use;
+      // usedKyber remembers "kyberId:signedId:baseKey" of every first message
+      // accepted on one, as libsignal's KyberPreKeyStore contract asks.
+      this.lastResortKyber = new Set();
+      this.usedKyber = new Set();
       this.senderKeys = new Map(); // "name.device/distributionId" -> serialized SenderKeyRecord
       this.server = null; // { trustRoot: b64 private, serverKey: b64 private, cert: b64 }
       this.nextIds = { prekey: 1, signed: 1, kyber: 1 };
@@ -50,6 +55,8 @@ export function storeKit(S, libVersion) {
         prekeys: m(this.prekeys),
         signed_prekeys: m(this.signedPrekeys),
         kyber_prekeys: m(this.kyberPrekeys),
+        last_resort_kyber: [...this.lastResortKyber],
+        used_kyber: [...this.usedKyber],
         sender_keys: m(this.senderKeys),
         server: this.server,
         next_ids: this.nextIds,
@@ -70,6 +77,8 @@ export function storeKit(S, libVersion) {
       st.prekeys = m(j.prekeys, true);
       st.signedPrekeys = m(j.signed_prekeys, true);
       st.kyberPrekeys = m(j.kyber_prekeys, true);
+      st.lastResortKyber = new Set((j.last_resort_kyber || []).map(Number));
+      st.usedKyber = new Set(j.used_kyber || []);
       st.senderKeys = m(j.sender_keys, false);
       st.server = j.server || null;
       st.nextIds = j.next_ids || { prekey: 1, signed: 1, kyber: 1 };
@@ -171,9 +180,21 @@ export function storeKit(S, libVersion) {
       if (!b) throw prekeyMissing('kyber prekey', id);
       return S.KyberPreKeyRecord.deserialize(b);
     }
-    // Every Kyber prekey this peer hands out is one-time: used = gone.
-    async markKyberPreKeyUsed(id, _signedPreKeyId, _baseKey) {
-      this.st.kyberPrekeys.delete(id);
+    // A one-time Kyber prekey is gone once used. A last-resort one stays,
+    // and a second first message with the same (Kyber prekey, signed
+    // prekey, base key) is a replay: refused (libsignal
+    // rust/protocol/src/storage/traits.rs, mark_kyber_pre_key_used; the
+    // Node binding passes the base key in 0.90 and 0.103 alike).
+    async markKyberPreKeyUsed(id, signedPreKeyId, baseKey) {
+      if (!this.st.lastResortKyber.has(id)) {
+        this.st.kyberPrekeys.delete(id);
+        return;
+      }
+      const used = `${id}:${signedPreKeyId}:${b64(baseKey.serialize())}`;
+      if (this.st.usedKyber.has(used)) {
+        throw new Error(`base key already used with last-resort kyber prekey ${id}`);
+      }
+      this.st.usedKyber.add(used);
     }
   }
 

@@ -31,8 +31,10 @@ const Implementation = "go.mau.fi/libsignal v0.2.1"
 
 // ProtocolVersion is the version of docs/peer-protocol.md the peer
 // implements (capabilities.protocol_version). go.mau.fi/libsignal has no
-// Kyber prekeys, so bundle's last_resort is never honoured nor echoed.
-const ProtocolVersion = 2
+// Kyber prekeys, so bundle's last_resort is never honoured nor echoed; of
+// version 3 it offers no adversary mode (capabilities lists none, so no
+// driver sends encrypt's pq_ratchet).
+const ProtocolVersion = 3
 
 // Ops is the list of implemented operations.
 var Ops = []string{

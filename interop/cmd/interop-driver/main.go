@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,6 +28,7 @@ func main() {
 		aArgs, bArgs  argList
 		aDir, bDir    string
 		run           = flag.String("run", "", "run only scenarios whose ID matches this regular expression")
+		skip          = flag.String("skip", "", "leave out scenarios whose ID matches this regular expression")
 		expectRefusal = flag.Bool("expect-refusal", false, "pass iff session set-up is refused cleanly (only set-up scenarios run)")
 		verbose       = flag.Bool("v", false, "print notes for every result and the negotiated flavour")
 		trace         = flag.Bool("trace", false, "print every request and response line to standard error")
@@ -35,6 +37,7 @@ func main() {
 		seed          = flag.Uint64("seed", 0, "seed for the random choices (0 = random; printed with -v)")
 		list          = flag.Bool("list", false, "list the scenarios and exit")
 		xfail         = flag.String("xfail", "", "scenarios (regular expression on IDs) expected to fail: known peer defects")
+		adversary     = flag.String("adversary", "", "command line of the adversary peer for spqr/downgrade and spqr/unknown-version (e.g. \"interlock peer --adversary\")")
 	)
 	flag.StringVar(&aCmd, "a", "", "command line of implementation A (split on spaces)")
 	flag.StringVar(&bCmd, "b", "", "command line of implementation B (default: same as A)")
@@ -64,7 +67,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "interop-driver: -a is required (see -h)")
 		os.Exit(2)
 	}
-	opts := live.Options{A: a, B: b, ExpectRefusal: *expectRefusal, Big: *big, Timeout: *timeout, Seed: *seed}
+	opts := live.Options{A: a, B: b, ExpectRefusal: *expectRefusal, Big: *big, Timeout: *timeout, Seed: *seed,
+		Adversary: live.Spec{Argv: strings.Fields(*adversary)}}
 	if *run != "" {
 		re, err := regexp.Compile(*run)
 		if err != nil {
@@ -72,6 +76,14 @@ func main() {
 			os.Exit(2)
 		}
 		opts.Filter = re
+	}
+	if *skip != "" {
+		re, err := regexp.Compile(*skip)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "interop-driver: -skip:", err)
+			os.Exit(2)
+		}
+		scenarios = slices.DeleteFunc(scenarios, func(s live.Scenario) bool { return re.MatchString(s.ID) })
 	}
 	if *xfail != "" {
 		re, err := regexp.Compile(*xfail)
