@@ -13,7 +13,23 @@ type Guarantee struct {
 	Observability string
 	// NotImplemented, when set, says why the guarantee is not offered yet.
 	NotImplemented string
+	// Hardening marks a guarantee beyond what libsignal itself offers
+	// (TierHardening): its checks run and are reported like any other, and
+	// a failure names the check, but it does not decide the verdict, which
+	// speaks to Signal equivalence (TierSignal) — a report whose reference
+	// fails it could not tell anyone's implementation from libsignal.
+	Hardening bool
 }
+
+// Guarantee tiers (GuaranteeResult.Tier).
+const (
+	// TierSignal guarantees are what libsignal offers: they decide the
+	// verdict.
+	TierSignal = "signal"
+	// TierHardening guarantees go beyond libsignal: reported, counted in
+	// Summary.Hardening, never in the verdict.
+	TierHardening = "hardening"
+)
 
 // Guarantees lists the guarantees in report order.
 var Guarantees = []Guarantee{
@@ -57,6 +73,10 @@ var Guarantees = []Guarantee{
 		Spec:          []string{"docs/peer-protocol.md#what-drivers-check", "Double Ratchet §3.5"},
 		Code:          []string{"session/cipher.go (decrypt on a copy)", "session/record.go"},
 		Observability: "observable: after every rejected message the conversation continues as if it had never arrived."},
+	{ID: "bounded-work", Name: "Bounded work on forged messages (hardening beyond libsignal)", Hardening: true,
+		Spec:          []string{"docs/peer-protocol.md#adversary-mode", "libsignal session_cipher_legacy.rs: decrypt_message_with_record (v0.101.0) tries every archived state"},
+		Code:          []string{"session/cipher.go (candidate states chosen by ratchet key before any derivation)", "ratchet/limits.go"},
+		Observability: "live (adversarial/forged-amplification): the tool times the peer's refusal of forged messages on an archived chain 24,900 keys ahead against its answers to honest messages, interleaved, medians compared (fails above 8× and 4 ms); timed from outside, nothing self-reported. libsignal 0.90 and 0.103 fail it (they walk every archived state up to 25,000 keys each): a hardening guarantee, reported but not part of the Signal-equivalence verdict."},
 	{ID: "interop-libsignal", Name: "Interop with libsignal",
 		Spec: []string{"docs/peer-protocol.md"}, Code: []string{"interop/libsignal", "testdata/vectors/libsignal-*.json"},
 		Observability: "observable: libsignal's recorded vectors (pinned by the corpus digest), and live scenarios against a libsignal the tool verified and started itself (--reference libsignal=DIR: package name, version and content digest in the report). A peer's self-description earns nothing."},

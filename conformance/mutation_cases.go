@@ -33,7 +33,7 @@ var mutantCases = []MutantCase{
 	{Name: mutant.AddressUnbound, Class: "address binding not checked", Guarantee: "identity-binding", Kill: `^(live/malicious/relabelled-sender|corpus/adversarial/identity:.*)$`, Live: `^malicious/relabelled-sender$`, Corpus: true},
 	{Name: mutant.SealedZeroClock, Class: "sealed sender with a zero clock", Guarantee: "integrity", Kill: `^corpus/adversarial/sealed-sender:.*$`, Corpus: true},
 	{Name: mutant.SPQRUnknownVersion, Class: "unknown SPQR version after negotiation", Guarantee: "pq-ratchet", Kill: `^live/spqr/unknown-version$`, Live: `^spqr/unknown-version$`},
-	{Name: mutant.ForgedAmplification, Class: "CPU amplification by forged messages", Guarantee: "safe-failure", Kill: `^live/adversarial/forged-amplification$`, Live: `^adversarial/forged-amplification$`},
+	{Name: mutant.ForgedAmplification, Class: "CPU amplification by forged messages", Guarantee: "bounded-work", Kill: `^live/adversarial/forged-amplification$`, Live: `^adversarial/forged-amplification$`},
 	{Name: mutant.GhostDevice, Class: "ghost device (per-device TOFU)", Guarantee: "identity-binding", Kill: `^live/malicious/ghost-device$`, Live: `^malicious/ghost-device$`},
 	{Name: mutant.MintedCertificate, Class: "certificate key not tied to the identity", Guarantee: "identity-binding", Kill: `^live/malicious/minted-certificate$`, Live: `^malicious/minted-certificate$`,
 		PeerArgs: "--flavour whatsapp"}, // in the signal flavour the address binding refuses the relabelled message first

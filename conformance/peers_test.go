@@ -82,7 +82,10 @@ func checkStatus(r *Report, g, id string) string {
 // 25,000 (rust/protocol/src/session_cipher_legacy.rs,
 // decrypt_message_with_record, v0.101.0), so a forged message on an
 // archived chain costs it hundreds of times an honest one
-// (adversarial/forged-amplification), and the verdict is fail. Most of the
+// (adversarial/forged-amplification). That check belongs to a hardening
+// guarantee beyond libsignal (bounded-work): it fails, named, but no
+// Signal-tier guarantee fails, and the verdict is incomplete only because
+// the corpus files the peer protocol cannot carry did not run. Most of the
 // corpus cannot run through the peer protocol (issue #21 item 3), and what
 // can (safety numbers, libsignal's sender-key recording) runs and passes.
 // SPQR, which 0.103 requires, is observed on the wire, and the adversary's
@@ -99,8 +102,18 @@ func TestLiveReportLibsignalPasses(t *testing.T) {
 	if !failed["live/adversarial/forged-amplification"] {
 		t.Errorf("libsignal 0.103 passes adversarial/forged-amplification: if it no longer walks archived chains, the report and this test must say so")
 	}
-	if r.Summary.Verdict != StatusFail || r.ExitStatus() != ExitFail {
-		t.Errorf("verdict %s, exit %d; want fail, 1", r.Summary.Verdict, r.ExitStatus())
+	// No Signal-tier check fails; the corpus files the peer protocol
+	// cannot carry make the verdict incomplete, not pass (issue #21 item 4).
+	if r.Summary.Verdict != VerdictIncomplete || r.ExitStatus() != ExitIncomplete || r.Summary.Failed != 0 {
+		t.Errorf("verdict %s, exit %d, %d failed; want incomplete, 3, 0", r.Summary.Verdict, r.ExitStatus(), r.Summary.Failed)
+		for _, g := range r.Guarantees {
+			if g.Status != StatusPass {
+				t.Logf("%s: %s %s", g.ID, g.Status, g.Why)
+			}
+		}
+	}
+	if h := r.Summary.Hardening; len(h.Failed) != 1 || h.Failed[0] != "bounded-work" {
+		t.Errorf("hardening: %+v, want bounded-work failed", h)
 	}
 	for _, c := range [][2]string{
 		{"pq-ratchet", "live/spqr/observed"},

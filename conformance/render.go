@@ -52,8 +52,26 @@ func statusWord(s string) string {
 // verdictLine is the one-line summary every format starts with.
 func (r *Report) verdictLine() string {
 	s := r.Summary
-	return fmt.Sprintf("%s (exit status %d): %d guarantees passed, %d failed, %d not run, %d not implemented, %d skipped (%d checks: %d failed, %d not run)",
+	line := fmt.Sprintf("%s (exit status %d): %d guarantees passed, %d failed, %d not run, %d not implemented, %d skipped (%d checks: %d failed, %d not run)",
 		statusWord(s.Verdict), s.ExitStatus, s.Passed, s.Failed, s.NotRun, s.NotImplemented, s.Skipped, s.Checks, s.ChecksFailed, s.ChecksNotRun)
+	if h := s.Hardening; h.Passed+len(h.Failed)+len(h.NotRun) > 0 {
+		line += fmt.Sprintf("; hardening beyond libsignal, not in the verdict: %d passed", h.Passed)
+		if len(h.Failed) > 0 {
+			line += ", FAILED " + strings.Join(h.Failed, ", ")
+		}
+		if len(h.NotRun) > 0 {
+			line += ", not run " + strings.Join(h.NotRun, ", ")
+		}
+	}
+	return line
+}
+
+// tierNote marks a hardening guarantee's line: not in the verdict.
+func tierNote(g GuaranteeResult) string {
+	if g.Tier == TierHardening {
+		return " (hardening: not in the verdict)"
+	}
+	return ""
 }
 
 // attention lists, once each, the checks that failed and those that did
@@ -154,7 +172,7 @@ func (r *Report) renderText(w io.Writer) error {
 	b.WriteString("\n")
 	for _, g := range r.Guarantees {
 		p, f := counts(g)
-		fmt.Fprintf(&b, "%-16s %-45s %d passed, %d failed\n", statusWord(g.Status), g.Name, p, f)
+		fmt.Fprintf(&b, "%-16s %-45s %d passed, %d failed%s\n", statusWord(g.Status), g.Name, p, f, tierNote(g))
 	}
 	for _, st := range []string{StatusFail, StatusNotRun} {
 		items := r.attention(st)
@@ -209,7 +227,7 @@ func (r *Report) renderMarkdown(w io.Writer) error {
 	b.WriteString("\n| guarantee | result | checks passed | checks failed | spec |\n|---|---|---|---|---|\n")
 	for _, g := range r.Guarantees {
 		p, f := counts(g)
-		fmt.Fprintf(&b, "| %s | %s | %d | %d | %s |\n", mdEscape(g.Name), statusWord(g.Status), p, f, mdEscape(strings.Join(g.Spec, "; ")))
+		fmt.Fprintf(&b, "| %s | %s%s | %d | %d | %s |\n", mdEscape(g.Name), statusWord(g.Status), tierNote(g), p, f, mdEscape(strings.Join(g.Spec, "; ")))
 	}
 	for _, st := range []string{StatusFail, StatusNotRun} {
 		items := r.attention(st)
@@ -273,8 +291,8 @@ func (r *Report) renderHTML(w io.Writer) error {
 	b.WriteString("<table id=\"summary\"><thead><tr><th>guarantee</th><th>result</th><th>checks passed</th><th>checks failed</th><th>why not passed</th></tr></thead><tbody>\n")
 	for _, g := range r.Guarantees {
 		p, f := counts(g)
-		fmt.Fprintf(&b, "<tr data-guarantee=\"%s\" data-status=\"%s\"><td><a href=\"#%s\">%s</a></td><td class=\"%s\">%s</td><td>%d</td><td>%d</td><td>%s</td></tr>\n",
-			e(g.ID), e(g.Status), e(g.ID), e(g.Name), e(g.Status), statusWord(g.Status), p, f, e(g.Why))
+		fmt.Fprintf(&b, "<tr data-guarantee=\"%s\" data-status=\"%s\" data-tier=\"%s\"><td><a href=\"#%s\">%s</a></td><td class=\"%s\">%s%s</td><td>%d</td><td>%d</td><td>%s</td></tr>\n",
+			e(g.ID), e(g.Status), e(g.Tier), e(g.ID), e(g.Name), e(g.Status), statusWord(g.Status), e(tierNote(g)), p, f, e(g.Why))
 	}
 	b.WriteString("</tbody></table>\n")
 	for _, st := range []string{StatusFail, StatusNotRun} {

@@ -117,9 +117,11 @@ func (l LiveInfo) selfDescribed() string {
 	return fmt.Sprintf("A describes itself as %q, B as %q", l.A, l.B)
 }
 
-// Summary counts guarantees by status. Verdict is "fail" when a check
-// failed, else "incomplete" when a guarantee not skipped has a check that
-// did not run (or no check at all), else "pass".
+// Summary counts the TierSignal guarantees by status. Verdict is "fail"
+// when a check of one failed, else "incomplete" when one not skipped has a
+// check that did not run (or no check at all), else "pass". Hardening
+// counts the TierHardening guarantees the same way, outside the verdict;
+// Checks, ChecksFailed and ChecksNotRun count every check of every tier.
 type Summary struct {
 	Verdict        string `json:"verdict"`
 	ExitStatus     int    `json:"exit_status"`
@@ -131,13 +133,25 @@ type Summary struct {
 	Checks         int    `json:"checks"`
 	ChecksFailed   int    `json:"checks_failed"`
 	ChecksNotRun   int    `json:"checks_not_run"`
+	// Hardening counts the guarantees beyond libsignal (TierHardening).
+	Hardening TierCounts `json:"hardening"`
+}
+
+// TierCounts counts the guarantees of one tier by status.
+type TierCounts struct {
+	Passed int      `json:"passed"`
+	Failed []string `json:"failed"` // guarantee IDs
+	NotRun []string `json:"not_run"`
 }
 
 // GuaranteeResult is one guarantee in the report.
 type GuaranteeResult struct {
-	ID             string   `json:"id"`
-	Name           string   `json:"name"`
-	Status         string   `json:"status"`
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	// Tier is TierSignal (decides the verdict) or TierHardening
+	// (beyond libsignal: reported, counted in Summary.Hardening).
+	Tier           string   `json:"tier"`
 	Spec           []string `json:"spec"`
 	Code           []string `json:"code"`
 	Observability  string   `json:"observability"`
@@ -167,7 +181,11 @@ func NewReport(tool, subject string, now time.Time) *Report {
 		Build: ReadBuildInfo(), Peers: []string{}, References: []Reference{}, Skipped: []Skip{},
 		byID: map[string]*GuaranteeResult{}, Notes: []string{}}
 	for _, g := range Guarantees {
-		r.Guarantees = append(r.Guarantees, GuaranteeResult{ID: g.ID, Name: g.Name, Spec: g.Spec, Code: g.Code,
+		tier := TierSignal
+		if g.Hardening {
+			tier = TierHardening
+		}
+		r.Guarantees = append(r.Guarantees, GuaranteeResult{ID: g.ID, Name: g.Name, Tier: tier, Spec: g.Spec, Code: g.Code,
 			Observability: g.Observability, NotImplemented: g.NotImplemented, Checks: []Check{}})
 	}
 	for i := range r.Guarantees {
@@ -402,7 +420,7 @@ func (r *Report) Finish() {
 	for _, s := range r.Skipped {
 		skipped[s.Guarantee] = s.Reason
 	}
-	s := Summary{}
+	s := Summary{Hardening: TierCounts{Failed: []string{}, NotRun: []string{}}}
 	for i := range r.Guarantees {
 		g := &r.Guarantees[i]
 		pass, fail, notRun := 0, 0, 0
@@ -425,25 +443,42 @@ func (r *Report) Finish() {
 		switch {
 		case fail > 0:
 			g.Status = StatusFail
-			s.Failed++
 		case hasSkip(r.Skipped, g.ID):
 			g.Status = StatusSkipped
 			g.Why = "excluded by the caller: " + skipped[g.ID]
-			s.Skipped++
 		case g.NotImplemented != "":
 			g.Status = StatusNotImplemented
 			g.Why = g.NotImplemented
-			s.NotImplemented++
 		case notRun > 0:
 			g.Status = StatusNotRun
 			g.Why = fmt.Sprintf("%d of %d checks did not run: %s", notRun, len(g.Checks), strings.Join(unrun, ", "))
-			s.NotRun++
 		case pass == 0:
 			g.Status = StatusNotRun
 			g.Why = "no check ran for this pairing"
-			s.NotRun++
 		default:
 			g.Status = StatusPass
+		}
+		if g.Tier == TierHardening {
+			switch g.Status {
+			case StatusPass:
+				s.Hardening.Passed++
+			case StatusFail:
+				s.Hardening.Failed = append(s.Hardening.Failed, g.ID)
+			case StatusNotRun, StatusNotImplemented:
+				s.Hardening.NotRun = append(s.Hardening.NotRun, g.ID)
+			}
+			continue
+		}
+		switch g.Status {
+		case StatusFail:
+			s.Failed++
+		case StatusSkipped:
+			s.Skipped++
+		case StatusNotImplemented:
+			s.NotImplemented++
+		case StatusNotRun:
+			s.NotRun++
+		default:
 			s.Passed++
 		}
 	}

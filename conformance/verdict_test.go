@@ -230,3 +230,51 @@ func TestIssue17Item1EmptyVectorsIncomplete(t *testing.T) {
 		t.Error("a --vectors directory that does not exist is accepted")
 	}
 }
+
+// TestIssue21HardeningTier: a guarantee beyond libsignal (bounded-work:
+// libsignal 0.90 and 0.103 walk every archived state for a forged message)
+// is checked and reported like any other — the failed check is named, the
+// guarantee FAILs, the summary and the verdict line say so — but does not
+// decide the Signal-equivalence verdict; a Signal-tier failure still does.
+func TestIssue21HardeningTier(t *testing.T) {
+	amp := Check{ID: "live/adversarial/forged-amplification", Kind: "live", Status: StatusFail, Evidence: []string{"forged/honest 261×"}}
+	r := reportWith(func(r *Report) { r.add([]string{"bounded-work"}, amp) })
+	if r.Summary.Verdict != StatusPass || r.ExitStatus() != ExitPass {
+		t.Errorf("verdict %s exit %d, want pass 0", r.Summary.Verdict, r.ExitStatus())
+	}
+	g := r.Guarantee("bounded-work")
+	if g.Status != StatusFail || g.Tier != TierHardening {
+		t.Errorf("bounded-work %s tier %s, want fail hardening", g.Status, g.Tier)
+	}
+	if h := r.Summary.Hardening; len(h.Failed) != 1 || h.Failed[0] != "bounded-work" || r.Summary.ChecksFailed != 1 {
+		t.Errorf("summary %+v", r.Summary)
+	}
+	if l := r.verdictLine(); !strings.Contains(l, "FAILED bounded-work") {
+		t.Errorf("verdict line hides the hardening failure: %s", l)
+	}
+	for _, format := range []string{"text", "markdown", "html", "json"} {
+		var b bytes.Buffer
+		if err := r.Render(&b, format); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), "forged-amplification") {
+			t.Errorf("%s: the failed hardening check is not named", format)
+		}
+		if format == "json" {
+			checkJSON(t, loadSchema(t), b.Bytes())
+		}
+	}
+	// Unrun hardening checks do not make the verdict incomplete either.
+	r = reportWith(func(r *Report) {
+		r.byID["bounded-work"].Checks = []Check{{ID: "live/adversarial/forged-amplification", Kind: "live", Status: StatusNotRun}}
+	})
+	if r.Summary.Verdict != StatusPass || len(r.Summary.Hardening.NotRun) != 1 {
+		t.Errorf("unrun hardening: verdict %s, %+v", r.Summary.Verdict, r.Summary.Hardening)
+	}
+	// Every guarantee but bounded-work is in the Signal tier.
+	for _, g := range Guarantees {
+		if g.Hardening != (g.ID == "bounded-work") {
+			t.Errorf("%s: hardening %v", g.ID, g.Hardening)
+		}
+	}
+}

@@ -73,7 +73,7 @@ var scenarioTags = map[string]tag{
 	"adversarial/forged-bundle":        {[]string{"integrity", "identity-binding"}, []string{specX3DHSend, specPQXDHSend}},
 	"adversarial/low-order-bundle":     {[]string{"integrity"}, []string{specX3DHSend, "RFC 7748 §6.1"}},
 	"adversarial/last-resort-replay":   {[]string{"replay-protection"}, []string{specX3DHReplay, "libsignal kyber_pre_key_store.rs: mark_kyber_pre_key_used"}},
-	"adversarial/forged-amplification": {[]string{"safe-failure"}, []string{specDRSkipped}},
+	"adversarial/forged-amplification": {[]string{"bounded-work"}, []string{specDRSkipped}},
 }
 
 func tagged(s []Scenario) []Scenario {
