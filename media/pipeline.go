@@ -8,6 +8,7 @@ import (
 	"io"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -263,7 +264,14 @@ func (p *pipe) release() {
 // shows the plaintext to onPlain (if not nil), encrypts it in place and
 // sends it to p's consumer; the last buffer carries the PKCS#7 padding. It
 // returns the plaintext length; the caller calls p.finish.
-func encryptCBCPipe(p *pipe, src io.Reader, block cipher.Block, iv []byte, onPlain func([]byte)) (int64, error) {
+//
+// With plainTotal not nil, p's buffers are 2·pipeChunk bytes and the
+// plaintext stays for the consumer: each buffer sent holds a plaintext
+// chunk of k bytes (the last one padded), then from pipeChunk on its k
+// bytes of ciphertext; before the last buffer is sent plainTotal is set
+// to the plaintext length (until then it is −1), so that the consumer can
+// leave the padding out of what it does with the plaintext (plainPart).
+func encryptCBCPipe(p *pipe, src io.Reader, block cipher.Block, iv []byte, onPlain func([]byte), plainTotal *atomic.Int64) (int64, error) {
 	mode := cipher.NewCBCEncrypter(block, iv)
 	var total int64
 	for {
@@ -271,29 +279,57 @@ func encryptCBCPipe(p *pipe, src io.Reader, block cipher.Block, iv []byte, onPla
 		if err != nil {
 			return total, err
 		}
-		n, rerr := io.ReadFull(src, buf)
+		in, out := buf, buf
+		if plainTotal != nil {
+			in, out = buf[:pipeChunk], buf[pipeChunk:]
+		}
+		n, rerr := io.ReadFull(src, in)
 		total += int64(n)
 		if rerr != nil && rerr != io.EOF && rerr != io.ErrUnexpectedEOF {
 			return total, rerr
 		}
 		if onPlain != nil && n > 0 {
-			onPlain(buf[:n])
+			onPlain(in[:n])
 		}
 		if rerr == nil {
-			mode.CryptBlocks(buf, buf)
-			if err := p.send(buf); err != nil {
+			mode.CryptBlocks(out, in)
+			if err := p.send(sent(buf, plainTotal, len(in))); err != nil {
 				return total, err
 			}
 			continue
 		}
-		// End of input: n < len(buf), a multiple of the block size, so the
+		// End of input: n < len(in), a multiple of the block size, so the
 		// padding fits.
 		pad := aes.BlockSize - n%aes.BlockSize
 		end := n + pad
 		for i := n; i < end; i++ {
-			buf[i] = byte(pad)
+			in[i] = byte(pad)
 		}
-		mode.CryptBlocks(buf[:end], buf[:end])
-		return total, p.send(buf[:end])
+		mode.CryptBlocks(out[:end], in[:end])
+		if plainTotal != nil {
+			plainTotal.Store(total)
+		}
+		return total, p.send(sent(buf, plainTotal, end))
 	}
+}
+
+// sent is the part of an encryption buffer to send when its ciphertext is
+// k bytes long.
+func sent(buf []byte, plainTotal *atomic.Int64, k int) []byte {
+	if plainTotal != nil {
+		return buf[:pipeChunk+k]
+	}
+	return buf[:k]
+}
+
+// plainPart splits a buffer sent by encryptCBCPipe with plainTotal into its
+// plaintext, padding left out, and its ciphertext; hashed counts the
+// plaintext bytes of the buffers before it.
+func plainPart(b []byte, plainTotal *atomic.Int64, hashed int64) (pt, ct []byte) {
+	k := len(b) - pipeChunk
+	pt, ct = b[:k], b[pipeChunk:]
+	if t := plainTotal.Load(); t >= 0 {
+		pt = pt[:min(int64(k), t-hashed)]
+	}
+	return pt, ct
 }

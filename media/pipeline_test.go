@@ -243,3 +243,48 @@ func TestPipelineNoLeak(t *testing.T) {
 // viaWriter reports whether the op named fails through a writer, which can
 // panic.
 func viaWriter(name string) bool { return bytes.HasSuffix([]byte(name), []byte("-dst")) }
+
+// TestDecryptSplit checks where pass 2 splits each chunk's CBC decryption
+// between the goroutines (issue #18 item 5): on a block boundary, both parts
+// non-empty when the chunk has two blocks or more, the calling goroutine's
+// part about keep/shareUnit of the chunk; and, for every share, that a
+// chunk decrypted in two parts as decryptPiped does (the second part's IV
+// the block before it) is the chunk decrypted whole.
+func TestDecryptSplit(t *testing.T) {
+	if shareKeep <= 0 || shareKeep >= shareUnit || shareKeepPlain <= 0 || shareKeepPlain >= shareUnit {
+		t.Fatalf("shares %d and %d of %d leave a goroutine no decryption", shareKeep, shareKeepPlain, shareUnit)
+	}
+	if keepShare(false) != shareKeep || keepShare(true) != shareKeepPlain {
+		t.Fatal("keepShare")
+	}
+	block, _ := aes.NewCipher(bytes.Repeat([]byte{9}, 32))
+	iv := bytes.Repeat([]byte{1}, aes.BlockSize)
+	ct := patterned(pipeChunk, 3)
+	whole := make([]byte, pipeChunk)
+	cipher.NewCBCDecrypter(block, iv).CryptBlocks(whole, ct)
+	got := make([]byte, pipeChunk)
+	for keep := 1; keep < shareUnit; keep++ {
+		for k := aes.BlockSize; k <= pipeChunk; k += aes.BlockSize {
+			m := split(k, keep, true)
+			if m%aes.BlockSize != 0 || m <= 0 || m > k || (m == k && k >= shareUnit*aes.BlockSize) {
+				t.Fatalf("split(%d, %d) = %d", k, keep, m)
+			}
+			if m < k && (m > k*keep/shareUnit || m < k*keep/shareUnit-aes.BlockSize) {
+				t.Fatalf("split(%d, %d) = %d, not %d/%d of the chunk", k, keep, m, keep, shareUnit)
+			}
+			if split(k, keep, false) != k {
+				t.Fatalf("split(%d, %d) without halve", k, keep)
+			}
+		}
+		m := split(pipeChunk, keep, true)
+		here := cipher.NewCBCDecrypter(block, iv).(ivSetter)
+		there := cipher.NewCBCDecrypter(block, iv).(ivSetter)
+		clear(got)
+		here.CryptBlocks(got[:m], ct[:m])
+		there.SetIV(ct[m-aes.BlockSize : m])
+		there.CryptBlocks(got[m:], ct[m:])
+		if !bytes.Equal(got, whole) {
+			t.Fatalf("keep %d: the two parts differ from the whole", keep)
+		}
+	}
+}
