@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"runtime"
 	"testing"
 	"time"
@@ -247,15 +248,31 @@ func viaWriter(name string) bool { return bytes.HasSuffix([]byte(name), []byte("
 // TestDecryptSplit checks where pass 2 splits each chunk's CBC decryption
 // between the goroutines (issue #18 item 5): on a block boundary, both parts
 // non-empty when the chunk has two blocks or more, the calling goroutine's
-// part about keep/shareUnit of the chunk; and, for every share, that a
+// part about keep/shareUnit of the chunk, the share moving by one part
+// within [1, shareUnit]; and, for every share, that a
 // chunk decrypted in two parts as decryptPiped does (the second part's IV
 // the block before it) is the chunk decrypted whole.
 func TestDecryptSplit(t *testing.T) {
-	if shareKeep <= 0 || shareKeep >= shareUnit || shareKeepPlain <= 0 || shareKeepPlain >= shareUnit {
-		t.Fatalf("shares %d and %d of %d leave a goroutine no decryption", shareKeep, shareKeepPlain, shareUnit)
+	if shareKeep <= 0 || shareKeep > shareUnit || shareKeepPlain <= 0 || shareKeepPlain > shareUnit {
+		t.Fatalf("shares %d and %d of %d", shareKeep, shareKeepPlain, shareUnit)
 	}
 	if keepShare(false) != shareKeep || keepShare(true) != shareKeepPlain {
 		t.Fatal("keepShare")
+	}
+	for keep := 1; keep <= shareUnit; keep++ {
+		up, down := nextShare(keep, true), nextShare(keep, false)
+		if up != min(keep+1, shareUnit) || down != max(keep-1, 1) {
+			t.Fatalf("nextShare(%d) = %d, %d", keep, up, down)
+		}
+	}
+	if split(pipeChunk, shareUnit, true) != pipeChunk {
+		t.Fatal("a share of shareUnit parts is the whole chunk")
+	}
+	var slab [ringSize]byte
+	for i := range pipeSlots {
+		if slotOf(&slab, slab[2*i*pipeChunk:(2*i+2)*pipeChunk]) != i {
+			t.Fatalf("slotOf slot %d", i)
+		}
 	}
 	block, _ := aes.NewCipher(bytes.Repeat([]byte{9}, 32))
 	iv := bytes.Repeat([]byte{1}, aes.BlockSize)
@@ -285,6 +302,42 @@ func TestDecryptSplit(t *testing.T) {
 		there.CryptBlocks(got[m:], ct[m:])
 		if !bytes.Equal(got, whole) {
 			t.Fatalf("keep %d: the two parts differ from the whole", keep)
+		}
+	}
+}
+
+// TestPlainHasherHandOff encrypts through the pipe with the plaintext hash
+// handed to the consumer from every possible chunk (issue #18 item 5: the
+// calling goroutine decides from timings, so the test forces each outcome),
+// and checks the ciphertext and the hash against their definitions.
+func TestPlainHasherHandOff(t *testing.T) {
+	key, iv := bytes.Repeat([]byte{5}, 32), bytes.Repeat([]byte{6}, aes.BlockSize)
+	block, _ := aes.NewCipher(key)
+	for _, n := range []int{0, 1, pipeChunk - 1, pipeChunk, pipeChunk + 1, 3*pipeChunk - 16, 5*pipeChunk + 17, 6 * pipeChunk} {
+		pt := patterned(n, 8)
+		want := refCBC(key, iv, pt)
+		for _, from := range []int64{0, 1, 2, 3, 5, math.MaxInt64} {
+			ph := newPlainHasher(sha256.New())
+			if from != math.MaxInt64 {
+				ph.decided = true
+				ph.from.Store(from)
+			}
+			var got bytes.Buffer
+			p := newPipe(2*pipeChunk, nil, true, func(b []byte) error {
+				_, err := got.Write(ph.there(b))
+				return err
+			})
+			m, err := encryptCBCPipe(p, oddReader{bytes.NewReader(pt)}, block, iv, ph)
+			if err == nil {
+				err = p.finish()
+			}
+			p.release()
+			if err != nil || m != int64(n) {
+				t.Fatalf("%d bytes, from %d: %d, %v", n, from, m, err)
+			}
+			if !bytes.Equal(got.Bytes(), want) || !bytes.Equal(ph.h.Sum(nil), sum(pt)) {
+				t.Fatalf("%d bytes, hash from chunk %d on the consumer: ciphertext or plaintext hash differs", n, from)
+			}
 		}
 	}
 }

@@ -126,7 +126,7 @@ func EncryptSignalWithKey(dst io.Writer, src io.Reader, size int64, key, iv []by
 		})
 		defer p.release()
 		defer p.stop()
-		_, err = encryptCBCPipe(p, plain, block, iv, nil, nil)
+		_, err = encryptCBCPipe(p, plain, block, iv, nil)
 		if err == nil || err == errPipeFailed {
 			err = p.finish()
 		}

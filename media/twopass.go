@@ -143,12 +143,14 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 	here, canSplit := mode.(ivSetter)
 	var there ivSetter
 	// Split each chunk's decryption between the goroutines, the calling
-	// one keeping the share that balances their pass 2 (see keepShare).
+	// one keeping a share that it moves towards their balance (see
+	// shareUnit); cut holds, for each slot sent, where the split is.
+	halve := canSplit
 	keep := keepShare(ps.plain != nil)
-	halve := canSplit && keep < shareUnit
 	if halve {
 		there = cipher.NewCBCDecrypter(block, iv).(ivSetter)
 	}
+	var cut [pipeSlots]int
 
 	// Until the second goroutine runs (up), the calling one also does that
 	// goroutine's pass 1 work, on the first helped bytes: a goroutine
@@ -184,7 +186,7 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 		if err := f.verify(ct); err != nil {
 			return err
 		}
-		if m := split(k, keep, halve); m < k {
+		if m := cut[slotOf(slab, b)]; m < k {
 			there.SetIV(ct[m-aes.BlockSize : m])
 			there.CryptBlocks(pt[m:], ct[m:])
 		}
@@ -246,7 +248,11 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 		if err := readFullAt(src, ct, off+done); err != nil {
 			return err
 		}
+		if halve {
+			keep = nextShare(keep, p.waited)
+		}
 		m := split(k, keep, halve)
+		cut[slotOf(slab, buf)] = m
 		if halve {
 			// The second goroutine decrypted the previous chunk's end.
 			here.SetIV(prev[:])
@@ -264,18 +270,23 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 // Pass 2's CBC decryption of each chunk is split between the goroutines in
 // shareUnit parts: the calling goroutine decrypts the first keep parts
 // (whole blocks) and the second one the rest (a block needs only itself and
-// the block before it), so that each does about as much per chunk. Measured
-// per 64 KiB chunk on one core (issue #18 item 5): CBC decryption A ≈ 110
-// µs, SHA-256 S ≈ 42 µs, the GMAC fingerprint G ≈ 10 µs, the read (a copy)
-// ≈ 1.5 µs. The calling goroutine reads and decrypts its part; the second
-// one checks the fingerprint, decrypts the rest and, when fileSHA256 is
-// checked, hashes the plaintext: the calling goroutine's part x balances
-// them at x·A = (1−x)·A + G (+ S), x ≈ 0.55 without the plaintext hash and
-// ≈ 0.74 with it.
+// the block before it). The calling goroutine reads and decrypts its part;
+// the second one checks the fingerprint, decrypts the rest and, when
+// fileSHA256 is checked, hashes the plaintext. Which share balances the two
+// depends on the machine: the calling goroutine's part x balances them at
+// x·A + C = (1−x)·A + G (+ S) (A: CBC decryption of a chunk, C: reading it,
+// G: its fingerprint, S: SHA-256), and A varies most: per 64 KiB chunk,
+// S ≈ 36–41 µs, G ≈ 9 µs and C ≈ 1.5 µs, but A ≈ 30 µs on a quiet 2-core
+// machine (x ≈ 0.6, or 1 with the plaintext hash) and 60–115 µs on the
+// same machine under load, whose other processes share its AES units (x ≈
+// 0.55, or 0.7–0.85 with the hash) — issue #18 item 5. So the share starts
+// from keepShare and moves one part per chunk: up when the calling
+// goroutine had to wait for a free buffer (the second one is behind), down
+// when it did not (it is itself the slower one).
 const shareUnit = 32
 
-// keepShare is the calling goroutine's share, in shareUnit parts, of each
-// chunk's CBC decryption in pass 2.
+// keepShare is the calling goroutine's initial share, in shareUnit parts,
+// of each chunk's CBC decryption in pass 2.
 func keepShare(plainHash bool) int {
 	if plainHash {
 		return shareKeepPlain
@@ -284,14 +295,35 @@ func keepShare(plainHash bool) int {
 }
 
 const (
-	shareKeep      = 17
-	shareKeepPlain = 24
+	shareKeep      = 18
+	shareKeepPlain = 28
 )
 
+// nextShare is the calling goroutine's share for its next chunk after keep,
+// as the type's comment says: waited is whether it had to wait for the
+// buffer. It stays within [1, shareUnit].
+func nextShare(keep int, waited bool) int {
+	if waited {
+		return min(keep+1, shareUnit)
+	}
+	return max(keep-1, 1)
+}
+
+// slotOf is the index in slab of the slot that b starts.
+func slotOf(slab *[ringSize]byte, b []byte) int {
+	for i := range pipeSlots {
+		if &b[0] == &slab[2*i*pipeChunk] {
+			return i
+		}
+	}
+	panic("media: buffer outside the ring")
+}
+
 // split is where the calling goroutine's part of a k-byte chunk ends: keep
-// parts of shareUnit, in whole blocks, with halve.
+// parts of shareUnit, in whole blocks, with halve (all of it if keep is
+// shareUnit).
 func split(k, keep int, halve bool) int {
-	if m := k * keep / shareUnit &^ (aes.BlockSize - 1); halve && m > 0 {
+	if m := k * keep / shareUnit &^ (aes.BlockSize - 1); halve && m > 0 && keep < shareUnit {
 		return m
 	}
 	return k
