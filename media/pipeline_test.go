@@ -260,8 +260,8 @@ func TestDecryptSplit(t *testing.T) {
 		t.Fatal("keepShare")
 	}
 	for keep := 1; keep <= shareUnit; keep++ {
-		up, down := nextShare(keep, true), nextShare(keep, false)
-		if up != min(keep+1, shareUnit) || down != max(keep-1, 1) {
+		up, down := nextShare(keep, true, false), nextShare(keep, false, true)
+		if up != min(keep+1, shareUnit) || down != max(keep-1, 1) || nextShare(keep, false, false) != keep || nextShare(keep, true, true) != up {
 			t.Fatalf("nextShare(%d) = %d, %d", keep, up, down)
 		}
 	}

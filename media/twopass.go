@@ -151,6 +151,7 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 		there = cipher.NewCBCDecrypter(block, iv).(ivSetter)
 	}
 	var cut [pipeSlots]int
+	var wasStarved int64
 
 	// Until the second goroutine runs (up), the calling one also does that
 	// goroutine's pass 1 work, on the first helped bytes: a goroutine
@@ -249,7 +250,9 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 			return err
 		}
 		if halve {
-			keep = nextShare(keep, p.waited)
+			starved := p.starved.Load()
+			keep = nextShare(keep, p.waited, starved > wasStarved)
+			wasStarved = starved
 		}
 		m := split(k, keep, halve)
 		cut[slotOf(slab, buf)] = m
@@ -280,9 +283,8 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 // machine (x ≈ 0.6, or 1 with the plaintext hash) and 60–115 µs on the
 // same machine under load, whose other processes share its AES units (x ≈
 // 0.55, or 0.7–0.85 with the hash) — issue #18 item 5. So the share starts
-// from keepShare and moves one part per chunk: up when the calling
-// goroutine had to wait for a free buffer (the second one is behind), down
-// when it did not (it is itself the slower one).
+// from keepShare and moves by one part towards whichever goroutine waited
+// (nextShare).
 const shareUnit = 32
 
 // keepShare is the calling goroutine's initial share, in shareUnit parts,
@@ -299,14 +301,21 @@ const (
 	shareKeepPlain = 28
 )
 
-// nextShare is the calling goroutine's share for its next chunk after keep,
-// as the type's comment says: waited is whether it had to wait for the
-// buffer. It stays within [1, shareUnit].
-func nextShare(keep int, waited bool) int {
-	if waited {
+// nextShare is the calling goroutine's share for its next chunk after
+// keep: one part more if it had to wait for a free buffer (waited: the
+// second goroutine is behind), one part less if the second goroutine found
+// no chunk waiting since the last one (starved: the calling goroutine is),
+// else keep. Each stall of either side counts once, however many chunks it
+// spans, so that on a loaded machine preemptions move the share both ways
+// alike. It stays within [1, shareUnit].
+func nextShare(keep int, waited, starved bool) int {
+	switch {
+	case waited:
 		return min(keep+1, shareUnit)
+	case starved:
+		return max(keep-1, 1)
 	}
-	return max(keep-1, 1)
+	return keep
 }
 
 // slotOf is the index in slab of the slot that b starts.
