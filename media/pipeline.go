@@ -82,9 +82,8 @@ type pipe struct {
 	failed, done chan struct{}
 	started      bool
 	closed       bool
-	waited       bool         // the last get had to wait for the consumer
-	starved      atomic.Int64 // how many times the consumer found no chunk waiting
-	err          error        // set by the consumer before closing failed
+	waited       bool  // the last get had to wait for the consumer
+	err          error // set by the consumer before closing failed
 	panicked     bool
 	panicVal     any
 }
@@ -119,14 +118,7 @@ func (p *pipe) start() {
 func (p *pipe) run() {
 	defer close(p.done)
 	for {
-		var b []byte
-		var ok bool
-		select {
-		case b, ok = <-p.full:
-		default:
-			p.starved.Add(1)
-			b, ok = poll(p.full, nil)
-		}
+		b, ok := poll(p.full, nil)
 		if !ok {
 			return
 		}

@@ -248,7 +248,7 @@ func viaWriter(name string) bool { return bytes.HasSuffix([]byte(name), []byte("
 // TestDecryptSplit checks where pass 2 splits each chunk's CBC decryption
 // between the goroutines (issue #18 item 5): on a block boundary, both parts
 // non-empty when the chunk has two blocks or more, the calling goroutine's
-// part about keep/shareUnit of the chunk, the share moving by one part
+// part about keep/shareUnit of the chunk, the share balancing the timings
 // within [1, shareUnit]; and, for every share, that a
 // chunk decrypted in two parts as decryptPiped does (the second part's IV
 // the block before it) is the chunk decrypted whole.
@@ -259,10 +259,22 @@ func TestDecryptSplit(t *testing.T) {
 	if keepShare(false) != shareKeep || keepShare(true) != shareKeepPlain {
 		t.Fatal("keepShare")
 	}
-	for keep := 1; keep <= shareUnit; keep++ {
-		up, down := nextShare(keep, true, false), nextShare(keep, false, true)
-		if up != min(keep+1, shareUnit) || down != max(keep-1, 1) || nextShare(keep, false, false) != keep || nextShare(keep, true, true) != up {
-			t.Fatalf("nextShare(%d) = %d, %d", keep, up, down)
+	us := time.Microsecond
+	for _, c := range []struct {
+		a, o, c time.Duration
+		want    int
+	}{
+		{30 * us, 9 * us, us, 20},  // quiet machine, no plaintext hash: 0.63
+		{30 * us, 50 * us, us, 32}, // quiet machine, plaintext hash: all
+		{70 * us, 9 * us, us, 18},  // AES slowed by load: 0.56
+		{70 * us, 50 * us, us, 27}, // and with the plaintext hash: 0.85
+		{100 * us, 0, 50 * us, 8},  // a slow reader
+		{us, 0, 50 * us, 1},        // at least one part
+		{us, time.Second, 0, 32},   // at most all
+		{64 * us, 0, 0, shareUnit / 2},
+	} {
+		if got := balancedShare(c.a, c.o, c.c); got != c.want {
+			t.Errorf("balancedShare(%v, %v, %v) = %d, want %d", c.a, c.o, c.c, got, c.want)
 		}
 	}
 	if split(pipeChunk, shareUnit, true) != pipeChunk {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"sync/atomic"
+	"time"
 )
 
 // Decryption reads the ciphertext twice: pass 1 authenticates the whole
@@ -143,7 +144,7 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 	here, canSplit := mode.(ivSetter)
 	var there ivSetter
 	// Split each chunk's decryption between the goroutines, the calling
-	// one keeping a share that it moves towards their balance (see
+	// one keeping the share that balances them by the timings so far (see
 	// shareUnit); cut holds, for each slot sent, where the split is.
 	halve := canSplit
 	keep := keepShare(ps.plain != nil)
@@ -151,7 +152,9 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 		there = cipher.NewCBCDecrypter(block, iv).(ivSetter)
 	}
 	var cut [pipeSlots]int
-	var wasStarved int64
+	var minA, minC time.Duration // the calling goroutine's, per whole chunk
+	var other atomic.Int64       // the second one's least time per chunk but its CBC part (ns)
+	var minO time.Duration       // the second goroutine's
 
 	// Until the second goroutine runs (up), the calling one also does that
 	// goroutine's pass 1 work, on the first helped bytes: a goroutine
@@ -179,6 +182,7 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 			}
 			return nil
 		}
+		t0 := time.Now()
 		k := len(b) - pipeChunk
 		ct, pt := b[:k], b[pipeChunk:]
 		// Before any of this chunk's plaintext is written: is it the
@@ -187,13 +191,21 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 		if err := f.verify(ct); err != nil {
 			return err
 		}
+		var tc time.Duration
 		if m := cut[slotOf(slab, b)]; m < k {
+			t1 := time.Now()
 			there.SetIV(ct[m-aes.BlockSize : m])
 			there.CryptBlocks(pt[m:], ct[m:])
+			tc = time.Since(t1)
 		}
 		out := pt[:min(int64(k), w)]
 		w -= int64(len(out))
-		return writeOut(dst, out, ps.plain)
+		err := writeOut(dst, out, ps.plain)
+		if o := time.Since(t0) - tc; halve && k == pipeChunk && (minO == 0 || o < minO) {
+			minO = max(o, 1)
+			other.Store(int64(minO))
+		}
+		return err
 	})
 	defer func() {
 		p.stop()
@@ -244,15 +256,15 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 		if err != nil {
 			return p.finish()
 		}
+		t0 := time.Now()
 		k := int(min(int64(pipeChunk), n-done))
 		ct, pt := buf[:k], buf[pipeChunk:pipeChunk+k]
 		if err := readFullAt(src, ct, off+done); err != nil {
 			return err
 		}
-		if halve {
-			starved := p.starved.Load()
-			keep = nextShare(keep, p.waited, starved > wasStarved)
-			wasStarved = starved
+		t1 := time.Now()
+		if o := other.Load(); halve && o > 0 && minA > 0 {
+			keep = balancedShare(minA, time.Duration(o), minC)
 		}
 		m := split(k, keep, halve)
 		cut[slotOf(slab, buf)] = m
@@ -261,6 +273,15 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 			here.SetIV(prev[:])
 		}
 		mode.CryptBlocks(pt[:m], ct[:m])
+		if k == pipeChunk {
+			a := time.Since(t1) * time.Duration(k) / time.Duration(m)
+			if minA == 0 || a < minA {
+				minA = max(a, 1)
+			}
+			if c := t1.Sub(t0); minC == 0 || c < minC {
+				minC = c
+			}
+		}
 		copy(prev[:], ct[k-aes.BlockSize:])
 		if err := p.send(buf[:pipeChunk+k]); err != nil {
 			return p.finish()
@@ -283,8 +304,10 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 // machine (x ≈ 0.6, or 1 with the plaintext hash) and 60–115 µs on the
 // same machine under load, whose other processes share its AES units (x ≈
 // 0.55, or 0.7–0.85 with the hash) — issue #18 item 5. So the share starts
-// from keepShare and moves by one part towards whichever goroutine waited
-// (nextShare).
+// from keepShare and, once both goroutines have timed a whole chunk, is
+// recomputed before every chunk from the least times seen so far (a
+// preempted chunk only takes longer): balancedShare. The timings cover
+// whatever the second goroutine's writes cost too.
 const shareUnit = 32
 
 // keepShare is the calling goroutine's initial share, in shareUnit parts,
@@ -301,21 +324,13 @@ const (
 	shareKeepPlain = 28
 )
 
-// nextShare is the calling goroutine's share for its next chunk after
-// keep: one part more if it had to wait for a free buffer (waited: the
-// second goroutine is behind), one part less if the second goroutine found
-// no chunk waiting since the last one (starved: the calling goroutine is),
-// else keep. Each stall of either side counts once, however many chunks it
-// spans, so that on a loaded machine preemptions move the share both ways
-// alike. It stays within [1, shareUnit].
-func nextShare(keep int, waited, starved bool) int {
-	switch {
-	case waited:
-		return min(keep+1, shareUnit)
-	case starved:
-		return max(keep-1, 1)
-	}
-	return keep
+// balancedShare is the calling goroutine's share, in shareUnit parts
+// within [1, shareUnit], that balances the two goroutines when decrypting a
+// chunk takes a, reading it c, and the second goroutine's other work on it
+// o: x·a + c = (1−x)·a + o.
+func balancedShare(a, o, c time.Duration) int {
+	x := (int64(shareUnit)*int64(a+o-c) + int64(a)) / (2 * int64(a)) // rounded
+	return int(min(max(x, 1), shareUnit))
 }
 
 // slotOf is the index in slab of the slot that b starts.
