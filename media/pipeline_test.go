@@ -277,6 +277,14 @@ func TestDecryptSplit(t *testing.T) {
 			t.Errorf("balancedShare(%v, %v, %v) = %d, want %d", c.a, c.o, c.c, got, c.want)
 		}
 	}
+	for _, c := range []struct{ m, t, want time.Duration }{
+		{0, 50 * us, 50 * us}, {0, 0, 1}, {64 * us, 32 * us, 32 * us},
+		{64 * us, 65 * us, 65 * us}, {64 * us, time.Second, 66 * us},
+	} {
+		if got := least(c.m, c.t); got != c.want {
+			t.Errorf("least(%v, %v) = %v, want %v", c.m, c.t, got, c.want)
+		}
+	}
 	if split(pipeChunk, shareUnit, true) != pipeChunk {
 		t.Fatal("a share of shareUnit parts is the whole chunk")
 	}

@@ -201,8 +201,8 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 		out := pt[:min(int64(k), w)]
 		w -= int64(len(out))
 		err := writeOut(dst, out, ps.plain)
-		if o := time.Since(t0) - tc; halve && k == pipeChunk && (minO == 0 || o < minO) {
-			minO = max(o, 1)
+		if halve && k == pipeChunk {
+			minO = least(minO, time.Since(t0)-tc)
 			other.Store(int64(minO))
 		}
 		return err
@@ -275,12 +275,8 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 		mode.CryptBlocks(pt[:m], ct[:m])
 		if k == pipeChunk {
 			a := time.Since(t1) * time.Duration(k) / time.Duration(m)
-			if minA == 0 || a < minA {
-				minA = max(a, 1)
-			}
-			if c := t1.Sub(t0); minC == 0 || c < minC {
-				minC = c
-			}
+			minA = least(minA, a)
+			minC = least(minC, t1.Sub(t0))
 		}
 		copy(prev[:], ct[k-aes.BlockSize:])
 		if err := p.send(buf[:pipeChunk+k]); err != nil {
@@ -305,8 +301,8 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 // same machine under load, whose other processes share its AES units (x ≈
 // 0.55, or 0.7–0.85 with the hash) — issue #18 item 5. So the share starts
 // from keepShare and, once both goroutines have timed a whole chunk, is
-// recomputed before every chunk from the least times seen so far (a
-// preempted chunk only takes longer): balancedShare. The timings cover
+// recomputed before every chunk from their recent least times (a preempted
+// chunk only takes longer; see least): balancedShare. The timings cover
 // whatever the second goroutine's writes cost too.
 const shareUnit = 32
 
@@ -331,6 +327,18 @@ const (
 func balancedShare(a, o, c time.Duration) int {
 	x := (int64(shareUnit)*int64(a+o-c) + int64(a)) / (2 * int64(a)) // rounded
 	return int(min(max(x, 1), shareUnit))
+}
+
+// least is a running least time after m when a chunk took t: t if it is
+// less than m raised by 1/32 (or m is 0, none yet), else m raised by 1/32,
+// so that a lasting change of speed (the AES cost here moved between 61
+// and 114 µs a chunk with the host's load) is followed within a few dozen
+// chunks while one preempted chunk moves it little. It is at least 1 ns.
+func least(m, t time.Duration) time.Duration {
+	if m == 0 {
+		return max(t, 1)
+	}
+	return max(min(t, m+m/32), 1)
 }
 
 // slotOf is the index in slab of the slot that b starts.
