@@ -297,9 +297,10 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 // x·A + C = (1−x)·A + G (+ S) (A: CBC decryption of a chunk, C: reading it,
 // G: its fingerprint, S: SHA-256), and A varies most: per 64 KiB chunk,
 // S ≈ 36–41 µs, G ≈ 9 µs and C ≈ 1.5 µs, but A ≈ 30 µs on a quiet 2-core
-// machine (x ≈ 0.6, or 1 with the plaintext hash) and 60–115 µs on the
-// same machine under load, whose other processes share its AES units (x ≈
-// 0.55, or 0.7–0.85 with the hash) — issue #18 item 5. So the share starts
+// machine (x ≈ 0.6, or 1 with the plaintext hash) and 61 or 114 µs on the
+// same virtual machine under load, the level switching with the host's
+// load from one minute to the next (x ≈ 0.55, or 0.75–0.85 with the hash):
+// bench/README.md, issue #18 item 5. So the share starts
 // from keepShare and, once both goroutines have timed a whole chunk, is
 // recomputed before every chunk from their recent least times (a preempted
 // chunk only takes longer; see least): balancedShare. The timings cover
