@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"runtime"
 	"testing"
 	"time"
@@ -243,3 +244,120 @@ func TestPipelineNoLeak(t *testing.T) {
 // viaWriter reports whether the op named fails through a writer, which can
 // panic.
 func viaWriter(name string) bool { return bytes.HasSuffix([]byte(name), []byte("-dst")) }
+
+// TestDecryptSplit checks where pass 2 splits each chunk's CBC decryption
+// between the goroutines (issue #18 item 5): on a block boundary, both parts
+// non-empty when the chunk has two blocks or more, the calling goroutine's
+// part about keep/shareUnit of the chunk, the share balancing the timings
+// within [1, shareUnit]; and, for every share, that a
+// chunk decrypted in two parts as decryptPiped does (the second part's IV
+// the block before it) is the chunk decrypted whole.
+func TestDecryptSplit(t *testing.T) {
+	if shareKeep <= 0 || shareKeep > shareUnit || shareKeepPlain <= 0 || shareKeepPlain > shareUnit {
+		t.Fatalf("shares %d and %d of %d", shareKeep, shareKeepPlain, shareUnit)
+	}
+	if keepShare(false) != shareKeep || keepShare(true) != shareKeepPlain {
+		t.Fatal("keepShare")
+	}
+	us := time.Microsecond
+	for _, c := range []struct {
+		a, o, c time.Duration
+		want    int
+	}{
+		{30 * us, 9 * us, us, 20},  // quiet machine, no plaintext hash: 0.63
+		{30 * us, 50 * us, us, 32}, // quiet machine, plaintext hash: all
+		{70 * us, 9 * us, us, 18},  // AES slowed by load: 0.56
+		{70 * us, 50 * us, us, 27}, // and with the plaintext hash: 0.85
+		{100 * us, 0, 50 * us, 8},  // a slow reader
+		{us, 0, 50 * us, 1},        // at least one part
+		{us, time.Second, 0, 32},   // at most all
+		{64 * us, 0, 0, shareUnit / 2},
+	} {
+		if got := balancedShare(c.a, c.o, c.c); got != c.want {
+			t.Errorf("balancedShare(%v, %v, %v) = %d, want %d", c.a, c.o, c.c, got, c.want)
+		}
+	}
+	for _, c := range []struct{ m, t, want time.Duration }{
+		{0, 50 * us, 50 * us}, {0, 0, 1}, {64 * us, 32 * us, 32 * us},
+		{64 * us, 65 * us, 65 * us}, {64 * us, time.Second, 66 * us},
+	} {
+		if got := least(c.m, c.t); got != c.want {
+			t.Errorf("least(%v, %v) = %v, want %v", c.m, c.t, got, c.want)
+		}
+	}
+	if split(pipeChunk, shareUnit, true) != pipeChunk {
+		t.Fatal("a share of shareUnit parts is the whole chunk")
+	}
+	var slab [ringSize]byte
+	for i := range pipeSlots {
+		if slotOf(&slab, slab[2*i*pipeChunk:(2*i+2)*pipeChunk]) != i {
+			t.Fatalf("slotOf slot %d", i)
+		}
+	}
+	block, _ := aes.NewCipher(bytes.Repeat([]byte{9}, 32))
+	iv := bytes.Repeat([]byte{1}, aes.BlockSize)
+	ct := patterned(pipeChunk, 3)
+	whole := make([]byte, pipeChunk)
+	cipher.NewCBCDecrypter(block, iv).CryptBlocks(whole, ct)
+	got := make([]byte, pipeChunk)
+	for keep := 1; keep < shareUnit; keep++ {
+		for k := aes.BlockSize; k <= pipeChunk; k += aes.BlockSize {
+			m := split(k, keep, true)
+			if m%aes.BlockSize != 0 || m <= 0 || m > k || (m == k && k >= shareUnit*aes.BlockSize) {
+				t.Fatalf("split(%d, %d) = %d", k, keep, m)
+			}
+			if m < k && (m > k*keep/shareUnit || m < k*keep/shareUnit-aes.BlockSize) {
+				t.Fatalf("split(%d, %d) = %d, not %d/%d of the chunk", k, keep, m, keep, shareUnit)
+			}
+			if split(k, keep, false) != k {
+				t.Fatalf("split(%d, %d) without halve", k, keep)
+			}
+		}
+		m := split(pipeChunk, keep, true)
+		here := cipher.NewCBCDecrypter(block, iv).(ivSetter)
+		there := cipher.NewCBCDecrypter(block, iv).(ivSetter)
+		clear(got)
+		here.CryptBlocks(got[:m], ct[:m])
+		there.SetIV(ct[m-aes.BlockSize : m])
+		there.CryptBlocks(got[m:], ct[m:])
+		if !bytes.Equal(got, whole) {
+			t.Fatalf("keep %d: the two parts differ from the whole", keep)
+		}
+	}
+}
+
+// TestPlainHasherHandOff encrypts through the pipe with the plaintext hash
+// handed to the consumer from every possible chunk (issue #18 item 5: the
+// calling goroutine decides from timings, so the test forces each outcome),
+// and checks the ciphertext and the hash against their definitions.
+func TestPlainHasherHandOff(t *testing.T) {
+	key, iv := bytes.Repeat([]byte{5}, 32), bytes.Repeat([]byte{6}, aes.BlockSize)
+	block, _ := aes.NewCipher(key)
+	for _, n := range []int{0, 1, pipeChunk - 1, pipeChunk, pipeChunk + 1, 3*pipeChunk - 16, 5*pipeChunk + 17, 6 * pipeChunk} {
+		pt := patterned(n, 8)
+		want := refCBC(key, iv, pt)
+		for _, from := range []int64{0, 1, 2, 3, 5, math.MaxInt64} {
+			ph := newPlainHasher(sha256.New())
+			if from != math.MaxInt64 {
+				ph.decided = true
+				ph.from.Store(from)
+			}
+			var got bytes.Buffer
+			p := newPipe(2*pipeChunk, nil, true, func(b []byte) error {
+				_, err := got.Write(ph.there(b))
+				return err
+			})
+			m, err := encryptCBCPipe(p, oddReader{bytes.NewReader(pt)}, block, iv, ph)
+			if err == nil {
+				err = p.finish()
+			}
+			p.release()
+			if err != nil || m != int64(n) {
+				t.Fatalf("%d bytes, from %d: %d, %v", n, from, m, err)
+			}
+			if !bytes.Equal(got.Bytes(), want) || !bytes.Equal(ph.h.Sum(nil), sum(pt)) {
+				t.Fatalf("%d bytes, hash from chunk %d on the consumer: ciphertext or plaintext hash differs", n, from)
+			}
+		}
+	}
+}

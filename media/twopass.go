@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"sync/atomic"
+	"time"
 )
 
 // Decryption reads the ciphertext twice: pass 1 authenticates the whole
@@ -42,10 +43,11 @@ import (
 // 20 %, 250 KiB 27 % faster than both passes on one goroutine).
 // The calling goroutine reads each chunk and runs the MAC over it (pass 1),
 // or decrypts it (pass 2); the second one runs the digests and records the
-// fingerprints (pass 1), then checks each chunk's fingerprint and writes its
-// plaintext, decrypting the second half of each chunk itself when nothing
-// else keeps it busy (CBC decryption of a block needs only that block and
-// the one before it). The calling goroutine starts pass 2 as soon as its own
+// fingerprints (pass 1), then checks each chunk's fingerprint, decrypts the
+// end of the chunk (the calling goroutine decrypts the rest: CBC decryption
+// of a block needs only that block and the one before it; the shares
+// balance the two, see shareUnit), hashes the plaintext if asked and writes
+// it. The calling goroutine starts pass 2 as soon as its own
 // checks pass, while the second one still finishes pass 1; the second one
 // writes nothing before its own checks pass too, and chunks are written in
 // order, so a chunk is written only after it and every chunk before it
@@ -141,12 +143,18 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 	mode := cipher.NewCBCDecrypter(block, iv)
 	here, canSplit := mode.(ivSetter)
 	var there ivSetter
-	// Split each chunk's decryption between the goroutines unless the
-	// second one hashes the plaintext (then it has enough to do).
-	halve := ps.plain == nil && canSplit
+	// Split each chunk's decryption between the goroutines, the calling
+	// one keeping the share that balances them by the timings so far (see
+	// shareUnit); cut holds, for each slot sent, where the split is.
+	halve := canSplit
+	keep := keepShare(ps.plain != nil)
 	if halve {
 		there = cipher.NewCBCDecrypter(block, iv).(ivSetter)
 	}
+	var cut [pipeSlots]int
+	var minA, minC time.Duration // the calling goroutine's, per whole chunk
+	var other atomic.Int64       // the second one's least time per chunk but its CBC part (ns)
+	var minO time.Duration       // the second goroutine's
 
 	// Until the second goroutine runs (up), the calling one also does that
 	// goroutine's pass 1 work, on the first helped bytes: a goroutine
@@ -174,6 +182,7 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 			}
 			return nil
 		}
+		t0 := time.Now()
 		k := len(b) - pipeChunk
 		ct, pt := b[:k], b[pipeChunk:]
 		// Before any of this chunk's plaintext is written: is it the
@@ -182,13 +191,21 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 		if err := f.verify(ct); err != nil {
 			return err
 		}
-		if m := split(k, halve); m < k {
+		var tc time.Duration
+		if m := cut[slotOf(slab, b)]; m < k {
+			t1 := time.Now()
 			there.SetIV(ct[m-aes.BlockSize : m])
 			there.CryptBlocks(pt[m:], ct[m:])
+			tc = time.Since(t1)
 		}
 		out := pt[:min(int64(k), w)]
 		w -= int64(len(out))
-		return writeOut(dst, out, ps.plain)
+		err := writeOut(dst, out, ps.plain)
+		if halve && k == pipeChunk {
+			minO = least(minO, time.Since(t0)-tc)
+			other.Store(int64(minO))
+		}
+		return err
 	})
 	defer func() {
 		p.stop()
@@ -239,17 +256,28 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 		if err != nil {
 			return p.finish()
 		}
+		t0 := time.Now()
 		k := int(min(int64(pipeChunk), n-done))
 		ct, pt := buf[:k], buf[pipeChunk:pipeChunk+k]
 		if err := readFullAt(src, ct, off+done); err != nil {
 			return err
 		}
-		m := split(k, halve)
+		t1 := time.Now()
+		if o := other.Load(); halve && o > 0 && minA > 0 {
+			keep = balancedShare(minA, time.Duration(o), minC)
+		}
+		m := split(k, keep, halve)
+		cut[slotOf(slab, buf)] = m
 		if halve {
 			// The second goroutine decrypted the previous chunk's end.
 			here.SetIV(prev[:])
 		}
 		mode.CryptBlocks(pt[:m], ct[:m])
+		if k == pipeChunk {
+			a := time.Since(t1) * time.Duration(k) / time.Duration(m)
+			minA = least(minA, a)
+			minC = least(minC, t1.Sub(t0))
+		}
 		copy(prev[:], ct[k-aes.BlockSize:])
 		if err := p.send(buf[:pipeChunk+k]); err != nil {
 			return p.finish()
@@ -259,10 +287,76 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 	return p.finish()
 }
 
-// split is where the calling goroutine's part of a k-byte chunk ends: half
-// of it, in whole blocks, with halve.
-func split(k int, halve bool) int {
-	if m := k / 2 &^ (aes.BlockSize - 1); halve && m > 0 {
+// Pass 2's CBC decryption of each chunk is split between the goroutines in
+// shareUnit parts: the calling goroutine decrypts the first keep parts
+// (whole blocks) and the second one the rest (a block needs only itself and
+// the block before it). The calling goroutine reads and decrypts its part;
+// the second one checks the fingerprint, decrypts the rest and, when
+// fileSHA256 is checked, hashes the plaintext. Which share balances the two
+// depends on the machine: the calling goroutine's part x balances them at
+// x·A + C = (1−x)·A + G (+ S) (A: CBC decryption of a chunk, C: reading it,
+// G: its fingerprint, S: SHA-256), and A varies most: per 64 KiB chunk,
+// S ≈ 36–41 µs, G ≈ 9 µs and C ≈ 1.5 µs, but A ≈ 30 µs on a quiet 2-core
+// machine (x ≈ 0.6, or 1 with the plaintext hash) and 61 or 114 µs on the
+// same virtual machine under load, the level switching with the host's
+// load from one minute to the next (x ≈ 0.55, or 0.75–0.85 with the hash):
+// bench/README.md, issue #18 item 5. So the share starts
+// from keepShare and, once both goroutines have timed a whole chunk, is
+// recomputed before every chunk from their recent least times (a preempted
+// chunk only takes longer; see least): balancedShare. The timings cover
+// whatever the second goroutine's writes cost too.
+const shareUnit = 32
+
+// keepShare is the calling goroutine's initial share, in shareUnit parts,
+// of each chunk's CBC decryption in pass 2.
+func keepShare(plainHash bool) int {
+	if plainHash {
+		return shareKeepPlain
+	}
+	return shareKeep
+}
+
+const (
+	shareKeep      = 18
+	shareKeepPlain = 28
+)
+
+// balancedShare is the calling goroutine's share, in shareUnit parts
+// within [1, shareUnit], that balances the two goroutines when decrypting a
+// chunk takes a, reading it c, and the second goroutine's other work on it
+// o: x·a + c = (1−x)·a + o.
+func balancedShare(a, o, c time.Duration) int {
+	x := (int64(shareUnit)*int64(a+o-c) + int64(a)) / (2 * int64(a)) // rounded
+	return int(min(max(x, 1), shareUnit))
+}
+
+// least is a running least time after m when a chunk took t: t if it is
+// less than m raised by 1/32 (or m is 0, none yet), else m raised by 1/32,
+// so that a lasting change of speed (the AES cost here moved between 61
+// and 114 µs a chunk with the host's load) is followed within a few dozen
+// chunks while one preempted chunk moves it little. It is at least 1 ns.
+func least(m, t time.Duration) time.Duration {
+	if m == 0 {
+		return max(t, 1)
+	}
+	return max(min(t, m+m/32), 1)
+}
+
+// slotOf is the index in slab of the slot that b starts.
+func slotOf(slab *[ringSize]byte, b []byte) int {
+	for i := range pipeSlots {
+		if &b[0] == &slab[2*i*pipeChunk] {
+			return i
+		}
+	}
+	panic("media: buffer outside the ring")
+}
+
+// split is where the calling goroutine's part of a k-byte chunk ends: keep
+// parts of shareUnit, in whole blocks, with halve (all of it if keep is
+// shareUnit).
+func split(k, keep int, halve bool) int {
+	if m := k * keep / shareUnit &^ (aes.BlockSize - 1); halve && m > 0 && keep < shareUnit {
 		return m
 	}
 	return k

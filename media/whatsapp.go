@@ -100,16 +100,18 @@ func EncryptWhatsAppWithKey(dst io.Writer, src io.Reader, kind Kind, mediaKey []
 	blob := io.MultiWriter(writers...)
 	ct := io.MultiWriter(blob, mac)
 
-	// The calling goroutine hashes the plaintext and encrypts; once a first
-	// full chunk is read, a second one MACs, hashes and writes the
-	// ciphertext.
-	p := newPipe(pipeChunk, nil, true, func(b []byte) error {
-		_, err := ct.Write(b)
+	// The calling goroutine reads and encrypts each chunk; once a first
+	// full chunk is read, a second one MACs, hashes and writes its
+	// ciphertext; the plaintext hash runs on whichever balances them
+	// (plainHasher).
+	ph := newPlainHasher(plainHash)
+	p := newPipe(2*pipeChunk, nil, true, func(b []byte) error {
+		_, err := ct.Write(ph.there(b))
 		return err
 	})
 	defer p.release()
 	defer p.stop()
-	n, err := encryptCBCPipe(p, src, block, keys.IV[:], func(b []byte) { plainHash.Write(b) })
+	n, err := encryptCBCPipe(p, src, block, keys.IV[:], ph)
 	if err == nil || err == errPipeFailed {
 		err = p.finish()
 	}
