@@ -54,6 +54,9 @@ Exit status:
      by --run, SPQR not claimed); the report lists each with the reason.
      --skip GUARANTEE excludes a guarantee on purpose, and says so in the
      report; a failed check still fails.
+Guarantees beyond what libsignal offers (tier "hardening": bounded work on
+forged messages) are checked and reported, failures named, but do not
+decide the exit status, which speaks to Signal equivalence.
 `
 
 // conformanceCmd runs `interlock conformance`: the vector corpus and the
