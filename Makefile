@@ -16,13 +16,16 @@ test: lint unit vectors interop fuzz-smoke
 ## store tests fail without it here. The race detector slows the pure-Go SQLite tenfold, so
 ## the full-size store stress test (50,000 messages) runs once more without it, and so does
 ## the multi-process soak (issue #19: 4 workers, SIGKILLed and restarted, ~1 minute; its
-## closing lines state messages, kills and duplicates).
+## closing lines state messages, kills and duplicates). So does the full conformance run
+## of cmd/interlock (no concurrency of its own; ~10x slower under -race), side by side
+## with the store stress test.
 unit:
 	url=$$(scripts/start-postgres.sh) && soak=$$(mktemp) && \
 	INTERLOCK_REQUIRE_POSTGRES=1 INTERLOCK_POSTGRES_URL="$$url" \
 		$(GO) test -race -count=1 -skip '^TestLiveReport' ./... && \
 	INTERLOCK_REQUIRE_POSTGRES=1 INTERLOCK_POSTGRES_URL="$$url" \
-		$(GO) test -count=1 -run '^TestConcurrentConversations$$' ./store/sqlstore/ && \
+		$(GO) test -count=1 -run '^(TestConcurrentConversations|TestIssue17Item1ConformanceExitStatus)$$' \
+		./store/sqlstore/ ./cmd/interlock/ && \
 	INTERLOCK_REQUIRE_POSTGRES=1 INTERLOCK_POSTGRES_URL="$$url" \
 		$(GO) test -count=1 -v -timeout 300s -run '^TestMultiProcessSoak$$' ./store/sqlstore/ > "$$soak"; \
 	rc=$$?; grep -E '^(soak |--- |\s+soak_test|FAIL|ok|panic)' "$$soak" 2>/dev/null; rm -f "$$soak"; exit $$rc
