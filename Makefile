@@ -8,8 +8,14 @@ LIBSIGNAL_PEER := node $(CURDIR)/interop/libsignal/peer.js
 
 .PHONY: test unit vectors interop mutants fuzz-smoke bench generate lint peers tools clean
 
-test: lint unit vectors interop fuzz-smoke
-	@echo "make test: all stages passed"
+## The stages run in this order, each timed.
+TEST_STAGES := lint unit vectors interop fuzz-smoke
+test:
+	@t0=$$(date +%s); for s in $(TEST_STAGES); do \
+		echo "make test: $$s started $$(date -u +%H:%M:%S) UTC"; t=$$(date +%s); \
+		$(MAKE) --no-print-directory $$s || { echo "make test: $$s FAILED after $$(( $$(date +%s) - t )) s"; exit 1; }; \
+		echo "make test: $$s passed in $$(( $$(date +%s) - t )) s"; \
+	done; echo "make test: all stages passed in $$(( $$(date +%s) - t0 )) s"
 
 ## unit: the library's tests with the race detector (vectors under testdata/ included).
 ## PostgreSQL comes from scripts/start-postgres.sh (installed and started if needed); the
