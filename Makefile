@@ -8,8 +8,9 @@ LIBSIGNAL_PEER := node $(CURDIR)/interop/libsignal/peer.js
 
 .PHONY: test unit vectors interop mutants fuzz-smoke bench generate lint peers tools clean
 
-## The stages run in this order, each timed.
-TEST_STAGES := lint unit vectors interop fuzz-smoke
+## The stages run in this order, each timed. The vectors under testdata/ run in unit (every
+## test, with -race); `make vectors` runs the known-answer tests alone.
+TEST_STAGES := lint unit interop fuzz-smoke
 test:
 	@t0=$$(date +%s); for s in $(TEST_STAGES); do \
 		echo "make test: $$s started $$(date -u +%H:%M:%S) UTC"; t=$$(date +%s); \
