@@ -25,13 +25,14 @@ test:
 ## the multi-process soak (issue #19: 4 workers, SIGKILLed and restarted, ~1 minute; its
 ## closing lines state messages, kills and duplicates). So does the full conformance run
 ## of cmd/interlock (no concurrency of its own; ~10x slower under -race), side by side
-## with the store stress test.
+## with the store stress test, and the 200-kill crash test of DecryptAndCommit (issue #16;
+## 20 kills under -race, where the race-built children mostly die before decrypting).
 unit:
 	url=$$(scripts/start-postgres.sh) && soak=$$(mktemp) && \
 	INTERLOCK_REQUIRE_POSTGRES=1 INTERLOCK_POSTGRES_URL="$$url" \
 		$(GO) test -race -count=1 -skip '^TestLiveReport' ./... && \
 	INTERLOCK_REQUIRE_POSTGRES=1 INTERLOCK_POSTGRES_URL="$$url" \
-		$(GO) test -count=1 -run '^(TestConcurrentConversations|TestIssue17Item1ConformanceExitStatus)$$' \
+		$(GO) test -count=1 -run '^(TestConcurrentConversations|TestIssue16AppCommitCrash|TestIssue17Item1ConformanceExitStatus)$$' \
 		./store/sqlstore/ ./cmd/interlock/ && \
 	INTERLOCK_REQUIRE_POSTGRES=1 INTERLOCK_POSTGRES_URL="$$url" \
 		$(GO) test -count=1 -v -timeout 300s -run '^TestMultiProcessSoak$$' ./store/sqlstore/ > "$$soak"; \
