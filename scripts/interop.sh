@@ -9,15 +9,31 @@ interlock="$bin/interlock peer"
 mau="$bin/mau-peer"
 driver="$bin/interop-driver"
 total_pass=0 total_fail=0 bad=0
+# The pairings are independent processes: INTEROP_JOBS (default 2, the CI
+# machine's cores) run at a time, each into a file of its own; the outputs
+# are printed and counted in the order below once all have ended.
+jobs=${INTEROP_JOBS:-2}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+names=()
 
-# pairing NAME ARGS...: runs the driver and keeps its counts.
+# pairing NAME ARGS...: starts the driver (at most $jobs at a time).
 pairing() {
-  local name=$1
+  local n=${#names[@]}
+  names+=("$1")
   shift
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+  echo "interop: started $n: ${names[$n]} ($(date -u +%H:%M:%S))"
+  ( "$driver" "$@" >"$work/$n.out" 2>&1; echo $? >"$work/$n.rc" ) &
+}
+
+# report N: prints pairing N's output and keeps its counts.
+report() {
+  local name=${names[$1]}
   echo "=== $name"
-  local out
-  out=$("$driver" "$@" 2>&1)
-  local rc=$?
+  local out rc
+  out=$(cat "$work/$1.out")
+  rc=$(cat "$work/$1.rc" 2>/dev/null || echo 1)
   echo "$out"
   local closing
   closing=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1)
@@ -64,5 +80,7 @@ pairing "libsignal 0.103.0 <-> libsignal 0.103.0 (driver fairness)" -a "$libsign
 # (--no-spqr) stands in for every pre-0.74 client.
 pairing "interlock without SPQR <-> libsignal 0.103.0 (refusal expected)" -expect-refusal -a "$interlock --no-spqr" -b "$libsignal --lib 0.103"
 
+wait
+for i in "${!names[@]}"; do report "$i"; done
 echo "interop: $total_pass passed, $total_fail failed"
 [ "$bad" -eq 0 ] && [ "$total_fail" -eq 0 ]
