@@ -32,7 +32,7 @@ unit:
 	INTERLOCK_REQUIRE_POSTGRES=1 INTERLOCK_POSTGRES_URL="$$url" \
 		$(GO) test -race -count=1 -skip '^TestLiveReport' ./... && \
 	INTERLOCK_REQUIRE_POSTGRES=1 INTERLOCK_POSTGRES_URL="$$url" \
-		$(GO) test -count=1 -run '^(TestConcurrentConversations|TestIssue16AppCommitCrash|TestIssue17Item1ConformanceExitStatus)$$' \
+		$(GO) test -count=1 -timeout 20m -run '^(TestConcurrentConversations|TestIssue16AppCommitCrash|TestIssue17Item1ConformanceExitStatus)$$' \
 		./store/sqlstore/ ./cmd/interlock/ && \
 	INTERLOCK_REQUIRE_POSTGRES=1 INTERLOCK_POSTGRES_URL="$$url" \
 		$(GO) test -count=1 -v -timeout 300s -run '^TestMultiProcessSoak$$' ./store/sqlstore/ > "$$soak"; \
