@@ -27,10 +27,13 @@ test:
 ## of cmd/interlock (no concurrency of its own; ~10x slower under -race), side by side
 ## with the store stress test, and the 200-kill crash test of DecryptAndCommit (issue #16;
 ## 20 kills under -race, where the race-built children mostly die before decrypting).
+## go test starts packages in the order given: the longest under -race go first, so that
+## the last minutes do not run one package on one core.
+UNIT_FIRST := ./store/sqlstore/ ./session/ ./cmd/interlock/ ./media/
 unit:
 	url=$$(scripts/start-postgres.sh) && soak=$$(mktemp) && \
 	INTERLOCK_REQUIRE_POSTGRES=1 INTERLOCK_POSTGRES_URL="$$url" \
-		$(GO) test -race -count=1 -skip '^TestLiveReport' ./... && \
+		$(GO) test -race -count=1 -skip '^TestLiveReport' $(UNIT_FIRST) ./... && \
 	INTERLOCK_REQUIRE_POSTGRES=1 INTERLOCK_POSTGRES_URL="$$url" \
 		$(GO) test -count=1 -timeout 20m -run '^(TestConcurrentConversations|TestIssue16AppCommitCrash|TestIssue17Item1ConformanceExitStatus)$$' \
 		./store/sqlstore/ ./cmd/interlock/ && \
