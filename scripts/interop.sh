@@ -10,15 +10,38 @@ mau="$bin/mau-peer"
 driver="$bin/interop-driver"
 adversary="$bin/interlock peer --adversary"
 total_pass=0 total_fail=0 bad=0
+# The pairings are independent processes: INTEROP_JOBS (default 2, the CI
+# machine's cores) run at a time, each into a file of its own; the outputs
+# are printed and counted in the order below once all have ended.
+jobs=${INTEROP_JOBS:-2}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+names=()
 
-# pairing NAME ARGS...: runs the driver and keeps its counts.
+# pairing NAME ARGS...: records a pairing (started by launch, below).
 pairing() {
-  local name=$1
+  local n=${#names[@]}
+  names+=("$1")
   shift
+  printf '%s\0' "$@" >"$work/$n.args"
+}
+
+# launch N: starts pairing N's driver (at most $jobs at a time).
+launch() {
+  local args
+  mapfile -d '' args <"$work/$1.args"
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+  echo "interop: started $1: ${names[$1]} ($(date -u +%H:%M:%S))"
+  ( "$driver" "${args[@]}" >"$work/$1.out" 2>&1; echo $? >"$work/$1.rc" ) &
+}
+
+# report N: prints pairing N's output and keeps its counts.
+report() {
+  local name=${names[$1]}
   echo "=== $name"
-  local out
-  out=$("$driver" "$@" 2>&1)
-  local rc=$?
+  local out rc
+  out=$(cat "$work/$1.out")
+  rc=$(cat "$work/$1.rc" 2>/dev/null || echo 1)
   echo "$out"
   local closing
   closing=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1)
@@ -79,5 +102,17 @@ pairing "libsignal 0.103.0 <-> libsignal 0.103.0 (driver fairness)" -a "$libsign
 # (--no-spqr) stands in for every pre-0.74 client.
 pairing "interlock without SPQR <-> libsignal 0.103.0 (refusal expected)" -expect-refusal -a "$interlock --no-spqr" -b "$libsignal --lib 0.103"
 
+# Longest first, so that both cores stay busy to the end: the pairings of
+# two Node peers (libsignal on both sides), then those with one, then the Go
+# ones (a pairing's Node start-ups dominate its time).
+for pattern in '^libsignal .*<-> libsignal' 'libsignal' ''; do
+  for i in "${!names[@]}"; do
+    [ -e "$work/$i.args" ] && [[ ${names[$i]} =~ $pattern ]] || continue
+    launch "$i"
+    rm "$work/$i.args"
+  done
+done
+wait
+for i in "${!names[@]}"; do report "$i"; done
 echo "interop: $total_pass passed, $total_fail failed"
 [ "$bad" -eq 0 ] && [ "$total_fail" -eq 0 ]

@@ -129,6 +129,12 @@ func TestIssue17Item1ConformanceExitStatus(t *testing.T) {
 			if tc.check != nil && testing.Short() && tc.args == nil {
 				t.Skip("the full run in -short mode")
 			}
+			// The full run has no concurrency of its own that the --peer
+			// cases below do not exercise; under the race detector it costs
+			// minutes, so it runs without it (make unit runs it again so).
+			if tc.check != nil && raceEnabled && tc.args == nil {
+				t.Skip("the full run under -race (make unit runs it without -race)")
+			}
 			t.Chdir(t.TempDir())
 			out := filepath.Join(t.TempDir(), "report.json")
 			args := append([]string{"-q", "--format", "json", "-o", out}, tc.args...)
