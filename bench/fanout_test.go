@@ -353,6 +353,13 @@ func ilSQLite(tb testing.TB, mem *session.MemoryStore, rs []session.Recipient, o
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { db.Close() })
+	return fillStore(tb, db, mem, rs)
+}
+
+// fillStore creates the account "me" in db with mem's identity, sessions
+// and remote identities.
+func fillStore(tb testing.TB, db *sqlstore.DB, mem *session.MemoryStore, rs []session.Recipient) *sqlstore.Store {
+	ctx := context.Background()
 	id, _ := mem.IdentityKeyPair(ctx)
 	st, err := db.CreateAccount(ctx, "me", id, 1)
 	if err != nil {
