@@ -213,7 +213,7 @@ func setup(t *testing.T, aliceArgs, bobArgs []string, aliceStore string) (alice,
 		t.Fatalf("flavours %v", caps["flavours"])
 	}
 	// docs/peer-protocol.md#versions (issue #21 item 5).
-	if caps["protocol_version"] != float64(2) {
+	if caps["protocol_version"] != float64(3) {
 		t.Fatalf("protocol_version %v", caps["protocol_version"])
 	}
 	ai := map[string]any{"name": aliceName, "device": 1, "flavour": "whatsapp"}
