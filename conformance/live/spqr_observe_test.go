@@ -38,7 +38,7 @@ func TestLiveReportSPQRObserved(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var rs []Result
-			_, err := Run(Options{A: tc.a, B: tc.b, Timeout: 20 * time.Second, Filter: regexp.MustCompile(`^spqr/`)},
+			_, err := Run(Options{A: tc.a, B: tc.b, Timeout: 20 * time.Second, Filter: regexp.MustCompile(`^spqr/observed$`)},
 				SPQRScenarios(), func(r Result) { rs = append(rs, r) })
 			if err != nil {
 				t.Fatal(err)
