@@ -120,21 +120,11 @@ func ImportBaileys(ctx context.Context, dir string, dst *sqlstore.DB, opts Optio
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{DryRun: opts.DryRun}
-	if !opts.DryRun {
-		if err := checkScope(ctx, dst, a.name); err != nil {
-			return nil, err
-		}
-		made, err := write(ctx, dst, a, opts.Progress)
-		if err != nil {
-			if made {
-				_ = dst.DeleteAccount(context.WithoutCancel(ctx), a.name)
-			}
-			return nil, err
-		}
+	w := newAccountWriter(dst, opts)
+	if err := w.put(ctx, a); err != nil {
+		return nil, err
 	}
-	rep.Accounts = append(rep.Accounts, a.rep)
-	return rep, nil
+	return w.rep, nil
 }
 
 // MaxBaileysFileSize bounds one file of a Baileys auth directory; a larger

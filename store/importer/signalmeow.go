@@ -99,38 +99,20 @@ func ImportSignalmeow(ctx context.Context, src *sql.DB, dialect Dialect, dst *sq
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{DryRun: opts.DryRun}
-	var created []string
-	undo := func() {
-		for _, name := range created {
-			_ = dst.DeleteAccount(context.WithoutCancel(ctx), name)
-		}
-	}
+	w := newAccountWriter(dst, opts)
 	for _, d := range devs {
 		accts, err := r.accounts(ctx, d)
 		if err != nil {
-			undo()
+			w.undo(ctx)
 			return nil, err
 		}
 		for _, a := range accts {
-			if !opts.DryRun {
-				if err := checkScope(ctx, dst, a.name); err != nil {
-					undo()
-					return nil, err
-				}
-				made, err := write(ctx, dst, a, opts.Progress)
-				if made {
-					created = append(created, a.name)
-				}
-				if err != nil {
-					undo()
-					return nil, err
-				}
+			if err := w.put(ctx, a); err != nil {
+				return nil, err
 			}
-			rep.Accounts = append(rep.Accounts, a.rep)
 		}
 	}
-	return rep, nil
+	return w.rep, nil
 }
 
 // smIdentity is one local service ID of a signalmeow device.

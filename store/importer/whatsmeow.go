@@ -218,38 +218,61 @@ func ImportWhatsmeow(ctx context.Context, src *sql.DB, dialect Dialect, dst *sql
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{DryRun: opts.DryRun}
-	var created []string
-	undo := func() {
-		// Leave the destination as it was: remove the accounts this call
-		// created (each committed in its own transaction).
-		for _, name := range created {
-			_ = dst.DeleteAccount(context.WithoutCancel(ctx), name)
-		}
-	}
+	w := newAccountWriter(dst, opts)
 	for _, d := range devs {
 		a, err := r.account(ctx, d)
 		if err != nil {
-			undo()
+			w.undo(ctx)
 			return nil, err
 		}
-		if !opts.DryRun {
-			if err := checkScope(ctx, dst, a.name); err != nil {
-				undo()
-				return nil, err
-			}
-			made, err := write(ctx, dst, a, opts.Progress)
-			if made {
-				created = append(created, a.name)
-			}
-			if err != nil {
-				undo()
-				return nil, err
-			}
+		if err := w.put(ctx, a); err != nil {
+			return nil, err
 		}
-		rep.Accounts = append(rep.Accounts, a.rep)
 	}
-	return rep, nil
+	return w.rep, nil
+}
+
+// accountWriter writes the accounts of one import, each in its own
+// transaction (write), and undoes the whole import on the first error.
+type accountWriter struct {
+	dst     *sqlstore.DB
+	opts    Options
+	rep     *Report
+	created []string
+}
+
+func newAccountWriter(dst *sqlstore.DB, opts Options) *accountWriter {
+	return &accountWriter{dst: dst, opts: opts, rep: &Report{DryRun: opts.DryRun}}
+}
+
+// put writes a (nothing with DryRun) and adds it to the report; on error
+// the import is undone.
+func (w *accountWriter) put(ctx context.Context, a *account) error {
+	if !w.opts.DryRun {
+		if err := checkScope(ctx, w.dst, a.name); err != nil {
+			w.undo(ctx)
+			return err
+		}
+		made, err := write(ctx, w.dst, a, w.opts.Progress)
+		if made {
+			w.created = append(w.created, a.name)
+		}
+		if err != nil {
+			w.undo(ctx)
+			return err
+		}
+	}
+	w.rep.Accounts = append(w.rep.Accounts, a.rep)
+	return nil
+}
+
+// undo leaves the destination as it was: it removes the accounts this
+// import created (each committed in its own transaction).
+func (w *accountWriter) undo(ctx context.Context) {
+	for _, name := range w.created {
+		_ = w.dst.DeleteAccount(context.WithoutCancel(ctx), name)
+	}
+	w.created = nil
 }
 
 // checkScope refuses a destination that pins identities per account.
