@@ -33,19 +33,7 @@ var (
 	mlkemKeyGenDecisions = []wycheproof.Decision{}
 )
 
-type mlkemGroup struct {
-	Type         string `json:"type"`
-	ParameterSet string `json:"parameterSet"`
-	Tests        []struct {
-		wycheproof.Test
-		Seed wycheproof.Hex `json:"seed"`
-		EK   wycheproof.Hex `json:"ek"`
-		DK   wycheproof.Hex `json:"dk"`
-		M    wycheproof.Hex `json:"m"`
-		C    wycheproof.Hex `json:"c"`
-		K    wycheproof.Hex `json:"K"`
-	} `json:"tests"`
-}
+type mlkemGroup = wycheproof.MLKEMGroup
 
 func withType(b []byte) []byte { return append([]byte{byte(MLKEM1024)}, b...) }
 

@@ -36,19 +36,7 @@ var wycheproofFiles = []string{"mlkem_768_test.json", "mlkem_768_encaps_test.jso
 // fails the run until it is decided here.
 var mlkemDecisions = []wycheproof.Decision{}
 
-type mlkemGroup struct {
-	Type         string `json:"type"`
-	ParameterSet string `json:"parameterSet"`
-	Tests        []struct {
-		wycheproof.Test
-		Seed wycheproof.Hex `json:"seed"`
-		EK   wycheproof.Hex `json:"ek"`
-		DK   wycheproof.Hex `json:"dk"`
-		M    wycheproof.Hex `json:"m"`
-		C    wycheproof.Hex `json:"c"`
-		K    wycheproof.Hex `json:"K"`
-	} `json:"tests"`
-}
+type mlkemGroup = wycheproof.MLKEMGroup
 
 func checkMLKEM(f *wycheproof.File[mlkemGroup]) *wycheproof.Report {
 	r := &wycheproof.Report{}

@@ -167,3 +167,20 @@ func WriteFile(t *testing.T, dir, name, content string) {
 		t.Fatal(err)
 	}
 }
+
+// MLKEMGroup is a test group of the ML-KEM files (mlkem_*_test.json,
+// mlkem_*_encaps_test.json, mlkem_*_keygen_seed_test.json), whose tests
+// use the fields of their group's type.
+type MLKEMGroup struct {
+	Type         string `json:"type"`
+	ParameterSet string `json:"parameterSet"`
+	Tests        []struct {
+		Test
+		Seed Hex `json:"seed"`
+		EK   Hex `json:"ek"`
+		DK   Hex `json:"dk"`
+		M    Hex `json:"m"`
+		C    Hex `json:"c"`
+		K    Hex `json:"K"`
+	} `json:"tests"`
+}
