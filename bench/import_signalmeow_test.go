@@ -39,26 +39,7 @@ func BenchmarkImportSignalmeow10k(b *testing.B) {
 	}
 	signalmeowtest.Fill(b, src, v)
 	b.ReportMetric(float64(len(rec)), "B/record")
-	dir := b.TempDir()
-	n := 0
-	for b.Loop() {
-		b.StopTimer()
-		n++
-		dst, err := sqlstore.Open(ctx, filepath.Join(dir, fmt.Sprintf("interlock-%d.db", n)))
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.StartTimer()
-		rep, err := importer.ImportSignalmeow(ctx, src, importer.SQLite, dst, importer.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if rep.Accounts[0].Sessions != 10_000 {
-			b.Fatalf("imported %d sessions", rep.Accounts[0].Sessions)
-		}
-		b.StopTimer()
-		dst.Close()
-		b.StartTimer()
-	}
-	b.ReportMetric(float64(b.Elapsed().Seconds())/float64(b.N), "s/import")
+	importLoop(b, func(dst *sqlstore.DB) (*importer.Report, error) {
+		return importer.ImportSignalmeow(ctx, src, importer.SQLite, dst, importer.Options{})
+	})
 }
