@@ -250,3 +250,112 @@ func testEncryptManySQLFault(t *testing.T, db *sqlstore.DB) {
 		}
 	}
 }
+
+// TestBatchOddNames: the batch statements pass the wanted addresses as
+// one parameter ("device:name" strings on SQLite); names holding colons,
+// digits, quotes, backslashes, JSON escapes, non-ASCII and control
+// characters, and device IDs at the ends of their range, must find
+// exactly their own rows, in LoadSessions, AreTrustedIdentities and
+// SharedWith alike.
+func TestBatchOddNames(t *testing.T) {
+	backends(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		alice, _, rs := fanoutSetup(t, db, 1)
+		st := alice.Store.(*sqlstore.Store)
+		rec, err := st.LoadSession(ctx, rs[0].Addr)
+		if err != nil || rec == nil {
+			t.Fatal(rec, err)
+		}
+		names := []string{"a:b", "1:2", "2", ":", "::7", `"quoted"`, `back\slash`, "</script>&", "ünïcødé", "tab\tnew\nline", "\u2028", "x"}
+		devices := []uint32{0, 1, 2, 0xFFFFFFFF}
+		stored := map[session.Address]*session.Record{}
+		var all []session.Address
+		for _, n := range names {
+			for _, d := range devices {
+				a := session.Address{Name: n, DeviceID: d}
+				all = append(all, a)
+				if (len(n)+int(d))%2 == 0 { // every other address has a row
+					stored[a] = rec
+				}
+			}
+		}
+		if err := st.StoreSessions(ctx, stored); err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.LoadSessions(ctx, all)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(stored) {
+			t.Fatalf("LoadSessions: %d records, want %d", len(got), len(stored))
+		}
+		for a := range got {
+			if stored[a] == nil {
+				t.Fatalf("LoadSessions returned %q, which has no row", a)
+			}
+		}
+		// A name and a key pinned for half the names: the others are
+		// trusted on first use, the pinned ones only with their key.
+		keys := map[session.Address]prekey.IdentityKey{}
+		other := rs[0].Identity.PublicKey()
+		mine := alice.Identity.PublicKey()
+		for i, n := range names {
+			if i%2 == 0 {
+				if _, err := st.SaveIdentity(ctx, session.Address{Name: n, DeviceID: 1}, mine); err != nil {
+					t.Fatal(err)
+				}
+			}
+			keys[session.Address{Name: n, DeviceID: 1}] = other
+		}
+		trusted, err := st.AreTrustedIdentities(ctx, keys, session.Sending)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, n := range names {
+			if want := i%2 == 1; trusted[session.Address{Name: n, DeviceID: 1}] != want {
+				t.Fatalf("AreTrustedIdentities(%q) = %v, want %v", n, !want, want)
+			}
+		}
+		devs := make([]fanout.SharedDevice, len(all))
+		for i, a := range all {
+			devs[i] = fanout.SharedDevice{Address: a, Session: []byte("s")}
+		}
+		if err := st.MarkShared(ctx, "odd", 1, devs[:len(devs)/2]); err != nil {
+			t.Fatal(err)
+		}
+		shared, err := st.SharedWith(ctx, "odd", 1, devs)
+		if err != nil || len(shared) != len(devs)/2 {
+			t.Fatalf("SharedWith = %d devices, %v; want %d", len(shared), err, len(devs)/2)
+		}
+		for _, d := range devs[:len(devs)/2] {
+			if !shared[d.Address] {
+				t.Fatalf("SharedWith misses %q", d.Address)
+			}
+		}
+	})
+}
+
+// TestSQLitePragmas: what every SQLite connection runs with. temp_store is
+// MEMORY so that a batch upsert's statement journal never goes to a
+// temporary file (issue #18); durability is the WAL's, FULL unless
+// RelaxedDurability asks for NORMAL.
+func TestSQLitePragmas(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		opts []sqlstore.Option
+		sync int
+	}{{"default", nil, 2}, {"relaxed", []sqlstore.Option{sqlstore.RelaxedDurability()}, 1}} {
+		t.Run(c.name, func(t *testing.T) {
+			db, _ := openSQLite(t, c.opts...)
+			for pragma, want := range map[string]any{"temp_store": 2, "foreign_keys": 1, "synchronous": c.sync, "journal_mode": "wal"} {
+				var got any
+				if err := db.SQL().QueryRow("PRAGMA " + pragma).Scan(&got); err != nil {
+					t.Fatal(err)
+				}
+				if fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Errorf("PRAGMA %s = %v, want %v", pragma, got, want)
+				}
+			}
+		})
+	}
+}
