@@ -304,12 +304,8 @@ func (s *Store) areTrustedPerAccount(ctx context.Context, keys map[session.Addre
 	slices.Sort(names)
 	pinned := make(map[string]prekey.IdentityKey, len(names))
 	for chunk := range slices.Chunk(names, batchRows) {
-		want := make([]session.Address, len(chunk))
-		for i, n := range chunk {
-			want[i] = session.Address{Name: n}
-		}
 		w := &stmtBuilder{d: s.db.d}
-		w.want(want).sql(`SELECT t.name, t.identity_key FROM want CROSS JOIN interlock_account_identities t WHERE t.account = `).
+		w.wantNames(chunk).sql(`SELECT t.name, t.identity_key FROM want CROSS JOIN interlock_account_identities t WHERE t.account = `).
 			arg(s.account).sql(` AND t.name = want.name`)
 		rows, err := s.reader().QueryContext(ctx, w.b.String(), w.args...)
 		if err != nil {
