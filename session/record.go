@@ -197,8 +197,13 @@ func (r *Record) ArchivedStates() int { return len(r.previous) }
 func (r *Record) archivedState(i int) (*State, error) {
 	a := &r.previous[i]
 	if a.s == nil {
-		pb, ok := parseStateFast(a.raw) // raw is never written to: aliasing it is safe
-		if !ok {
+		// raw is never written to: aliasing it is safe.
+		var pb *signalpb.SessionStructure
+		arena, ok := parseStatePooled(a.raw)
+		if ok {
+			pb = &arena.ss
+			defer releaseState(arena) // after stateFromProto, nothing refers to it
+		} else {
 			pb = new(signalpb.SessionStructure)
 			if err := proto.Unmarshal(a.raw, pb); err != nil {
 				return nil, fmt.Errorf("%w: archived state %d: %w", ErrCorruptRecord, i, err)
@@ -319,7 +324,8 @@ func UnmarshalRecord(b []byte) (*Record, error) {
 	if jsonrec.Is(b) {
 		return unmarshalMauRecord(b, time.Now())
 	}
-	pb, ok := parseRecordFast(b)
+	pb, arena, ok := parseRecordFast(b)
+	defer releaseState(arena) // after stateFromProto, nothing refers to it
 	if !ok {
 		pb = new(signalpb.RecordStructure)
 		if err := proto.Unmarshal(b, pb); err != nil {

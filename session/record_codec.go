@@ -2,6 +2,7 @@ package session
 
 import (
 	"bytes"
+	"sync"
 
 	"github.com/interlock-e2ee/interlock/proto/signalpb"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -126,34 +127,24 @@ func (r *Record) marshalRecord() []byte {
 }
 
 // parseRecordFast parses a canonical RecordStructure; ok is false when the
-// input needs proto.Unmarshal. The result aliases a private copy of b.
-func parseRecordFast(b []byte) (pb *signalpb.RecordStructure, ok bool) {
-	b = bytes.Clone(b)
-	pb = &signalpb.RecordStructure{}
-	var cur []byte
-	n := 0
-	for rest := b; len(rest) > 0; {
-		num, typ, v, _, m := consumeField(rest)
-		if m < 0 || typ != protowire.BytesType {
-			return nil, false
-		}
-		rest = rest[m:]
-		switch num {
-		case 1:
-			if cur != nil {
-				return nil, false // a second current session would merge
-			}
-			cur = v
-		case 2:
-			n++
-		default:
-			return nil, false
-		}
+// input needs proto.Unmarshal.
+//
+// The current state is parsed into an arena from stateArenas, returned as
+// cur (pb.CurrentSession points into it) for the caller to release. Its
+// byte fields alias b: stateFromProto (and spqr.Unmarshal) copy out what
+// they keep, so a loaded record with no archived state keeps no reference
+// to b (TestRecordArenaReuse). Archived states are kept as bytes (parsed
+// when first needed): a record that has them is parsed from a private copy
+// of b.
+func parseRecordFast(b []byte) (pb *signalpb.RecordStructure, cur *stateArena, ok bool) {
+	current, n, ok := scanRecord(b)
+	if !ok || n > MaxArchivedStates { // too many: refused after proto.Unmarshal, as before
+		return nil, nil, false
 	}
+	pb = &signalpb.RecordStructure{}
 	if n > 0 {
-		if n > MaxArchivedStates {
-			return nil, false // refused after proto.Unmarshal, as before
-		}
+		b = bytes.Clone(b)
+		current, _, _ = scanRecord(b)
 		pb.PreviousSessions = make([][]byte, 0, n)
 		for rest := b; len(rest) > 0; {
 			num, _, v, _, m := consumeField(rest)
@@ -163,12 +154,37 @@ func parseRecordFast(b []byte) (pb *signalpb.RecordStructure, ok bool) {
 			}
 		}
 	}
-	if cur != nil {
-		if pb.CurrentSession, ok = parseStateFast(cur); !ok {
-			return nil, false
+	if current != nil {
+		if cur, ok = parseStatePooled(current); !ok {
+			return nil, nil, false
+		}
+		pb.CurrentSession = &cur.ss
+	}
+	return pb, cur, true
+}
+
+// scanRecord reads a canonical RecordStructure's fields: the current
+// state's bytes and the number of archived states.
+func scanRecord(b []byte) (current []byte, archived int, ok bool) {
+	for rest := b; len(rest) > 0; {
+		num, typ, v, _, m := consumeField(rest)
+		if m < 0 || typ != protowire.BytesType {
+			return nil, 0, false
+		}
+		rest = rest[m:]
+		switch num {
+		case 1:
+			if current != nil {
+				return nil, 0, false // a second current session would merge
+			}
+			current = v
+		case 2:
+			archived++
+		default:
+			return nil, 0, false
 		}
 	}
-	return pb, true
+	return current, archived, true
 }
 
 // consumeField reads one field: its number, wire type, and its value (v for
@@ -210,15 +226,50 @@ type stateArena struct {
 // (ratchet.MaxReceiverChains); more go to proto.Unmarshal and are refused.
 const maxStoredChains = 5
 
-// parseStateFast parses a canonical SessionStructure (aliasing b).
+// stateArenas recycles the arenas the hot paths (UnmarshalRecord and
+// archivedState) parse states into: stateFromProto copies everything it
+// keeps out of the generated structs (keys into arrays, byte fields cloned
+// or parsed), so once it has returned nothing refers to the arena, which
+// would otherwise be most of the bytes a parse allocates (issue #18).
+var stateArenas = sync.Pool{New: func() any { return new(stateArena) }}
+
+// parseStateFast parses a canonical SessionStructure (aliasing b) into a
+// fresh arena.
 func parseStateFast(b []byte) (*signalpb.SessionStructure, bool) {
 	a := new(stateArena)
+	return &a.ss, parseStateInto(b, a)
+}
+
+// parseStatePooled is parseStateFast into an arena from stateArenas; the
+// caller hands it back with releaseState once the generated structs are
+// no longer used. On failure the arena is already back.
+func parseStatePooled(b []byte) (*stateArena, bool) {
+	a := stateArenas.Get().(*stateArena)
+	if !parseStateInto(b, a) {
+		releaseState(a)
+		return nil, false
+	}
+	return a, true
+}
+
+// releaseState clears a (so the pool holds no key material and no
+// references into records) and returns it to stateArenas.
+func releaseState(a *stateArena) {
+	if a != nil {
+		*a = stateArena{}
+		stateArenas.Put(a)
+	}
+}
+
+// parseStateInto parses a canonical SessionStructure (aliasing b) into a,
+// which must be zero.
+func parseStateInto(b []byte, a *stateArena) bool {
 	pb := &a.ss
 	nc := 0
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return nil, false
+			return false
 		}
 		b = b[n:]
 		var x uint64
@@ -229,10 +280,10 @@ func parseStateFast(b []byte) (*signalpb.SessionStructure, bool) {
 		case protowire.BytesType:
 			v, n = protowire.ConsumeBytes(b)
 		default:
-			return nil, false
+			return false
 		}
 		if n < 0 {
-			return nil, false
+			return false
 		}
 		b = b[n:]
 		isBytes := typ == protowire.BytesType
@@ -250,19 +301,19 @@ func parseStateFast(b []byte) (*signalpb.SessionStructure, bool) {
 		case num == 6 && isBytes && pb.SenderChain == nil:
 			c := &a.chains[0]
 			if !parseChainFast(v, c, &a.keys[0]) {
-				return nil, false
+				return false
 			}
 			pb.SenderChain = c
 		case num == 7 && isBytes && nc < maxStoredChains:
 			c := &a.chains[1+nc]
 			if !parseChainFast(v, c, &a.keys[1+nc]) {
-				return nil, false
+				return false
 			}
 			a.recv[nc] = c
 			nc++
 		case num == 9 && isBytes && pb.PendingPreKey == nil:
 			if !parsePendingFast(v, &a.pending, &a.preKey) {
-				return nil, false
+				return false
 			}
 			pb.PendingPreKey = &a.pending
 		case num == 10 && !isBytes:
@@ -275,7 +326,7 @@ func parseStateFast(b []byte) (*signalpb.SessionStructure, bool) {
 			for len(v) > 0 {
 				fn, ft, fv, fx, m := consumeField(v)
 				if m < 0 {
-					return nil, false
+					return false
 				}
 				switch {
 				case fn == 1 && ft == protowire.VarintType:
@@ -283,7 +334,7 @@ func parseStateFast(b []byte) (*signalpb.SessionStructure, bool) {
 				case fn == 2 && ft == protowire.BytesType:
 					a.kyber.Ciphertext = fv
 				default:
-					return nil, false
+					return false
 				}
 				v = v[m:]
 			}
@@ -293,13 +344,13 @@ func parseStateFast(b []byte) (*signalpb.SessionStructure, bool) {
 		case num == 18 && !isBytes:
 			pb.IsAlice = x != 0
 		default:
-			return nil, false
+			return false
 		}
 	}
 	if nc > 0 {
 		pb.ReceiverChains = a.recv[:nc:nc]
 	}
-	return pb, true
+	return true
 }
 
 func parsePendingFast(b []byte, p *signalpb.SessionStructure_PendingPreKey, id *uint32) bool {

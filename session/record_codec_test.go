@@ -1,10 +1,12 @@
 package session_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/interlock-e2ee/interlock/session"
@@ -18,6 +20,34 @@ import (
 // the hand-written parser takes the record and yields proto.Unmarshal's
 // message.
 func TestRecordCodecMatchesProto(t *testing.T) {
+	for name, b := range codecRecords(t) {
+		if err := session.CheckRecordCodec(b); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		if !session.FastParses(b) {
+			t.Errorf("%s: the hand-written parser falls back to proto.Unmarshal", name)
+		}
+	}
+	// go.mau.fi's JSON records (skipped keys in keys form once converted).
+	for i, j := range loadMauRecords(t).Sessions {
+		r, err := session.UnmarshalRecord(j)
+		if err != nil {
+			continue
+		}
+		b, err := r.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := session.CheckRecordCodec(b); err != nil {
+			t.Errorf("mau record %s: %v", i, err)
+		}
+	}
+}
+
+// codecRecords returns stored records of every shape the library writes
+// (see TestRecordCodecMatchesProto).
+func codecRecords(t *testing.T) map[string][]byte {
+	t.Helper()
 	ctx := context.Background()
 	records := map[string][]byte{}
 	add := func(name string, p *party, addr session.Address) {
@@ -57,27 +87,70 @@ func TestRecordCodecMatchesProto(t *testing.T) {
 	add("archived", bob, alice.addr)
 	bob.recv(t, alice, late) // parses an archived state, which is then written back from its parsed form
 	add("archived-parsed", bob, alice.addr)
+	return records
+}
 
-	for name, b := range records {
-		if err := session.CheckRecordCodec(b); err != nil {
-			t.Errorf("%s: %v", name, err)
-		}
-		if !session.FastParses(b) {
-			t.Errorf("%s: the hand-written parser falls back to proto.Unmarshal", name)
-		}
-	}
-	// go.mau.fi's JSON records (skipped keys in keys form once converted).
-	for i, j := range loadMauRecords(t).Sessions {
-		r, err := session.UnmarshalRecord(j)
-		if err != nil {
-			continue
-		}
-		b, err := r.Marshal()
+// TestRecordArenaReuse: the parser recycles the generated structs it
+// parses states into and copies only what it keeps of its input (issue
+// #18); nothing a parsed record keeps may point into either. Records of every shape, archived states included, are parsed
+// and kept, then many more are parsed on several goroutines (reusing the
+// arenas); every kept record must still marshal to the bytes a fresh parse
+// of its input marshals to.
+func TestRecordArenaReuse(t *testing.T) {
+	records := codecRecords(t)
+	marshal := func(b []byte) ([]byte, *session.Record) {
+		r, err := session.UnmarshalRecord(b)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := session.CheckRecordCodec(b); err != nil {
-			t.Errorf("mau record %s: %v", i, err)
+		if err := r.Normalize(); err != nil { // parses every archived state
+			t.Fatal(err)
+		}
+		out, err := r.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out, r
+	}
+	want := map[string][]byte{}
+	kept := map[string]*session.Record{}
+	for name, b := range records {
+		want[name], _ = marshal(b)
+		// Parsed from a buffer the caller then overwrites: the record
+		// keeps no reference to its input.
+		buf := bytes.Clone(b)
+		r, err := session.UnmarshalRecord(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range buf {
+			buf[i] = 0xA5
+		}
+		if err := r.Normalize(); err != nil {
+			t.Fatal(err)
+		}
+		kept[name] = r
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 50 {
+				for _, b := range records {
+					if r, err := session.UnmarshalRecord(b); err == nil {
+						_ = r.Normalize()
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for name, r := range kept {
+		got, err := r.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want[name]) {
+			t.Errorf("%s: a kept record changed after other records were parsed", name)
 		}
 	}
 }
