@@ -317,8 +317,8 @@ func TestDecryptSplit(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := patterned(pipeChunk, 4)
-	f.record(ct)
-	f.record(other)
+	f.record(0, ct)
+	f.record(1, other)
 	for _, c := range []struct {
 		index uint64
 		chunk []byte
@@ -376,5 +376,48 @@ func TestPlainHasherHandOff(t *testing.T) {
 				t.Fatalf("%d bytes, hash from chunk %d on the consumer: ciphertext or plaintext hash differs", n, from)
 			}
 		}
+	}
+}
+
+// TestFingerprintsHeadAndTail: decryption's chunk fingerprints (issue #20
+// item 14) past the fixed places of the first headChunks chunks are
+// appended and found again; a tag recorded by index with a verifier (the
+// calling goroutine's claim) is the one record gives; each chunk matches
+// only its own index.
+func TestFingerprintsHeadAndTail(t *testing.T) {
+	const chunks = headChunks + 5
+	f, err := newFingerprints(chunks * pipeChunk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := func(i int) []byte { return []byte(fmt.Sprintf("chunk %08d......", i)) }
+	v := f.verifier()
+	for i := range chunks {
+		if i%3 == 1 && f.byIndex(uint64(i)) {
+			f.recordWith(&v, uint64(i), chunk(i))
+		} else {
+			f.record(uint64(i), chunk(i))
+		}
+	}
+	if f.byIndex(headChunks) || !f.byIndex(headChunks-1) || len(f.tail) != 5*tagSize {
+		t.Fatalf("head %d bytes, tail %d bytes", len(f.head), len(f.tail))
+	}
+	g := f.verifier()
+	for i := range chunks {
+		if !f.matches(&g, uint64(i), chunk(i)) {
+			t.Fatalf("chunk %d does not match its own fingerprint", i)
+		}
+		if f.matches(&g, uint64(i), chunk(i+1)) || f.matches(&g, uint64(i+1), chunk(i)) {
+			t.Fatalf("chunk %d matches another index", i)
+		}
+	}
+	if f.matches(&g, chunks, chunk(chunks)) {
+		t.Fatal("an index never recorded matches")
+	}
+	// recordWith and record give the same tag.
+	a, b := f.verifier(), f.verifier()
+	f.recordWith(&a, 7, chunk(99))
+	if !f.matches(&b, 7, chunk(99)) {
+		t.Fatal("recordWith's tag differs from matches'")
 	}
 }

@@ -170,9 +170,15 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 		up.Store(true)
 		if seen < n { // pass 1
 			if seen >= helped.Load() {
-				f.record(b)
 				if ps.side != nil {
 					ps.side(b)
+				}
+				// The chunk's fingerprint, unless the calling goroutine
+				// took it (then wait for it: a few microseconds).
+				if s := &shares[slotOf(slab, b)]; s.check.CompareAndSwap(checkFree, checkTaken) {
+					f.record(s.index, b)
+				} else {
+					s.settled()
 				}
 			}
 			if seen += int64(len(b)); seen == n {
@@ -223,15 +229,26 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 			return err
 		}
 		ps.scan(ct)
-		if !up.Load() {
-			f.record(ct)
+		index := uint64(done / pipeChunk)
+		help := !up.Load()
+		if help {
+			f.record(index, ct)
 			if ps.side != nil {
 				ps.side(ct)
 			}
 			helped.Add(int64(len(ct)))
 		}
+		s := &shares[slotOf(slab, buf)]
+		s.reset(0, nil, index)
 		if err := p.send(ct); err != nil {
 			return p.finish()
+		}
+		// The second goroutine is behind (S + G a chunk against H + C
+		// here): take this chunk's fingerprint if it is in the part
+		// recorded by index (and the second one has not taken it).
+		if !help && len(p.full) >= 2 && f.byIndex(index) && s.check.CompareAndSwap(checkFree, checkTaken) {
+			f.recordWith(&vHere, index, ct)
+			s.check.Store(checkMatched)
 		}
 		done += int64(len(ct))
 	}
@@ -344,12 +361,18 @@ func (s *cbcShare) verify(f *fingerprints, v *verifier, ct []byte) {
 // microseconds of work at most) and returns ErrSourceChanged on a
 // mismatch.
 func (s *cbcShare) verdict() error {
+	if s.settled() == checkMismatched {
+		return fmt.Errorf("%w (chunk %d)", ErrSourceChanged, s.index)
+	}
+	return nil
+}
+
+// settled waits for the chunk's fingerprint check, or in pass 1 its
+// recording (checkMatched once done), and returns its outcome.
+func (s *cbcShare) settled() uint32 {
 	for {
-		switch s.check.Load() {
-		case checkMatched:
-			return nil
-		case checkMismatched:
-			return fmt.Errorf("%w (chunk %d)", ErrSourceChanged, s.index)
+		if c := s.check.Load(); c >= checkMatched {
+			return c
 		}
 		runtime.Gosched()
 	}
@@ -427,17 +450,20 @@ func slotOf(slab *[ringSize]byte, b []byte) int {
 
 // fingerprints holds a GMAC tag of every chunk pass 1 read, under a key of
 // its own, to check pass 2's chunks against (see the top of this file).
-// Pass 1's chunks are recorded in order, by one goroutine at a time; pass 2
-// checks them on either goroutine, each with its own verifier, once pass 1
-// has recorded them all.
+// The tags of the first chunks (up to 64 MiB) sit at fixed places, and
+// either goroutine records one of them (each chunk's fingerprint is
+// claimed by one, see decryptPiped); later ones are appended in order, by
+// one goroutine at a time. Pass 2 checks chunks on either goroutine, each
+// with its own verifier, once pass 1 has recorded them all.
 type fingerprints struct {
 	block cipher.Block
 	gmac  cipher.AEAD
-	tags  []byte // tagSize bytes per chunk of pass 1
+	head  []byte // tagSize bytes for each of the first chunks, by index
+	tail  []byte // tagSize bytes per later chunk of pass 1, appended
 	nonce [12]byte
 }
 
-// verifier is one goroutine's means to check pass 2's chunks, so that
+// verifier is one goroutine's means to record or check chunks, so that
 // neither allocates nor shares a scratch.
 type verifier struct {
 	gmac  cipher.AEAD
@@ -445,7 +471,11 @@ type verifier struct {
 	tag   [tagSize]byte
 }
 
-const tagSize = 16
+const (
+	tagSize = 16
+	// headChunks is how many chunks' tags have fixed places: 64 MiB.
+	headChunks = 1024
+)
 
 // newFingerprints draws the key for a region of n bytes.
 func newFingerprints(n int64) (*fingerprints, error) {
@@ -464,7 +494,7 @@ func newFingerprints(n int64) (*fingerprints, error) {
 	}
 	// Room for the first 64 MiB; beyond, the list grows as pass 1 reads,
 	// so that a size src does not back allocates nothing.
-	f.tags = make([]byte, 0, tagSize*min((n+pipeChunk-1)/pipeChunk, 1024))
+	f.head = make([]byte, tagSize*min((n+pipeChunk-1)/pipeChunk, headChunks))
 	return f, nil
 }
 
@@ -477,26 +507,45 @@ func (f *fingerprints) verifier() verifier {
 	return verifier{gmac: g}
 }
 
-// record appends the tag of pass 1's next chunk.
-func (f *fingerprints) record(chunk []byte) {
-	i := uint64(len(f.tags) / tagSize)
+// byIndex reports whether chunk i's tag has a fixed place.
+func (f *fingerprints) byIndex(i uint64) bool { return i < uint64(len(f.head)/tagSize) }
+
+// record records the tag of pass 1's chunk i: chunks past the fixed places
+// must come in order.
+func (f *fingerprints) record(i uint64, chunk []byte) {
 	binary.BigEndian.PutUint64(f.nonce[4:], i)
+	if f.byIndex(i) {
+		f.gmac.Seal(f.head[i*tagSize:i*tagSize:(i+1)*tagSize], f.nonce[:], nil, chunk)
+		return
+	}
 	// Seal appends into a new slice of exactly the size it needs when dst
 	// is full, and append grows large slices by a quarter: double instead,
 	// so that all the lists allocated add up to at most twice the last.
-	if cap(f.tags)-len(f.tags) < tagSize {
-		f.tags = append(make([]byte, 0, 2*cap(f.tags)+tagSize), f.tags...)
+	if cap(f.tail)-len(f.tail) < tagSize {
+		f.tail = append(make([]byte, 0, 2*cap(f.tail)+tagSize), f.tail...)
 	}
-	f.tags = f.gmac.Seal(f.tags, f.nonce[:], nil, chunk)
+	f.tail = f.gmac.Seal(f.tail, f.nonce[:], nil, chunk)
+}
+
+// recordWith records the tag of pass 1's chunk i, which has a fixed place,
+// with v.
+func (f *fingerprints) recordWith(v *verifier, i uint64, chunk []byte) {
+	binary.BigEndian.PutUint64(v.nonce[4:], i)
+	v.gmac.Seal(f.head[i*tagSize:i*tagSize:(i+1)*tagSize], v.nonce[:], nil, chunk)
 }
 
 // matches reports whether pass 2's chunk i has the tag of pass 1's chunk
 // at the same index.
 func (f *fingerprints) matches(v *verifier, i uint64, chunk []byte) bool {
-	if i >= uint64(len(f.tags)/tagSize) {
+	want := f.head
+	j := i
+	if !f.byIndex(i) {
+		want, j = f.tail, i-uint64(len(f.head)/tagSize)
+	}
+	if j >= uint64(len(want)/tagSize) {
 		return false
 	}
 	binary.BigEndian.PutUint64(v.nonce[4:], i)
 	got := v.gmac.Seal(v.tag[:0], v.nonce[:], nil, chunk)
-	return hmac.Equal(got, f.tags[i*tagSize:(i+1)*tagSize])
+	return hmac.Equal(got, want[j*tagSize:(j+1)*tagSize])
 }
