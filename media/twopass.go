@@ -160,8 +160,10 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 	// that goroutine is about to need.)
 	var up atomic.Bool
 	var helped atomic.Int64
-	// Each goroutine's fingerprint checks in pass 2 (see cbcShare).
-	vHere, vThere := f.verifier(), f.verifier()
+	// Each goroutine's means to record (the calling one's claims in pass
+	// 1) and check (pass 2) fingerprints; the second one's shares pass
+	// 1's AEAD, which only it uses by then.
+	vHere, vThere := f.verifier(), verifier{gmac: f.gmac}
 	var recorded atomic.Bool
 
 	slab := ringPool.Get().(*[ringSize]byte)
