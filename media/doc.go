@@ -12,11 +12,13 @@
 // AES-CBC (and, for WhatsApp, SHA-256 of the plaintext) on one chunk while
 // the second one MACs, hashes and writes the previous one. Decrypting, the
 // calling goroutine reads and MACs each chunk in the first pass and reads
-// and decrypts it in the second; the second goroutine runs the digest and
-// sidecar and records each chunk's fingerprint in the first pass, and then
-// checks each chunk against its fingerprint and writes its plaintext,
-// hashing it for fileSHA256 or else decrypting half of each chunk itself
-// (CBC decryption is parallel). The calling goroutine starts the second
+// it in the second; the second goroutine runs the digest and sidecar and
+// records each chunk's fingerprint in the first pass, and in the second
+// hashes each chunk's plaintext for fileSHA256 and writes it. The rest of
+// the second pass — checking each chunk against its fingerprint and its
+// CBC decryption, in 4 KiB units (CBC decryption is parallel) — goes to
+// whichever goroutine is free, claimed through atomic counters, so the
+// two stay balanced without timings. The calling goroutine starts the second
 // pass as soon as the MAC and padding pass, while the second goroutine
 // finishes the digests; it writes nothing before they pass, and no chunk
 // that differs from the first read. A side that waits polls for up to

@@ -11,6 +11,7 @@ import (
 	"io"
 	"math"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 )
@@ -245,83 +246,99 @@ func TestPipelineNoLeak(t *testing.T) {
 // panic.
 func viaWriter(name string) bool { return bytes.HasSuffix([]byte(name), []byte("-dst")) }
 
-// TestDecryptSplit checks where pass 2 splits each chunk's CBC decryption
-// between the goroutines (issue #18 item 5): on a block boundary, both parts
-// non-empty when the chunk has two blocks or more, the calling goroutine's
-// part about keep/shareUnit of the chunk, the share balancing the timings
-// within [1, shareUnit]; and, for every share, that a
-// chunk decrypted in two parts as decryptPiped does (the second part's IV
-// the block before it) is the chunk decrypted whole.
+// TestDecryptSplit checks pass 2's sharing of each chunk's CBC
+// decryption between the goroutines (issue #18 item 5, cbcShare): for
+// chunk lengths around the unit boundaries and every pattern of front and
+// back claims, each unit is claimed once, and the chunk decrypted in units
+// as decryptPiped does (the first unit's IV the block before the chunk, the
+// others' the block before them) is the chunk decrypted whole; and with the
+// two sides on two goroutines at once, as in decryptPiped.
 func TestDecryptSplit(t *testing.T) {
-	if shareKeep <= 0 || shareKeep > shareUnit || shareKeepPlain <= 0 || shareKeepPlain > shareUnit {
-		t.Fatalf("shares %d and %d of %d", shareKeep, shareKeepPlain, shareUnit)
-	}
-	if keepShare(false) != shareKeep || keepShare(true) != shareKeepPlain {
-		t.Fatal("keepShare")
-	}
-	us := time.Microsecond
-	for _, c := range []struct {
-		a, o, c time.Duration
-		want    int
-	}{
-		{30 * us, 9 * us, us, 20},  // quiet machine, no plaintext hash: 0.63
-		{30 * us, 50 * us, us, 32}, // quiet machine, plaintext hash: all
-		{70 * us, 9 * us, us, 18},  // AES slowed by load: 0.56
-		{70 * us, 50 * us, us, 27}, // and with the plaintext hash: 0.85
-		{100 * us, 0, 50 * us, 8},  // a slow reader
-		{us, 0, 50 * us, 1},        // at least one part
-		{us, time.Second, 0, 32},   // at most all
-		{64 * us, 0, 0, shareUnit / 2},
-	} {
-		if got := balancedShare(c.a, c.o, c.c); got != c.want {
-			t.Errorf("balancedShare(%v, %v, %v) = %d, want %d", c.a, c.o, c.c, got, c.want)
-		}
-	}
-	for _, c := range []struct{ m, t, want time.Duration }{
-		{0, 50 * us, 50 * us}, {0, 0, 1}, {64 * us, 32 * us, 32 * us},
-		{64 * us, 65 * us, 65 * us}, {64 * us, time.Second, 66 * us},
-	} {
-		if got := least(c.m, c.t); got != c.want {
-			t.Errorf("least(%v, %v) = %v, want %v", c.m, c.t, got, c.want)
-		}
-	}
-	if split(pipeChunk, shareUnit, true) != pipeChunk {
-		t.Fatal("a share of shareUnit parts is the whole chunk")
-	}
-	var slab [ringSize]byte
-	for i := range pipeSlots {
-		if slotOf(&slab, slab[2*i*pipeChunk:(2*i+2)*pipeChunk]) != i {
-			t.Fatalf("slotOf slot %d", i)
-		}
-	}
 	block, _ := aes.NewCipher(bytes.Repeat([]byte{9}, 32))
 	iv := bytes.Repeat([]byte{1}, aes.BlockSize)
 	ct := patterned(pipeChunk, 3)
 	whole := make([]byte, pipeChunk)
 	cipher.NewCBCDecrypter(block, iv).CryptBlocks(whole, ct)
 	got := make([]byte, pipeChunk)
-	for keep := 1; keep < shareUnit; keep++ {
-		for k := aes.BlockSize; k <= pipeChunk; k += aes.BlockSize {
-			m := split(k, keep, true)
-			if m%aes.BlockSize != 0 || m <= 0 || m > k || (m == k && k >= shareUnit*aes.BlockSize) {
-				t.Fatalf("split(%d, %d) = %d", k, keep, m)
+	front := cipher.NewCBCDecrypter(block, iv).(ivSetter)
+	back := cipher.NewCBCDecrypter(block, iv).(ivSetter)
+	var s cbcShare
+	for _, k := range []int{aes.BlockSize, cbcUnit - aes.BlockSize, cbcUnit, cbcUnit + aes.BlockSize, 3*cbcUnit + 48, pipeChunk - aes.BlockSize, pipeChunk} {
+		units := (k + cbcUnit - 1) / cbcUnit
+		for pattern := range 64 {
+			clear(got)
+			s.reset(k, iv, 0)
+			claimed := make([]bool, units)
+			for i := 0; ; i++ {
+				fromBack := pattern>>(i%6)&1 == 1
+				u, ok := s.take(fromBack)
+				if !ok {
+					break
+				}
+				if claimed[u] {
+					t.Fatalf("k %d: unit %d claimed twice", k, u)
+				}
+				claimed[u] = true
+				if fromBack {
+					s.decrypt(back, ct[:k], got[:k], u)
+				} else {
+					s.decrypt(front, ct[:k], got[:k], u)
+				}
 			}
-			if m < k && (m > k*keep/shareUnit || m < k*keep/shareUnit-aes.BlockSize) {
-				t.Fatalf("split(%d, %d) = %d, not %d/%d of the chunk", k, keep, m, keep, shareUnit)
+			if int(s.done.Load()) != units || s.units != uint32(units) {
+				t.Fatalf("k %d: %d of %d units done", k, s.done.Load(), units)
 			}
-			if split(k, keep, false) != k {
-				t.Fatalf("split(%d, %d) without halve", k, keep)
+			if !bytes.Equal(got[:k], whole[:k]) {
+				t.Fatalf("k %d, pattern %b: the units differ from the whole", k, pattern)
 			}
 		}
-		m := split(pipeChunk, keep, true)
-		here := cipher.NewCBCDecrypter(block, iv).(ivSetter)
-		there := cipher.NewCBCDecrypter(block, iv).(ivSetter)
+	}
+	for range 100 {
 		clear(got)
-		here.CryptBlocks(got[:m], ct[:m])
-		there.SetIV(ct[m-aes.BlockSize : m])
-		there.CryptBlocks(got[m:], ct[m:])
+		s.reset(pipeChunk, iv, 0)
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.fromBack(back, ct, got)
+		}()
+		s.fromFront(front, ct, got)
+		wg.Wait()
 		if !bytes.Equal(got, whole) {
-			t.Fatalf("keep %d: the two parts differ from the whole", keep)
+			t.Fatal("two goroutines: the units differ from the whole")
+		}
+	}
+
+	// The fingerprint check: taken by one goroutine, whichever comes
+	// first; the verdict is the same from either, and a chunk other than
+	// the one recorded (or an index beyond them) is ErrSourceChanged.
+	f, err := newFingerprints(2 * pipeChunk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := patterned(pipeChunk, 4)
+	f.record(0, ct)
+	f.record(1, other)
+	for _, c := range []struct {
+		index uint64
+		chunk []byte
+		match bool
+	}{{0, ct, true}, {1, other, true}, {0, other, false}, {1, ct, false}, {2, ct, false}} {
+		for range 50 {
+			s.reset(pipeChunk, iv, c.index)
+			var wg sync.WaitGroup
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				v := f.verifier()
+				s.verify(f, &v, c.chunk)
+			}()
+			v := f.verifier()
+			s.verify(f, &v, c.chunk)
+			wg.Wait()
+			if err := s.verdict(); (err == nil) != c.match || (err != nil && !errors.Is(err, ErrSourceChanged)) {
+				t.Fatalf("chunk %d: verdict %v, want match %v", c.index, err, c.match)
+			}
 		}
 	}
 }
@@ -359,5 +376,48 @@ func TestPlainHasherHandOff(t *testing.T) {
 				t.Fatalf("%d bytes, hash from chunk %d on the consumer: ciphertext or plaintext hash differs", n, from)
 			}
 		}
+	}
+}
+
+// TestFingerprintsHeadAndTail: decryption's chunk fingerprints (issue #20
+// item 14) past the fixed places of the first headChunks chunks are
+// appended and found again; a tag recorded by index with a verifier (the
+// calling goroutine's claim) is the one record gives; each chunk matches
+// only its own index.
+func TestFingerprintsHeadAndTail(t *testing.T) {
+	const chunks = headChunks + 5
+	f, err := newFingerprints(chunks * pipeChunk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := func(i int) []byte { return []byte(fmt.Sprintf("chunk %08d......", i)) }
+	v := f.verifier()
+	for i := range chunks {
+		if i%3 == 1 && f.byIndex(uint64(i)) {
+			f.recordWith(&v, uint64(i), chunk(i))
+		} else {
+			f.record(uint64(i), chunk(i))
+		}
+	}
+	if f.byIndex(headChunks) || !f.byIndex(headChunks-1) || len(f.tail) != 5*tagSize {
+		t.Fatalf("head %d bytes, tail %d bytes", len(f.head), len(f.tail))
+	}
+	g := f.verifier()
+	for i := range chunks {
+		if !f.matches(&g, uint64(i), chunk(i)) {
+			t.Fatalf("chunk %d does not match its own fingerprint", i)
+		}
+		if f.matches(&g, uint64(i), chunk(i+1)) || f.matches(&g, uint64(i+1), chunk(i)) {
+			t.Fatalf("chunk %d matches another index", i)
+		}
+	}
+	if f.matches(&g, chunks, chunk(chunks)) {
+		t.Fatal("an index never recorded matches")
+	}
+	// recordWith and record give the same tag.
+	a, b := f.verifier(), f.verifier()
+	f.recordWith(&a, 7, chunk(99))
+	if !f.matches(&b, 7, chunk(99)) {
+		t.Fatal("recordWith's tag differs from matches'")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"runtime"
 	"sync/atomic"
 	"time"
 )
@@ -42,16 +43,17 @@ import (
 // (measured on 2 cores, WhatsApp with every check: 130 KiB 18 %, 192 KiB
 // 20 %, 250 KiB 27 % faster than both passes on one goroutine).
 // The calling goroutine reads each chunk and runs the MAC over it (pass 1),
-// or decrypts it (pass 2); the second one runs the digests and records the
-// fingerprints (pass 1), then checks each chunk's fingerprint, decrypts the
-// end of the chunk (the calling goroutine decrypts the rest: CBC decryption
-// of a block needs only that block and the one before it; the shares
-// balance the two, see shareUnit), hashes the plaintext if asked and writes
-// it. The calling goroutine starts pass 2 as soon as its own
-// checks pass, while the second one still finishes pass 1; the second one
-// writes nothing before its own checks pass too, and chunks are written in
-// order, so a chunk is written only after it and every chunk before it
-// matched.
+// or reads it and sends it on (pass 2); the second one runs the digests and
+// records the fingerprints (pass 1), then hashes the plaintext if asked and
+// writes each chunk. Pass 2's other work on a chunk — its fingerprint check
+// and its CBC decryption, in 4 KiB units (a block needs only itself and
+// the block before it) — goes to whichever goroutine has time: see
+// cbcShare. The calling goroutine starts pass 2 as soon as its own checks
+// pass, while the second one still finishes pass 1; the second one writes
+// nothing before its own checks pass too, nor a chunk before its
+// fingerprint matched and every unit of it is decrypted, and chunks are
+// written in order, so a chunk is written only after it and every chunk
+// before it matched.
 
 // singleReadMax is the largest ciphertext read only once: one buffer.
 // Holding more in memory (measured up to 2 MiB) was no faster than reading
@@ -143,18 +145,12 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 	mode := cipher.NewCBCDecrypter(block, iv)
 	here, canSplit := mode.(ivSetter)
 	var there ivSetter
-	// Split each chunk's decryption between the goroutines, the calling
-	// one keeping the share that balances them by the timings so far (see
-	// shareUnit); cut holds, for each slot sent, where the split is.
-	halve := canSplit
-	keep := keepShare(ps.plain != nil)
-	if halve {
+	if canSplit {
 		there = cipher.NewCBCDecrypter(block, iv).(ivSetter)
 	}
-	var cut [pipeSlots]int
-	var minA, minC time.Duration // the calling goroutine's, per whole chunk
-	var other atomic.Int64       // the second one's least time per chunk but its CBC part (ns)
-	var minO time.Duration       // the second goroutine's
+	// Pass 2's CBC decryption of each slot, shared between the goroutines
+	// (see cbcShare).
+	var shares [pipeSlots]cbcShare
 
 	// Until the second goroutine runs (up), the calling one also does that
 	// goroutine's pass 1 work, on the first helped bytes: a goroutine
@@ -164,6 +160,11 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 	// that goroutine is about to need.)
 	var up atomic.Bool
 	var helped atomic.Int64
+	// Each goroutine's means to record (the calling one's claims in pass
+	// 1) and check (pass 2) fingerprints; the second one's shares pass
+	// 1's AEAD, which only it uses by then.
+	vHere, vThere := f.verifier(), verifier{gmac: f.gmac}
+	var recorded atomic.Bool
 
 	slab := ringPool.Get().(*[ringSize]byte)
 	var w int64 // plaintext bytes to write: set before pass 2's first chunk is sent
@@ -172,40 +173,44 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 		up.Store(true)
 		if seen < n { // pass 1
 			if seen >= helped.Load() {
-				f.record(b)
 				if ps.side != nil {
 					ps.side(b)
 				}
+				// The chunk's fingerprint, unless the calling goroutine
+				// took it (then wait for it: a few microseconds).
+				if s := &shares[slotOf(slab, b)]; s.check.CompareAndSwap(checkFree, checkTaken) {
+					f.record(s.index, b)
+				} else {
+					s.settled()
+				}
 			}
-			if seen += int64(len(b)); seen == n && ps.gate != nil {
-				return ps.gate()
+			if seen += int64(len(b)); seen == n {
+				// Every fingerprint is recorded: the calling goroutine
+				// may check pass 2's chunks too.
+				recorded.Store(true)
+				if ps.gate != nil {
+					return ps.gate()
+				}
 			}
 			return nil
 		}
-		t0 := time.Now()
 		k := len(b) - pipeChunk
 		ct, pt := b[:k], b[pipeChunk:]
+		s := &shares[slotOf(slab, b)]
 		// Before any of this chunk's plaintext is written: is it the
 		// chunk pass 1 authenticated? (The block before it, which CBC
-		// uses too, was checked with the chunk before.)
-		if err := f.verify(ct); err != nil {
+		// uses too, was checked with the chunk before.) Unless the
+		// calling goroutine took that check; then decrypt the units it
+		// has not taken, from the end, and wait for its units and its
+		// verdict.
+		s.verify(f, &vThere, ct)
+		s.fromBack(there, ct, pt)
+		if err := s.verdict(); err != nil {
 			return err
-		}
-		var tc time.Duration
-		if m := cut[slotOf(slab, b)]; m < k {
-			t1 := time.Now()
-			there.SetIV(ct[m-aes.BlockSize : m])
-			there.CryptBlocks(pt[m:], ct[m:])
-			tc = time.Since(t1)
 		}
 		out := pt[:min(int64(k), w)]
 		w -= int64(len(out))
-		err := writeOut(dst, out, ps.plain)
-		if halve && k == pipeChunk {
-			minO = least(minO, time.Since(t0)-tc)
-			other.Store(int64(minO))
-		}
-		return err
+		return writeOut(dst, out, ps.plain)
 	})
 	defer func() {
 		p.stop()
@@ -227,15 +232,26 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 			return err
 		}
 		ps.scan(ct)
-		if !up.Load() {
-			f.record(ct)
+		index := uint64(done / pipeChunk)
+		help := !up.Load()
+		if help {
+			f.record(index, ct)
 			if ps.side != nil {
 				ps.side(ct)
 			}
 			helped.Add(int64(len(ct)))
 		}
+		s := &shares[slotOf(slab, buf)]
+		s.reset(0, nil, index)
 		if err := p.send(ct); err != nil {
 			return p.finish()
+		}
+		// The second goroutine is behind (S + G a chunk against H + C
+		// here): take this chunk's fingerprint if it is in the part
+		// recorded by index (and the second one has not taken it).
+		if !help && len(p.full) >= 2 && f.byIndex(index) && s.check.CompareAndSwap(checkFree, checkTaken) {
+			f.recordWith(&vHere, index, ct)
+			s.check.Store(checkMatched)
 		}
 		done += int64(len(ct))
 	}
@@ -256,90 +272,206 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 		if err != nil {
 			return p.finish()
 		}
-		t0 := time.Now()
 		k := int(min(int64(pipeChunk), n-done))
 		ct, pt := buf[:k], buf[pipeChunk:pipeChunk+k]
 		if err := readFullAt(src, ct, off+done); err != nil {
 			return err
 		}
-		t1 := time.Now()
-		if o := other.Load(); halve && o > 0 && minA > 0 {
-			keep = balancedShare(minA, time.Duration(o), minC)
-		}
-		m := split(k, keep, halve)
-		cut[slotOf(slab, buf)] = m
-		if halve {
-			// The second goroutine decrypted the previous chunk's end.
-			here.SetIV(prev[:])
-		}
-		mode.CryptBlocks(pt[:m], ct[:m])
-		if k == pipeChunk {
-			a := time.Since(t1) * time.Duration(k) / time.Duration(m)
-			minA = least(minA, a)
-			minC = least(minC, t1.Sub(t0))
+		s := &shares[slotOf(slab, buf)]
+		if canSplit {
+			s.reset(k, prev[:], uint64(done/pipeChunk))
+		} else {
+			mode.CryptBlocks(pt, ct)
+			s.reset(0, nil, uint64(done/pipeChunk))
 		}
 		copy(prev[:], ct[k-aes.BlockSize:])
 		if err := p.send(buf[:pipeChunk+k]); err != nil {
 			return p.finish()
 		}
+		if recorded.Load() {
+			s.verify(f, &vHere, ct)
+		}
+		s.fromFront(here, ct, pt)
 		done += int64(k)
 	}
 	return p.finish()
 }
 
-// Pass 2's CBC decryption of each chunk is split between the goroutines in
-// shareUnit parts: the calling goroutine decrypts the first keep parts
-// (whole blocks) and the second one the rest (a block needs only itself and
-// the block before it). The calling goroutine reads and decrypts its part;
-// the second one checks the fingerprint, decrypts the rest and, when
-// fileSHA256 is checked, hashes the plaintext. Which share balances the two
-// depends on the machine: the calling goroutine's part x balances them at
-// x·A + C = (1−x)·A + G (+ S) (A: CBC decryption of a chunk, C: reading it,
-// G: its fingerprint, S: SHA-256), and A varies most: per 64 KiB chunk,
-// S ≈ 36–41 µs, G ≈ 9 µs and C ≈ 1.5 µs, but A ≈ 30 µs on a quiet 2-core
-// machine (x ≈ 0.6, or 1 with the plaintext hash) and 61 or 114 µs on the
-// same virtual machine under load, the level switching with the host's
-// load from one minute to the next (x ≈ 0.55, or 0.75–0.85 with the hash):
-// bench/README.md, issue #18 item 5. So the share starts
-// from keepShare and, once both goroutines have timed a whole chunk, is
-// recomputed before every chunk from their recent least times (a preempted
-// chunk only takes longer; see least): balancedShare. The timings cover
-// whatever the second goroutine's writes cost too.
-const shareUnit = 32
+// Pass 2's work on each chunk is shared between the goroutines: its CBC
+// decryption in cbcUnit parts (a block needs only itself and the block
+// before it), and its fingerprint check. The calling goroutine reads the
+// chunk, sends it, checks its fingerprint if the second goroutine has not
+// started to (and has recorded every fingerprint of pass 1), and decrypts
+// units from the front until none is left; the second goroutine checks the
+// fingerprint if the calling one has not, decrypts units from the end
+// until none is left, waits until every unit is decrypted and the
+// fingerprint checked, and only if it matched hashes the plaintext (if
+// asked) and writes it. So whichever goroutine has time does more — the
+// second one, behind with pass 1's digests or busy with the plaintext hash,
+// takes few units or none and leaves the check to the calling one, which
+// decrypts most of the chunk; a calling goroutine slowed by a slow reader
+// leaves more to the second — with no timing and no share to tune, and the
+// two finish a chunk within one unit of each other (issue #18 item 5:
+// bench/README.md). Decrypting a chunk before its check is harmless: its
+// plaintext stays in the slot, and is written only after the check.
+const cbcUnit = 4 << 10
 
-// keepShare is the calling goroutine's initial share, in shareUnit parts,
-// of each chunk's CBC decryption in pass 2.
-func keepShare(plainHash bool) int {
-	if plainHash {
-		return shareKeepPlain
-	}
-	return shareKeep
+// cbcShare is one pass-2 slot's shared work: its CBC decryption in units
+// claimed from both ends, and its fingerprint check, claimed by one
+// goroutine. The calling goroutine resets it before it sends the slot;
+// everything else in it is atomic.
+type cbcShare struct {
+	claim atomic.Uint64 // the front's next unit << 32 | the back's end
+	done  atomic.Uint32 // units decrypted
+	check atomic.Uint32 // the fingerprint check: checkFree, checkTaken, checkMatched or checkMismatched
+	units uint32
+	index uint64              // the chunk's index in the region
+	iv    [aes.BlockSize]byte // the ciphertext block before the chunk
 }
 
 const (
-	shareKeep      = 18
-	shareKeepPlain = 28
+	checkFree = iota
+	checkTaken
+	checkMatched
+	checkMismatched
 )
 
-// balancedShare is the calling goroutine's share, in shareUnit parts
-// within [1, shareUnit], that balances the two goroutines when decrypting a
-// chunk takes a, reading it c, and the second goroutine's other work on it
-// o: x·a + c = (1−x)·a + o.
-func balancedShare(a, o, c time.Duration) int {
-	x := (int64(shareUnit)*int64(a+o-c) + int64(a)) / (2 * int64(a)) // rounded
-	return int(min(max(x, 1), shareUnit))
+// reset prepares s for chunk index of k bytes (0: no decryption to share)
+// whose preceding ciphertext block is iv.
+func (s *cbcShare) reset(k int, iv []byte, index uint64) {
+	s.units = uint32((k + cbcUnit - 1) / cbcUnit)
+	s.index = index
+	s.claim.Store(uint64(s.units))
+	s.done.Store(0)
+	s.check.Store(checkFree)
+	copy(s.iv[:], iv)
 }
 
-// least is a running least time after m when a chunk took t: t if it is
-// less than m raised by 1/32 (or m is 0, none yet), else m raised by 1/32,
-// so that a lasting change of speed (the AES cost here moved between 61
-// and 114 µs a chunk with the host's load) is followed within a few dozen
-// chunks while one preempted chunk moves it little. It is at least 1 ns.
-func least(m, t time.Duration) time.Duration {
-	if m == 0 {
-		return max(t, 1)
+// verify checks the chunk's fingerprint with v, unless the other goroutine
+// has taken the check.
+func (s *cbcShare) verify(f *fingerprints, v *verifier, ct []byte) {
+	if !s.check.CompareAndSwap(checkFree, checkTaken) {
+		return
 	}
-	return max(min(t, m+m/32), 1)
+	if f.matches(v, s.index, ct) {
+		s.check.Store(checkMatched)
+	} else {
+		s.check.Store(checkMismatched)
+	}
+}
+
+// verdict waits for the chunk's fingerprint check (taken, so a few
+// microseconds of work at most) and returns ErrSourceChanged on a
+// mismatch.
+func (s *cbcShare) verdict() error {
+	if s.settled() == checkMismatched {
+		return fmt.Errorf("%w (chunk %d)", ErrSourceChanged, s.index)
+	}
+	return nil
+}
+
+// settled waits for the chunk's fingerprint check, or in pass 1 its
+// recording (checkMatched once done), and returns its outcome.
+func (s *cbcShare) settled() uint32 {
+	var b backoff
+	for {
+		if c := s.check.Load(); c >= checkMatched {
+			return c
+		}
+		b.wait()
+	}
+}
+
+// take claims the next unit from the front (or from the back): ok false
+// when every unit is claimed.
+func (s *cbcShare) take(back bool) (u int, ok bool) {
+	for {
+		v := s.claim.Load()
+		lo, hi := v>>32, v&(1<<32-1)
+		if lo >= hi {
+			return 0, false
+		}
+		if back {
+			if s.claim.CompareAndSwap(v, v-1) {
+				return int(hi - 1), true
+			}
+		} else if s.claim.CompareAndSwap(v, v+1<<32) {
+			return int(lo), true
+		}
+	}
+}
+
+// decrypt decrypts unit u of ct into pt with mode.
+func (s *cbcShare) decrypt(mode ivSetter, ct, pt []byte, u int) {
+	lo, hi := u*cbcUnit, min((u+1)*cbcUnit, len(ct))
+	if u == 0 {
+		mode.SetIV(s.iv[:])
+	} else {
+		mode.SetIV(ct[lo-aes.BlockSize : lo])
+	}
+	mode.CryptBlocks(pt[lo:hi], ct[lo:hi])
+	s.done.Add(1)
+}
+
+// fromFront is the calling goroutine's part: units from the front until
+// none is left.
+func (s *cbcShare) fromFront(mode ivSetter, ct, pt []byte) {
+	for {
+		u, ok := s.take(false)
+		if !ok {
+			return
+		}
+		s.decrypt(mode, ct, pt, u)
+	}
+}
+
+// fromBack is the second goroutine's part: units from the end until none
+// is left; then it waits for the calling goroutine's last unit (a few
+// microseconds of work), so that the slot goes back to the ring, and the
+// plaintext is read, only when nothing writes to it any more.
+func (s *cbcShare) fromBack(mode ivSetter, ct, pt []byte) {
+	for {
+		u, ok := s.take(true)
+		if !ok {
+			break
+		}
+		s.decrypt(mode, ct, pt, u)
+	}
+	var b backoff
+	for s.done.Load() < s.units {
+		b.wait()
+	}
+}
+
+// backoff is a wait for the other goroutine to finish a unit or a
+// fingerprint: a few microseconds of work, so wait polls, yielding the
+// processor, for up to waitSpin, and sleeps waitSleep between polls after
+// that. The sleep matters on a machine shared with other processes: if the
+// operating system took the other goroutine's thread off its core, a
+// poller that never sleeps would keep the core that thread needs (on the
+// shared 2-core machine under other processes' load, 1 MiB decryptions ran
+// at 0.39–0.46 × raw-read-twice without the sleep, against 0.64–0.80 for
+// the build before: bench/README.md).
+type backoff struct {
+	start time.Time
+	polls int
+}
+
+const (
+	waitSpin  = 20 * time.Microsecond
+	waitSleep = 50 * time.Microsecond
+)
+
+func (b *backoff) wait() {
+	if b.polls == 0 {
+		b.start = time.Now()
+	}
+	b.polls++
+	if b.polls < 8 || time.Since(b.start) < waitSpin {
+		runtime.Gosched()
+		return
+	}
+	time.Sleep(waitSleep)
 }
 
 // slotOf is the index in slab of the slot that b starts.
@@ -352,29 +484,34 @@ func slotOf(slab *[ringSize]byte, b []byte) int {
 	panic("media: buffer outside the ring")
 }
 
-// split is where the calling goroutine's part of a k-byte chunk ends: keep
-// parts of shareUnit, in whole blocks, with halve (all of it if keep is
-// shareUnit).
-func split(k, keep int, halve bool) int {
-	if m := k * keep / shareUnit &^ (aes.BlockSize - 1); halve && m > 0 && keep < shareUnit {
-		return m
-	}
-	return k
-}
-
 // fingerprints holds a GMAC tag of every chunk pass 1 read, under a key of
 // its own, to check pass 2's chunks against (see the top of this file).
-// Each pass's chunks are seen in order, by one goroutine at a time.
+// The tags of the first chunks (up to 64 MiB) sit at fixed places, and
+// either goroutine records one of them (each chunk's fingerprint is
+// claimed by one, see decryptPiped); later ones are appended in order, by
+// one goroutine at a time. Pass 2 checks chunks on either goroutine, each
+// with its own verifier, once pass 1 has recorded them all.
 type fingerprints struct {
-	gmac   cipher.AEAD
-	tags   []byte // tagSize bytes per chunk of pass 1
-	next   uint64 // pass 2's next chunk
-	nonce  [2][12]byte
-	tag    [tagSize]byte // pass 2's scratch, so that verify does not allocate
-	failed bool
+	block cipher.Block
+	gmac  cipher.AEAD
+	head  []byte // tagSize bytes for each of the first chunks, by index
+	tail  []byte // tagSize bytes per later chunk of pass 1, appended
+	nonce [12]byte
 }
 
-const tagSize = 16
+// verifier is one goroutine's means to record or check chunks, so that
+// neither allocates nor shares a scratch.
+type verifier struct {
+	gmac  cipher.AEAD
+	nonce [12]byte
+	tag   [tagSize]byte
+}
+
+const (
+	tagSize = 16
+	// headChunks is how many chunks' tags have fixed places: 64 MiB.
+	headChunks = 1024
+)
 
 // newFingerprints draws the key for a region of n bytes.
 func newFingerprints(n int64) (*fingerprints, error) {
@@ -387,44 +524,64 @@ func newFingerprints(n int64) (*fingerprints, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := new(fingerprints)
+	f := &fingerprints{block: block}
 	if f.gmac, err = cipher.NewGCM(block); err != nil {
 		return nil, err
 	}
 	// Room for the first 64 MiB; beyond, the list grows as pass 1 reads,
 	// so that a size src does not back allocates nothing.
-	f.tags = make([]byte, 0, tagSize*min((n+pipeChunk-1)/pipeChunk, 1024))
+	f.head = make([]byte, tagSize*min((n+pipeChunk-1)/pipeChunk, headChunks))
 	return f, nil
 }
 
-// record appends the tag of pass 1's next chunk.
-func (f *fingerprints) record(chunk []byte) {
-	i := uint64(len(f.tags) / tagSize)
-	binary.BigEndian.PutUint64(f.nonce[0][4:], i)
+// verifier returns a verifier under f's key.
+func (f *fingerprints) verifier() verifier {
+	g, err := cipher.NewGCM(f.block)
+	if err != nil {
+		panic(err) // cannot happen: it worked with the same block
+	}
+	return verifier{gmac: g}
+}
+
+// byIndex reports whether chunk i's tag has a fixed place.
+func (f *fingerprints) byIndex(i uint64) bool { return i < uint64(len(f.head)/tagSize) }
+
+// record records the tag of pass 1's chunk i: chunks past the fixed places
+// must come in order.
+func (f *fingerprints) record(i uint64, chunk []byte) {
+	binary.BigEndian.PutUint64(f.nonce[4:], i)
+	if f.byIndex(i) {
+		f.gmac.Seal(f.head[i*tagSize:i*tagSize:(i+1)*tagSize], f.nonce[:], nil, chunk)
+		return
+	}
 	// Seal appends into a new slice of exactly the size it needs when dst
 	// is full, and append grows large slices by a quarter: double instead,
 	// so that all the lists allocated add up to at most twice the last.
-	if cap(f.tags)-len(f.tags) < tagSize {
-		f.tags = append(make([]byte, 0, 2*cap(f.tags)+tagSize), f.tags...)
+	if cap(f.tail)-len(f.tail) < tagSize {
+		f.tail = append(make([]byte, 0, 2*cap(f.tail)+tagSize), f.tail...)
 	}
-	f.tags = f.gmac.Seal(f.tags, f.nonce[0][:], nil, chunk)
+	f.tail = f.gmac.Seal(f.tail, f.nonce[:], nil, chunk)
 }
 
-// verify checks pass 2's next chunk against the tag of pass 1's chunk at
-// the same index; it returns ErrSourceChanged on a mismatch, and again on
-// every later call.
-func (f *fingerprints) verify(chunk []byte) error {
-	i := f.next
-	f.next++
-	if f.failed || i >= uint64(len(f.tags)/tagSize) {
-		f.failed = true
-		return fmt.Errorf("%w (chunk %d)", ErrSourceChanged, i)
+// recordWith records the tag of pass 1's chunk i, which has a fixed place,
+// with v.
+func (f *fingerprints) recordWith(v *verifier, i uint64, chunk []byte) {
+	binary.BigEndian.PutUint64(v.nonce[4:], i)
+	v.gmac.Seal(f.head[i*tagSize:i*tagSize:(i+1)*tagSize], v.nonce[:], nil, chunk)
+}
+
+// matches reports whether pass 2's chunk i has the tag of pass 1's chunk
+// at the same index.
+func (f *fingerprints) matches(v *verifier, i uint64, chunk []byte) bool {
+	want := f.head
+	j := i
+	if !f.byIndex(i) {
+		want, j = f.tail, i-uint64(len(f.head)/tagSize)
 	}
-	binary.BigEndian.PutUint64(f.nonce[1][4:], i)
-	got := f.gmac.Seal(f.tag[:0], f.nonce[1][:], nil, chunk)
-	if !hmac.Equal(got, f.tags[i*tagSize:(i+1)*tagSize]) {
-		f.failed = true
-		return fmt.Errorf("%w (chunk %d)", ErrSourceChanged, i)
+	if j >= uint64(len(want)/tagSize) {
+		return false
 	}
-	return nil
+	binary.BigEndian.PutUint64(v.nonce[4:], i)
+	got := v.gmac.Seal(v.tag[:0], v.nonce[:], nil, chunk)
+	return hmac.Equal(got, want[j*tagSize:(j+1)*tagSize])
 }
