@@ -172,6 +172,9 @@ func (s *State) cloneInto(b *stateBlock) {
 type Record struct {
 	current  *State
 	previous []archived
+	// size is the length of the bytes the record was read from, which
+	// sizes Marshal's buffer (0: not known).
+	size int
 }
 
 // archived is one previous state: its serialized SessionStructure as it was
@@ -227,6 +230,7 @@ func (r *Record) Clone() *Record {
 		cur stateBlock
 	})
 	c := &b.rec
+	c.size = r.size
 	if len(r.previous) > 0 {
 		c.previous = make([]archived, len(r.previous))
 		for i, a := range r.previous {
@@ -335,7 +339,7 @@ func UnmarshalRecord(b []byte) (*Record, error) {
 	if len(pb.PreviousSessions) > MaxArchivedStates {
 		return nil, fmt.Errorf("%w: %d archived states", ErrCorruptRecord, len(pb.PreviousSessions))
 	}
-	r := &Record{}
+	r := &Record{size: len(b)}
 	if pb.CurrentSession != nil {
 		s, err := stateFromProto(pb.CurrentSession)
 		if err != nil {

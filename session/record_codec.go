@@ -107,9 +107,16 @@ func appendBytesField(dst []byte, num protowire.Number, b []byte) []byte {
 
 // marshalRecord encodes r as a RecordStructure.
 func (r *Record) marshalRecord() []byte {
-	size := 1024
-	for _, a := range r.previous {
-		size += len(a.raw) + 4
+	// A record changes by a chain step, a key or a chain at a time: the
+	// size it was read with, and some room, holds it; otherwise 1 KiB and
+	// its archived states' bytes. (Marshal never writes to r: records may
+	// be marshalled on several goroutines at once.)
+	size := r.size + 256
+	if r.size == 0 {
+		size = 1024
+		for _, a := range r.previous {
+			size += len(a.raw) + 4
+		}
 	}
 	out := make([]byte, 0, size)
 	if r.current != nil {
