@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -252,11 +253,13 @@ func testEncryptManySQLFault(t *testing.T, db *sqlstore.DB) {
 }
 
 // TestBatchOddNames: the batch statements pass the wanted addresses as
-// one parameter ("device:name" strings on SQLite); names holding colons,
-// digits, quotes, backslashes, JSON escapes, non-ASCII and control
-// characters, and device IDs at the ends of their range, must find
-// exactly their own rows, in LoadSessions, AreTrustedIdentities and
-// SharedWith alike.
+// one parameter ("device:hex(name)" strings on SQLite); names holding
+// colons, digits, quotes, backslashes, JSON escapes, non-ASCII and control
+// characters (on SQLite also invalid UTF-8, NUL and the empty name), and
+// device IDs at the ends of their range, must find exactly their own rows,
+// in LoadSessions, AreTrustedIdentities and SharedWith alike, and answer as
+// the single-row LoadSession and IsTrustedIdentity do. A pinned identity
+// the batch failed to find would be trusted on first use.
 func TestBatchOddNames(t *testing.T) {
 	backends(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
@@ -267,6 +270,12 @@ func TestBatchOddNames(t *testing.T) {
 			t.Fatal(rec, err)
 		}
 		names := []string{"a:b", "1:2", "2", ":", "::7", `"quoted"`, `back\slash`, "</script>&", "ünïcødé", "tab\tnew\nline", "\u2028", "x"}
+		if db.Dialect() == "sqlite" {
+			// Bytes PostgreSQL's TEXT refuses: SQLite stores them as
+			// given, and the batch must find them as given (JSON would
+			// turn invalid UTF-8 into U+FFFD).
+			names = append(names, "", "bad\xff\xfe", "bad\uFFFD\uFFFD", "nul\x00byte", "\xc3")
+		}
 		devices := []uint32{0, 1, 2, 0xFFFFFFFF}
 		stored := map[session.Address]*session.Record{}
 		var all []session.Address
@@ -312,8 +321,22 @@ func TestBatchOddNames(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, n := range names {
-			if want := i%2 == 1; trusted[session.Address{Name: n, DeviceID: 1}] != want {
+			a := session.Address{Name: n, DeviceID: 1}
+			if want := i%2 == 1; trusted[a] != want {
 				t.Fatalf("AreTrustedIdentities(%q) = %v, want %v", n, !want, want)
+			}
+			one, err := st.IsTrustedIdentity(ctx, a, other, session.Sending)
+			if err != nil || one != trusted[a] {
+				t.Fatalf("IsTrustedIdentity(%q) = %v, %v; the batch said %v", n, one, err, trusted[a])
+			}
+		}
+		for _, a := range all { // the batch answers as the single-row load does
+			one, err := st.LoadSession(ctx, a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (one != nil) != (got[a] != nil) {
+				t.Fatalf("LoadSession(%q) found %v, LoadSessions %v", a, one != nil, got[a] != nil)
 			}
 		}
 		devs := make([]fanout.SharedDevice, len(all))
@@ -357,5 +380,32 @@ func TestSQLitePragmas(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestEncryptManyPinnedOddName: a server that hands out a new identity for
+// a device whose name is not valid UTF-8 must not get it trusted through
+// the fan-out's batch lookup (the single-row path always refused it).
+func TestEncryptManyPinnedOddName(t *testing.T) {
+	db, _ := openSQLite(t)
+	ctx := context.Background()
+	alice := newAccount(t, db, randomName("alice-"), "alice")
+	ac := session.NewCipher(alice.Store)
+	mallory := storetest.NewAccount(t, "bad\xff\xfe", func(id prekey.IdentityKeyPair, reg uint32) session.Store {
+		return session.NewMemoryStore(id, reg)
+	})
+	bob := storetest.NewAccount(t, "bad\xff\xfe", func(id prekey.IdentityKeyPair, reg uint32) session.Store {
+		return session.NewMemoryStore(id, reg)
+	})
+	// Bob's identity is pinned under the name; Mallory's bundle claims it.
+	if _, err := alice.Store.SaveIdentity(ctx, bob.Addr, bob.Identity.PublicKey()); err != nil {
+		t.Fatal(err)
+	}
+	_, err := ac.EncryptMany(ctx, []session.Recipient{{Address: mallory.Addr, Bundle: mallory.Bundle(t, true, true)}}, []byte("hi"))
+	if !errors.Is(err, session.ErrUntrustedIdentity) {
+		t.Fatalf("EncryptMany with another identity for a pinned name = %v, want ErrUntrustedIdentity", err)
+	}
+	if err := ac.ProcessBundle(ctx, mallory.Addr, mallory.Bundle(t, true, true)); !errors.Is(err, session.ErrUntrustedIdentity) {
+		t.Fatalf("ProcessBundle = %v, want ErrUntrustedIdentity", err)
 	}
 }
