@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/interlock-e2ee/interlock/prekey"
 	"github.com/interlock-e2ee/interlock/session"
@@ -59,8 +60,13 @@ func (w *stmtBuilder) arg(v any) *stmtBuilder {
 // ends the digits, whatever the name holds. (An array per address made
 // SQLite render each element back to JSON text and parse it again for ->>,
 // a third of the statement's time.)
+//
+// A name JSON cannot carry exactly (invalid UTF-8, which json.Marshal
+// replaces with U+FFFD, or a NUL, at which SQLite's substr stops) would
+// look up another name's row: a batch holding one is written as a VALUES
+// list, on SQLite too.
 func (w *stmtBuilder) want(addrs []session.Address) *stmtBuilder {
-	if w.d.placeholder != "$" {
+	if w.d.placeholder != "$" && !slices.ContainsFunc(addrs, func(a session.Address) bool { return !jsonExact(a.Name) }) {
 		j := make([]byte, 0, len(addrs)*24)
 		j = append(j, '[')
 		for i, a := range addrs {
@@ -90,7 +96,7 @@ func (w *stmtBuilder) want(addrs []session.Address) *stmtBuilder {
 // wantNames writes "WITH want (name) AS (…) " for names, as want does
 // for addresses.
 func (w *stmtBuilder) wantNames(names []string) *stmtBuilder {
-	if w.d.placeholder != "$" {
+	if w.d.placeholder != "$" && !slices.ContainsFunc(names, func(n string) bool { return !jsonExact(n) }) {
 		j, _ := json.Marshal(names) // strings always marshal
 		return w.sql("WITH want (name) AS (SELECT value FROM json_each(").arg(string(j)).sql(")) ")
 	}
@@ -103,6 +109,12 @@ func (w *stmtBuilder) wantNames(names []string) *stmtBuilder {
 		w.sql("(CAST(").arg(n).sql(" AS TEXT))")
 	}
 	return w.sql(") ")
+}
+
+// jsonExact reports whether the batch statements' JSON parameter carries
+// name exactly: valid UTF-8 without NUL.
+func jsonExact(name string) bool {
+	return utf8.ValidString(name) && strings.IndexByte(name, 0) < 0
 }
 
 // parallel calls fn(0) … fn(n-1) on up to GOMAXPROCS goroutines and
