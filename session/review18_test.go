@@ -172,7 +172,7 @@ func TestReviewCorruptRecordErrorStable(t *testing.T) {
 	defer stop()
 	n := 0
 	for _, raw := range others {
-		for i := 0; i < len(raw); i += 7 {
+		for i := 0; i < len(raw); i += 41 {
 			buf := bytes.Clone(raw)
 			buf[i] ^= 0x80
 			_, err := session.UnmarshalRecord(buf)
