@@ -103,6 +103,18 @@ func testBatchDifferential(t *testing.T, db *sqlstore.DB) {
 			}
 		}
 	}
+	// Every address twice in one call: the same answer.
+	if batchErr == nil {
+		twice, err := st.LoadSessions(ctx, append(append([]session.Address(nil), all...), all...))
+		if err != nil || len(twice) != len(batch) {
+			t.Errorf("LoadSessions(all twice): %d records, %v; want %d", len(twice), err, len(batch))
+		}
+		for a, r := range batch {
+			if twice[a] == nil || !bytes.Equal(mustMarshal(t, twice[a]), mustMarshal(t, r)) {
+				t.Errorf("%s: LoadSessions(all twice) differs", short(a))
+			}
+		}
+	}
 	other := rs[0].Identity.PublicKey()
 	keys := map[session.Address]prekey.IdentityKey{}
 	for _, a := range all {
