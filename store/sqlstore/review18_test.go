@@ -158,3 +158,36 @@ func short(a session.Address) string {
 	}
 	return fmt.Sprintf("%q.%d", a.Name, a.DeviceID)
 }
+
+// TestResolveDeviceMismatchOddName: the server's answer to a multi-device
+// send names the devices to drop; a name that only differs from a real
+// device's by what follows a NUL (or by invalid UTF-8 where the real one
+// has U+FFFD) must not archive that real device's session.
+func TestResolveDeviceMismatchOddName(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openSQLite(t)
+	alice, ac, rs := fanoutSetup(t, db, 1)
+	st := alice.Store.(*sqlstore.Store)
+	bob := rs[0].Addr
+	rec, err := st.LoadSession(ctx, bob)
+	if err != nil || rec == nil {
+		t.Fatal(rec, err)
+	}
+	fffd := session.Address{Name: "a\uFFFD", DeviceID: bob.DeviceID}
+	if err := st.StoreSession(ctx, fffd, rec); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []session.Address{bob, fffd} {
+		odd := session.Address{Name: a.Name + "\x00x", DeviceID: a.DeviceID}
+		if a == fffd {
+			odd.Name = "a\xff"
+		}
+		if _, err := ac.ResolveDeviceMismatch(ctx, &session.DeviceMismatchError{Extra: []session.Address{odd}}); err != nil {
+			t.Fatal(err)
+		}
+		r, err := st.LoadSession(ctx, a)
+		if err != nil || r == nil || r.ArchivedStates() != rec.ArchivedStates() {
+			t.Fatalf("dropping %q archived %s's session: %v", odd.Name, a, err)
+		}
+	}
+}
