@@ -110,13 +110,17 @@ func (r *Record) marshalRecord() []byte {
 	// A record changes by a chain step, a key or a chain at a time: the
 	// size it was read with, and some room, holds it; otherwise 1 KiB and
 	// its archived states' bytes. (Marshal never writes to r: records may
-	// be marshalled on several goroutines at once.)
-	size := r.size + 256
-	if r.size == 0 {
-		size = 1024
-		for _, a := range r.previous {
-			size += len(a.raw) + 4
-		}
+	// be marshalled on several goroutines at once.) The size read with is
+	// only a hint: stored bytes may carry fields the parser skips or
+	// repeats, so it is capped at 16 KiB over the other estimate (a padded
+	// row must not make every Marshal of the record, or of its clones in a
+	// cache, allocate for the padding).
+	size := 1024
+	for _, a := range r.previous {
+		size += len(a.raw) + 4
+	}
+	if r.size > 0 {
+		size = min(r.size+256, size+16<<10)
 	}
 	out := make([]byte, 0, size)
 	if r.current != nil {

@@ -1,0 +1,5 @@
+//go:build race
+
+package media
+
+func init() { reviewRace = true }
