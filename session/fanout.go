@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"maps"
 	"runtime"
 	"slices"
 	"strings"
@@ -503,17 +504,25 @@ func loadSessions(ctx context.Context, st Store, addrs []Address) (map[Address]*
 	var corrupt map[Address]error
 	if bs, ok := st.(BatchSessionStore); ok {
 		recs, err := bs.LoadSessions(ctx, addrs)
-		if err == nil {
-			return recs, nil, nil
+		if err != nil {
+			be, ok := errors.AsType[*BatchError](err)
+			if !ok || recs == nil || !be.onlyCorrupt() {
+				return nil, nil, err
+			}
+			corrupt = make(map[Address]error, len(be.Errors))
+			for a, e := range be.Errors {
+				corrupt[a] = corruptRecord(a, e)
+			}
 		}
-		be, ok := errors.AsType[*BatchError](err)
-		if !ok || recs == nil || !be.onlyCorrupt() {
-			return nil, nil, err
+		// Only what was asked for: a store that answers with other
+		// addresses (a bug, or a lookup matching the wrong rows) must not
+		// have their sessions archived or rewritten by the caller.
+		want := make(map[Address]bool, len(addrs))
+		for _, a := range addrs {
+			want[a] = true
 		}
-		corrupt = make(map[Address]error, len(be.Errors))
-		for a, e := range be.Errors {
-			corrupt[a] = corruptRecord(a, e)
-		}
+		maps.DeleteFunc(recs, func(a Address, _ *Record) bool { return !want[a] })
+		maps.DeleteFunc(corrupt, func(a Address, _ error) bool { return !want[a] })
 		return recs, corrupt, nil
 	}
 	out := make(map[Address]*Record, len(addrs))

@@ -329,3 +329,42 @@ func TestEncryptManyConcurrent(t *testing.T) {
 		rs[s.to].recv(t, alice, wire{s.msg.Type, s.msg.Body, s.pt})
 	}
 }
+
+// overAnswering is a BatchSessionStore that answers LoadSessions with one
+// address more than it was asked for, as a buggy store (or a lookup that
+// matched the wrong rows) would.
+type overAnswering struct {
+	*session.MemoryStore
+	extra session.Address
+}
+
+func (s overAnswering) LoadSessions(ctx context.Context, addrs []session.Address) (map[session.Address]*session.Record, error) {
+	out, err := s.MemoryStore.LoadSessions(ctx, addrs)
+	if err != nil {
+		return out, err
+	}
+	r, err := s.MemoryStore.LoadSession(ctx, s.extra)
+	if r != nil {
+		out[s.extra] = r
+	}
+	return out, err
+}
+
+// TestResolveDeviceMismatchOnlyWhatItNamed: the sessions archived are those
+// of the devices the mismatch named, whatever else a store's batch load
+// returns (red-team review of issue #18).
+func TestResolveDeviceMismatchOnlyWhatItNamed(t *testing.T) {
+	ctx := context.Background()
+	alice, rs := fanoutParties(t, 2, 0)
+	st := overAnswering{MemoryStore: alice.store, extra: rs[1].addr}
+	c := session.NewCipher(st)
+	if _, err := c.ResolveDeviceMismatch(ctx, &session.DeviceMismatchError{Stale: []session.Address{rs[0].addr}}); err != nil {
+		t.Fatal(err)
+	}
+	if rec, err := st.LoadSession(ctx, rs[0].addr); err != nil || rec == nil || rec.Current() != nil {
+		t.Fatalf("the named device's session was not archived: %v, %v", rec, err)
+	}
+	if rec, err := st.LoadSession(ctx, rs[1].addr); err != nil || rec == nil || rec.Current() == nil {
+		t.Fatalf("a device the mismatch did not name was archived: %v, %v", rec, err)
+	}
+}
