@@ -15,8 +15,9 @@ import (
 	"time"
 )
 
-// TestSideStreamOrder: pass 1's side stream, handed between the two
-// goroutines chunk by chunk (sideStream), sees every chunk of the region
+// TestSideStreamOrder: pass 1's side stream (the digests), which the
+// calling goroutine runs until the second one is up (decryptPiped's up and
+// helped) and the second one after, sees every chunk of the region
 // exactly once and in order, and its digest equals a one-shot SHA-256 of
 // the region; with GOMAXPROCS 1 and 2, sizes drawn at random, and random
 // delays in the calling goroutine's MAC (scan) and in the side stream, so

@@ -8,9 +8,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"math"
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -47,9 +45,7 @@ import (
 // The calling goroutine reads each chunk and runs the MAC over it (pass 1),
 // or reads it and sends it on (pass 2); the second one runs the digests and
 // records the fingerprints (pass 1), then hashes the plaintext if asked and
-// writes each chunk. The digests' stream is handed over chunk by chunk:
-// the calling goroutine runs it on the next pending chunk whenever it would
-// otherwise wait for a free slot (see sideStream). Pass 2's other work on a chunk — its fingerprint check
+// writes each chunk. Pass 2's other work on a chunk — its fingerprint check
 // and its CBC decryption, in 4 KiB units (a block needs only itself and
 // the block before it) — goes to whichever goroutine has time: see
 // cbcShare. The calling goroutine starts pass 2 as soon as its own checks
@@ -164,11 +160,6 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 	// that goroutine is about to need.)
 	var up atomic.Bool
 	var helped atomic.Int64
-	// Pass 1's side stream, handed over chunk by chunk: whichever goroutine
-	// holds sd's token runs side on the next chunk it has not seen (see
-	// sideStream), so the calling goroutine advances it while it would
-	// otherwise wait for the second one.
-	var sd sideStream
 	// Each goroutine's means to record (the calling one's claims in pass
 	// 1) and check (pass 2) fingerprints; the second one's shares pass
 	// 1's AEAD, which only it uses by then.
@@ -181,11 +172,10 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 	p := newPipe(2*pipeChunk, slab[:], false, func(b []byte) error {
 		up.Store(true)
 		if seen < n { // pass 1
-			i := seen / pipeChunk
-			// The side stream's chunk, unless the calling goroutine has
-			// run it or runs it now (then record the fingerprint first).
-			mine := ps.side == nil || sd.tryHere(i, b, ps.side)
 			if seen >= helped.Load() {
+				if ps.side != nil {
+					ps.side(b)
+				}
 				// The chunk's fingerprint, unless the calling goroutine
 				// took it (then wait for it: a few microseconds).
 				if s := &shares[slotOf(slab, b)]; s.check.CompareAndSwap(checkFree, checkTaken) {
@@ -193,9 +183,6 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 				} else {
 					s.settled()
 				}
-			}
-			if !mine {
-				sd.wait(i)
 			}
 			if seen += int64(len(b)); seen == n {
 				// Every fingerprint is recorded: the calling goroutine
@@ -236,9 +223,6 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 
 	// Pass 1.
 	for done := int64(0); done < n; {
-		if ps.side != nil {
-			sd.helpWhileFull(p, ps.side)
-		}
 		buf, err := p.get()
 		if err != nil {
 			return p.finish()
@@ -250,13 +234,10 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 		ps.scan(ct)
 		index := uint64(done / pipeChunk)
 		help := !up.Load()
-		if ps.side != nil {
-			sd.add(ct)
-		}
 		if help {
 			f.record(index, ct)
 			if ps.side != nil {
-				sd.help(ps.side, math.MaxInt64)
+				ps.side(ct)
 			}
 			helped.Add(int64(len(ct)))
 		}
@@ -287,9 +268,6 @@ func decryptPiped(dst io.Writer, src io.ReaderAt, off, n int64, block cipher.Blo
 	var prev [aes.BlockSize]byte // the ciphertext block before the chunk
 	copy(prev[:], iv)
 	for done := int64(0); done < n; {
-		if ps.side != nil {
-			sd.helpWhileFull(p, ps.side)
-		}
 		buf, err := p.get()
 		if err != nil {
 			return p.finish()
@@ -477,7 +455,6 @@ func (s *cbcShare) fromBack(mode ivSetter, ct, pt []byte) {
 type backoff struct {
 	start time.Time
 	polls int
-	spin  time.Duration // waitSpin if zero
 }
 
 const (
@@ -490,11 +467,7 @@ func (b *backoff) wait() {
 		b.start = time.Now()
 	}
 	b.polls++
-	spin := b.spin
-	if spin == 0 {
-		spin = waitSpin
-	}
-	if b.polls < 8 || time.Since(b.start) < spin {
+	if b.polls < 8 || time.Since(b.start) < waitSpin {
 		runtime.Gosched()
 		return
 	}
@@ -612,97 +585,3 @@ func (f *fingerprints) matches(v *verifier, i uint64, chunk []byte) bool {
 	got := v.gmac.Seal(v.tag[:0], v.nonce[:], nil, chunk)
 	return hmac.Equal(got, want[j*tagSize:(j+1)*tagSize])
 }
-
-// sideStream hands pass 1's side stream (a serial hash: every chunk in
-// order, once) between the goroutines chunk by chunk. A token (mu) and the
-// index of the next chunk the stream has not seen (next): whoever holds
-// the token runs side on chunk next and advances it; neither goroutine
-// blocks on the token. The calling goroutine takes it only for chunks it
-// has sent and the second one has not returned to the ring: before its
-// own get would wait for a buffer (the second goroutine is behind), and,
-// until the second goroutine runs, for every chunk (see decryptPiped's
-// up). The second goroutine runs a chunk's side itself unless the
-// calling goroutine has run it or holds the token; then it waits for next
-// to pass the chunk before it returns the slot, so that a slot is reused
-// only after the stream saw it, and a gate runs only after the stream saw
-// every chunk.
-type sideStream struct {
-	mu   sync.Mutex
-	next atomic.Int64 // chunks the stream has seen; written under mu
-	// The calling goroutine's: chunks of pass 1 sent (or in hand) and the
-	// last pipeSlots of them, by index.
-	sent  int64
-	chunk [pipeSlots][]byte
-}
-
-// add records ct, pass 1's next chunk, on the calling goroutine before
-// it sends it.
-func (sd *sideStream) add(ct []byte) {
-	sd.chunk[sd.sent%pipeSlots] = ct
-	sd.sent++
-}
-
-// help runs side on up to max pending chunks, on the calling goroutine,
-// if it gets the token; it reports whether it ran any.
-func (sd *sideStream) help(side func([]byte), max int) bool {
-	if !sd.mu.TryLock() {
-		return false
-	}
-	ran, ok := 0, false
-	defer func() {
-		if !ok {
-			// side panicked: the second goroutine must not wait for
-			// the stream (the panic goes on up, and the call fails).
-			sd.next.Store(math.MaxInt64)
-		}
-		sd.mu.Unlock()
-	}()
-	for k := sd.next.Load(); k < sd.sent && ran < max; k++ {
-		side(sd.chunk[k%pipeSlots])
-		sd.next.Store(k + 1)
-		ran++
-	}
-	ok = true
-	return ran > 0
-}
-
-// helpWhileFull runs side on pending chunks, one per token, for as long
-// as the calling goroutine's next get would wait for a buffer.
-func (sd *sideStream) helpWhileFull(p *pipe, side func([]byte)) {
-	for len(p.free) == 0 && len(p.bufs) == pipeSlots && sd.next.Load() < sd.sent {
-		if !sd.help(side, 1) {
-			return
-		}
-	}
-}
-
-// tryHere is the second goroutine's turn at chunk i (in its slot b): it
-// reports false if the calling goroutine holds the token, which it then
-// holds for chunk i or a later one.
-func (sd *sideStream) tryHere(i int64, b []byte, side func([]byte)) bool {
-	if sd.next.Load() > i {
-		return true
-	}
-	if !sd.mu.TryLock() {
-		return false
-	}
-	if sd.next.Load() == i {
-		side(b)
-		sd.next.Store(i + 1)
-	}
-	sd.mu.Unlock()
-	return true
-}
-
-// wait waits until the stream has seen chunk i (the calling goroutine
-// runs it: at most one chunk's hash).
-func (sd *sideStream) wait(i int64) {
-	b := backoff{spin: sideSpin}
-	for sd.next.Load() <= i {
-		b.wait()
-	}
-}
-
-// sideSpin is how long the second goroutine polls for the calling one's
-// side chunk before it sleeps between polls: about one chunk's SHA-256.
-const sideSpin = 80 * time.Microsecond
