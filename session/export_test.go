@@ -25,7 +25,7 @@ func SetWorkHook(f func(ratchet.Work)) (restore func()) {
 // state), and a record that loads marshals to the bytes proto.Marshal
 // writes.
 func CheckRecordCodec(b []byte) error {
-	if pb, _, ok := parseRecordFast(b); ok {
+	if pb, ok := parseRecordFast(b); ok {
 		var slow signalpb.RecordStructure
 		if err := proto.Unmarshal(b, &slow); err != nil {
 			return fmt.Errorf("fast parser accepted what proto.Unmarshal refuses: %v", err)
@@ -75,7 +75,7 @@ func checkStateCodec(b []byte) error {
 // FastParses reports whether the hand-written parser takes b (the record and
 // every archived state) without falling back to proto.Unmarshal.
 func FastParses(b []byte) bool {
-	pb, _, ok := parseRecordFast(b)
+	pb, ok := parseRecordFast(b)
 	if !ok {
 		return false
 	}

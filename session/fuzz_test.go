@@ -59,7 +59,7 @@ func FuzzUnmarshalRecord(f *testing.F) {
 			t.Fatal(err)
 		}
 		// Parsed from a buffer overwritten afterwards: a record keeps no
-		// reference to its input nor to the parser's recycled structs.
+		// reference to its input.
 		buf := bytes.Clone(b)
 		r, err := session.UnmarshalRecord(buf)
 		if err != nil {

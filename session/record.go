@@ -200,13 +200,8 @@ func (r *Record) ArchivedStates() int { return len(r.previous) }
 func (r *Record) archivedState(i int) (*State, error) {
 	a := &r.previous[i]
 	if a.s == nil {
-		// raw is never written to: aliasing it is safe.
-		var pb *signalpb.SessionStructure
-		arena, ok := parseStatePooled(a.raw)
-		if ok {
-			pb = &arena.ss
-			defer releaseState(arena) // after stateFromProto, nothing refers to it
-		} else {
+		pb, ok := parseStateFast(a.raw) // raw is never written to: aliasing it is safe
+		if !ok {
 			pb = new(signalpb.SessionStructure)
 			if err := proto.Unmarshal(a.raw, pb); err != nil {
 				return nil, fmt.Errorf("%w: archived state %d: %w", ErrCorruptRecord, i, err)
@@ -328,8 +323,7 @@ func UnmarshalRecord(b []byte) (*Record, error) {
 	if jsonrec.Is(b) {
 		return unmarshalMauRecord(b, time.Now())
 	}
-	pb, arena, ok := parseRecordFast(b)
-	defer releaseState(arena) // after stateFromProto, nothing refers to it
+	pb, ok := parseRecordFast(b)
 	if !ok {
 		pb = new(signalpb.RecordStructure)
 		if err := proto.Unmarshal(b, pb); err != nil {

@@ -2,7 +2,6 @@ package session
 
 import (
 	"bytes"
-	"sync"
 
 	"github.com/interlock-e2ee/interlock/proto/signalpb"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -138,24 +137,20 @@ func (r *Record) marshalRecord() []byte {
 }
 
 // parseRecordFast parses a canonical RecordStructure; ok is false when the
-// input needs proto.Unmarshal.
-//
-// The current state is parsed into an arena from stateArenas, returned as
-// cur (pb.CurrentSession points into it) for the caller to release. Its
-// byte fields alias b: stateFromProto (and spqr.Unmarshal) copy out what
-// they keep, so a loaded record with no archived state keeps no reference
-// to b (TestRecordArenaReuse). Archived states are kept as bytes (parsed
-// when first needed): a record that has them is parsed from a private copy
-// of b.
-func parseRecordFast(b []byte) (pb *signalpb.RecordStructure, cur *stateArena, ok bool) {
+// input needs proto.Unmarshal. The result aliases a private copy of b.
+// (Parsing without that copy and recycling the parsed structures through a
+// sync.Pool saved 2.2 KB per load, issue #18; both were withdrawn while a
+// multi-process soak failure, "spqr: key already used", was investigated.
+// The same failure then showed on the code before them too, one run in
+// nine: see the issue #18 closing note.)
+func parseRecordFast(b []byte) (pb *signalpb.RecordStructure, ok bool) {
+	b = bytes.Clone(b)
 	current, n, ok := scanRecord(b)
 	if !ok || n > MaxArchivedStates { // too many: refused after proto.Unmarshal, as before
-		return nil, nil, false
+		return nil, false
 	}
 	pb = &signalpb.RecordStructure{}
 	if n > 0 {
-		b = bytes.Clone(b)
-		current, _, _ = scanRecord(b)
 		pb.PreviousSessions = make([][]byte, 0, n)
 		for rest := b; len(rest) > 0; {
 			num, _, v, _, m := consumeField(rest)
@@ -166,12 +161,11 @@ func parseRecordFast(b []byte) (pb *signalpb.RecordStructure, cur *stateArena, o
 		}
 	}
 	if current != nil {
-		if cur, ok = parseStatePooled(current); !ok {
-			return nil, nil, false
+		if pb.CurrentSession, ok = parseStateFast(current); !ok {
+			return nil, false
 		}
-		pb.CurrentSession = &cur.ss
 	}
-	return pb, cur, true
+	return pb, true
 }
 
 // scanRecord reads a canonical RecordStructure's fields: the current
@@ -237,39 +231,11 @@ type stateArena struct {
 // (ratchet.MaxReceiverChains); more go to proto.Unmarshal and are refused.
 const maxStoredChains = 5
 
-// stateArenas recycles the arenas the hot paths (UnmarshalRecord and
-// archivedState) parse states into: stateFromProto copies everything it
-// keeps out of the generated structs (keys into arrays, byte fields cloned
-// or parsed), so once it has returned nothing refers to the arena, which
-// would otherwise be most of the bytes a parse allocates (issue #18).
-var stateArenas = sync.Pool{New: func() any { return new(stateArena) }}
-
 // parseStateFast parses a canonical SessionStructure (aliasing b) into a
 // fresh arena.
 func parseStateFast(b []byte) (*signalpb.SessionStructure, bool) {
 	a := new(stateArena)
 	return &a.ss, parseStateInto(b, a)
-}
-
-// parseStatePooled is parseStateFast into an arena from stateArenas; the
-// caller hands it back with releaseState once the generated structs are
-// no longer used. On failure the arena is already back.
-func parseStatePooled(b []byte) (*stateArena, bool) {
-	a := stateArenas.Get().(*stateArena)
-	if !parseStateInto(b, a) {
-		releaseState(a)
-		return nil, false
-	}
-	return a, true
-}
-
-// releaseState clears a (so the pool holds no key material and no
-// references into records) and returns it to stateArenas.
-func releaseState(a *stateArena) {
-	if a != nil {
-		*a = stateArena{}
-		stateArenas.Put(a)
-	}
 }
 
 // parseStateInto parses a canonical SessionStructure (aliasing b) into a,

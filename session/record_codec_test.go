@@ -90,13 +90,13 @@ func codecRecords(t *testing.T) map[string][]byte {
 	return records
 }
 
-// TestRecordArenaReuse: the parser recycles the generated structs it
-// parses states into and copies only what it keeps of its input (issue
-// #18); nothing a parsed record keeps may point into either. Records of every shape, archived states included, are parsed
-// and kept, then many more are parsed on several goroutines (reusing the
-// arenas); every kept record must still marshal to the bytes a fresh parse
-// of its input marshals to.
-func TestRecordArenaReuse(t *testing.T) {
+// TestRecordKeepsNoInput: the parser no longer copies a record's input
+// (issue #18): nothing a parsed record keeps may point into it. Records of
+// every shape, archived states included, are parsed from buffers then
+// overwritten and kept, then many more are parsed on several goroutines;
+// every kept record must still marshal to the bytes a fresh parse of its
+// input marshals to.
+func TestRecordKeepsNoInput(t *testing.T) {
 	records := codecRecords(t)
 	marshal := func(b []byte) ([]byte, *session.Record) {
 		r, err := session.UnmarshalRecord(b)

@@ -16,7 +16,7 @@ import (
 var reviewNoScramble = os.Getenv("REVIEW_NO_SCRAMBLE") != ""
 
 // churn parses records on other goroutines until stop is closed, so that
-// the parser's recycled arenas are reused and overwritten.
+// any memory the parser reuses is overwritten.
 func churn(records [][]byte) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
