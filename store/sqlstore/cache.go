@@ -34,7 +34,8 @@ type cacheKey struct {
 }
 
 // cache holds committed session records (never modified once cached: loads
-// return clones) and identities. A key a transaction has written and not yet
+// return clones), identities, and accounts' pinned keys (session.PerAccount:
+// keyed by the account name alone, DeviceID 0). A key a transaction has written and not yet
 // committed or rolled back is pinned (writers > 0): loads of it go to the
 // database, which sees the transaction's own writes and, elsewhere, the
 // last committed value.
@@ -43,12 +44,14 @@ type cache struct {
 	gen        uint64 // last generation handed out
 	sessions   lru[*session.Record]
 	identities lru[prekey.IdentityKey]
+	accounts   lru[prekey.IdentityKey]
 }
 
 func newCache(max int) *cache {
 	c := &cache{}
 	c.sessions.init(max)
 	c.identities.init(max)
+	c.accounts.init(max)
 	return c
 }
 
@@ -237,12 +240,14 @@ type journal struct {
 	done       bool
 	sessions   map[cacheKey]pending[*session.Record]
 	identities map[cacheKey]pending[prekey.IdentityKey]
+	accounts   map[cacheKey]pending[prekey.IdentityKey]
 }
 
 func newJournal() *journal {
 	return &journal{
 		sessions:   make(map[cacheKey]pending[*session.Record]),
 		identities: make(map[cacheKey]pending[prekey.IdentityKey]),
+		accounts:   make(map[cacheKey]pending[prekey.IdentityKey]),
 	}
 }
 
@@ -280,6 +285,21 @@ func (m marker) identity(k cacheKey, key prekey.IdentityKey, present bool) {
 	m.j.identities[k] = p
 }
 
+// account notes a write of an account's pinned key (present false: the
+// row is deleted).
+func (m marker) account(k cacheKey, key prekey.IdentityKey, present bool) {
+	p, seen := m.j.accounts[k]
+	if !seen {
+		m.c.accounts.mark(m.c, k)
+	}
+	if m.bad {
+		p.bad = true
+	} else {
+		p.val, p.present = key, present
+	}
+	m.j.accounts[k] = p
+}
+
 // note runs fn, which adds writes to j, with the mutex held; nothing
 // happens once j is finished (a Store used after its Transact returned:
 // its statements fail).
@@ -305,6 +325,9 @@ func (c *cache) finish(j *journal, o outcome) {
 	for k, p := range j.identities {
 		c.identities.release(k, p, o)
 	}
+	for k, p := range j.accounts {
+		c.accounts.release(k, p, o)
+	}
 }
 
 // purge forgets everything cached for account.
@@ -313,6 +336,7 @@ func (c *cache) purge(account string) {
 	defer c.mu.Unlock()
 	c.sessions.purge(account)
 	c.identities.purge(account)
+	c.accounts.purge(account)
 }
 
 // tracked runs exec, a write whose cache effects note records. Outside a
@@ -343,6 +367,11 @@ func (s *Store) tracked(note func(marker), exec func() error) error {
 }
 
 func (s *Store) key(a session.Address) cacheKey { return cacheKey{account: s.account, addr: a} }
+
+// accountKey names the cached pinned key of the account name.
+func (s *Store) accountKey(name string) cacheKey {
+	return cacheKey{account: s.account, addr: session.Address{Name: name}}
+}
 
 // fillSessions caches what loads read (nil: no record) for the keys whose
 // lookup gave a token. The cache keeps copies: the caller gets the

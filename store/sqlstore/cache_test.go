@@ -516,3 +516,78 @@ func TestSessionCacheFailedStatement(t *testing.T) {
 		}
 	})
 }
+
+// TestSessionCacheAccountKeys: under session.PerAccount the batch trust
+// check (AreTrustedIdentities, behind EncryptMany) reads the accounts'
+// pinned keys from the cache once known (issue #18), and the cache follows
+// every write of this DB: a key pinned, replaced inside a transaction that
+// rolls back, replaced for good, removed — the batch answers as the
+// single-row IsTrustedIdentity does at every step, on a cold and a warm
+// cache.
+func TestSessionCacheAccountKeys(t *testing.T) {
+	cachedPairs(t, 100, func(t *testing.T, cached, plain *sqlstore.DB) {
+		ctx := context.Background()
+		id, _ := prekey.GenerateIdentityKeyPair(rand.Reader)
+		st, err := cached.CreateAccount(ctx, "acct-"+strings.ToLower(rand.Text()[:8]), id, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		newKey := func() prekey.IdentityKey {
+			k, _ := prekey.GenerateIdentityKeyPair(rand.Reader)
+			return k.PublicKey()
+		}
+		k1, k2, k3 := newKey(), newKey(), newKey()
+		bob := session.Address{Name: "bob", DeviceID: 1}
+		bob2 := session.Address{Name: "bob", DeviceID: 2}
+		check := func(step string, key prekey.IdentityKey, want bool) {
+			t.Helper()
+			for range 2 { // cold, then from the cache
+				got, err := st.AreTrustedIdentities(ctx, map[session.Address]prekey.IdentityKey{bob2: key}, session.Sending)
+				if err != nil {
+					t.Fatal(err)
+				}
+				one, err := st.IsTrustedIdentity(ctx, bob2, key, session.Sending)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got[bob2] != want || one != want {
+					t.Fatalf("%s: AreTrustedIdentities %v, IsTrustedIdentity %v, want %v", step, got[bob2], one, want)
+				}
+			}
+		}
+		check("nothing pinned", k1, true)
+		if _, err := st.SaveIdentity(ctx, bob, k1); err != nil {
+			t.Fatal(err)
+		}
+		check("k1 pinned", k2, false)
+		check("k1 pinned", k1, true)
+		errAbort := errors.New("abort")
+		err = st.Transact(ctx, func(tx session.Store) error {
+			if _, err := tx.SaveIdentity(ctx, bob, k2); err != nil {
+				return err
+			}
+			got, err := tx.(*sqlstore.Store).AreTrustedIdentities(ctx, map[session.Address]prekey.IdentityKey{bob2: k2}, session.Sending)
+			if err != nil || !got[bob2] {
+				t.Fatalf("inside the transaction that pinned k2: %v, %v", got, err)
+			}
+			return errAbort
+		})
+		if !errors.Is(err, errAbort) {
+			t.Fatal(err)
+		}
+		check("k2 rolled back", k2, false)
+		check("k2 rolled back", k1, true)
+		if _, err := st.SaveIdentity(ctx, bob, k3); err != nil {
+			t.Fatal(err)
+		}
+		check("k3 pinned", k1, false)
+		check("k3 pinned", k3, true)
+		if err := st.RemoveIdentity(ctx, bob); err != nil {
+			t.Fatal(err)
+		}
+		check("removed", k2, true)
+		if s := sqlstore.ReadCacheStats(cached); s.AccountHits == 0 {
+			t.Fatalf("the account keys never came from the cache: %+v", s)
+		}
+	})
+}

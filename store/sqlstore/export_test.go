@@ -5,6 +5,7 @@ package sqlstore
 type CacheStats struct {
 	SessionHits, SessionMisses   uint64
 	IdentityHits, IdentityMisses uint64
+	AccountHits, AccountMisses   uint64
 	Sessions, Identities         int
 }
 
@@ -19,6 +20,7 @@ func ReadCacheStats(db *DB) CacheStats {
 	return CacheStats{
 		SessionHits: c.sessions.hits, SessionMisses: c.sessions.misses,
 		IdentityHits: c.identities.hits, IdentityMisses: c.identities.misses,
+		AccountHits: c.accounts.hits, AccountMisses: c.accounts.misses,
 		Sessions: len(c.sessions.m), Identities: len(c.identities.m),
 	}
 }

@@ -121,23 +121,29 @@ func (s *Store) saveDeviceRow(ctx context.Context, addr session.Address, key pre
 }
 
 // saveAccountRow upserts the account's pinned key.
+// Either way the row then holds key (the cache takes it at commit).
 func (s *Store) saveAccountRow(ctx context.Context, name string, key prekey.IdentityKey) (inserted, replaced bool, err error) {
 	kb := key.Bytes()
-	res, err := s.exec(ctx, `INSERT INTO interlock_account_identities (account, name, identity_key) VALUES ($1, $2, $3)
-		ON CONFLICT (account, name) DO NOTHING`, s.account, name, kb)
-	if err != nil {
-		return false, false, err
-	}
-	if n, err := res.RowsAffected(); err != nil || n == 1 {
-		return n == 1, false, err
-	}
-	res, err = s.exec(ctx, `UPDATE interlock_account_identities SET identity_key = $3
-		WHERE account = $1 AND name = $2 AND identity_key <> $3`, s.account, name, kb)
-	if err != nil {
-		return false, false, err
-	}
-	n, err := res.RowsAffected()
-	return false, n == 1, err
+	err = s.tracked(func(m marker) { m.account(s.accountKey(name), key, true) }, func() error {
+		res, err := s.exec(ctx, `INSERT INTO interlock_account_identities (account, name, identity_key) VALUES ($1, $2, $3)
+			ON CONFLICT (account, name) DO NOTHING`, s.account, name, kb)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			inserted = n == 1
+			return err
+		}
+		res, err = s.exec(ctx, `UPDATE interlock_account_identities SET identity_key = $3
+			WHERE account = $1 AND name = $2 AND identity_key <> $3`, s.account, name, kb)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		replaced = n == 1
+		return err
+	})
+	return inserted, replaced, err
 }
 
 // accountKnown reports whether any device of the account name has a key.
@@ -246,7 +252,11 @@ func (s *Store) RemoveIdentity(ctx context.Context, addr session.Address) error 
 	var err error
 	if s.db.scope == session.PerAccount {
 		err = s.atomically(ctx, func(s *Store) error {
-			if _, err := s.exec(ctx, `DELETE FROM interlock_account_identities WHERE account = $1 AND name = $2`, s.account, addr.Name); err != nil {
+			err := s.tracked(func(m marker) { m.account(s.accountKey(addr.Name), prekey.IdentityKey{}, false) }, func() error {
+				_, err := s.exec(ctx, `DELETE FROM interlock_account_identities WHERE account = $1 AND name = $2`, s.account, addr.Name)
+				return err
+			})
+			if err != nil {
 				return err
 			}
 			rows, err := s.reader().QueryContext(ctx, s.db.d.q(`SELECT device_id FROM interlock_identities WHERE account = $1 AND name = $2`), s.account, addr.Name)
@@ -303,6 +313,25 @@ func (s *Store) areTrustedPerAccount(ctx context.Context, keys map[session.Addre
 	}
 	slices.Sort(names)
 	pinned := make(map[string]prekey.IdentityKey, len(names))
+	// With WithSessionCache, the pinned keys it knows (a key, or no row);
+	// the others are read and, unless written meanwhile, cached.
+	var tokens map[string]uint64
+	if c := s.db.cache; c != nil {
+		tokens = make(map[string]uint64)
+		c.mu.Lock()
+		want := names[:0:0]
+		for _, n := range names {
+			k, present, ok, token := c.accounts.lookup(c, s.accountKey(n))
+			switch {
+			case !ok:
+				want, tokens[n] = append(want, n), token
+			case present:
+				pinned[n] = k
+			}
+		}
+		c.mu.Unlock()
+		names = want
+	}
 	for chunk := range slices.Chunk(names, batchRows) {
 		w := &stmtBuilder{d: s.db.d}
 		w.wantNames(chunk).sql(`SELECT t.name, t.identity_key FROM want CROSS JOIN interlock_account_identities t WHERE t.account = `).
@@ -331,6 +360,14 @@ func (s *Store) areTrustedPerAccount(ctx context.Context, keys map[session.Addre
 		if err := rows.Err(); err != nil {
 			return nil, err
 		}
+	}
+	if c := s.db.cache; c != nil && len(names) > 0 {
+		c.mu.Lock()
+		for _, n := range names {
+			k, present := pinned[n]
+			c.accounts.fill(s.accountKey(n), k, present, tokens[n])
+		}
+		c.mu.Unlock()
 	}
 	out := make(map[session.Address]bool, len(keys))
 	first := map[string]prekey.IdentityKey{}
