@@ -492,10 +492,10 @@ func slotOf(slab *[ringSize]byte, b []byte) int {
 // one goroutine at a time. Pass 2 checks chunks on either goroutine, each
 // with its own verifier, once pass 1 has recorded them all.
 type fingerprints struct {
-	block cipher.Block
-	gmac  cipher.AEAD
-	head  []byte // tagSize bytes for each of the first chunks, by index
-	tail  []byte // tagSize bytes per later chunk of pass 1, appended
+	gmac  cipher.AEAD // pass 1's, then the second goroutine's in pass 2
+	gmac2 cipher.AEAD // the calling goroutine's (verifier)
+	head  []byte      // tagSize bytes for each of the first chunks, by index
+	tail  []byte      // tagSize bytes per later chunk of pass 1, appended
 	nonce [12]byte
 }
 
@@ -524,8 +524,11 @@ func newFingerprints(n int64) (*fingerprints, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &fingerprints{block: block}
+	f := new(fingerprints)
 	if f.gmac, err = cipher.NewGCM(block); err != nil {
+		return nil, err
+	}
+	if f.gmac2, err = cipher.NewGCM(block); err != nil {
 		return nil, err
 	}
 	// Room for the first 64 MiB; beyond, the list grows as pass 1 reads,
@@ -534,14 +537,8 @@ func newFingerprints(n int64) (*fingerprints, error) {
 	return f, nil
 }
 
-// verifier returns a verifier under f's key.
-func (f *fingerprints) verifier() verifier {
-	g, err := cipher.NewGCM(f.block)
-	if err != nil {
-		panic(err) // cannot happen: it worked with the same block
-	}
-	return verifier{gmac: g}
-}
+// verifier returns the calling goroutine's verifier under f's key.
+func (f *fingerprints) verifier() verifier { return verifier{gmac: f.gmac2} }
 
 // byIndex reports whether chunk i's tag has a fixed place.
 func (f *fingerprints) byIndex(i uint64) bool { return i < uint64(len(f.head)/tagSize) }
