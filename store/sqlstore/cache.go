@@ -260,44 +260,33 @@ type marker struct {
 }
 
 func (m marker) session(k cacheKey, r *session.Record) {
-	p, seen := m.j.sessions[k]
-	if !seen {
-		m.c.sessions.mark(m.c, k)
-	}
-	if m.bad {
-		p.bad = true
-	} else {
-		p.val, p.present = r, r != nil
-	}
-	m.j.sessions[k] = p
+	journalWrite(m, &m.c.sessions, m.j.sessions, k, r, r != nil)
 }
 
 func (m marker) identity(k cacheKey, key prekey.IdentityKey, present bool) {
-	p, seen := m.j.identities[k]
-	if !seen {
-		m.c.identities.mark(m.c, k)
-	}
-	if m.bad {
-		p.bad = true
-	} else {
-		p.val, p.present = key, present
-	}
-	m.j.identities[k] = p
+	journalWrite(m, &m.c.identities, m.j.identities, k, key, present)
 }
 
 // account notes a write of an account's pinned key (present false: the
 // row is deleted).
 func (m marker) account(k cacheKey, key prekey.IdentityKey, present bool) {
-	p, seen := m.j.accounts[k]
+	journalWrite(m, &m.c.accounts, m.j.accounts, k, key, present)
+}
+
+// journalWrite adds a write of k (val, or no row) to a journal's entries
+// for l, pinning k in l on its first write; with m.bad it flags the write
+// as failed instead.
+func journalWrite[V any](m marker, l *lru[V], entries map[cacheKey]pending[V], k cacheKey, val V, present bool) {
+	p, seen := entries[k]
 	if !seen {
-		m.c.accounts.mark(m.c, k)
+		l.mark(m.c, k)
 	}
 	if m.bad {
 		p.bad = true
 	} else {
-		p.val, p.present = key, present
+		p.val, p.present = val, present
 	}
-	m.j.accounts[k] = p
+	entries[k] = p
 }
 
 // note runs fn, which adds writes to j, with the mutex held; nothing
