@@ -64,21 +64,11 @@ func (w *stmtBuilder) arg(v any) *stmtBuilder {
 // third of the statement's time.
 func (w *stmtBuilder) want(addrs []session.Address) *stmtBuilder {
 	if w.d.placeholder != "$" {
-		n := 2
-		for _, a := range addrs {
-			n += 2*len(a.Name) + 14
-		}
-		j := make([]byte, 0, n)
-		j = append(j, '[')
-		for i, a := range addrs {
-			if i > 0 {
-				j = append(j, ',')
-			}
-			j = strconv.AppendUint(append(j, '"'), uint64(a.DeviceID), 10)
-			j = append(hex.AppendEncode(append(j, ':'), []byte(a.Name)), '"')
-		}
-		j = append(j, ']')
-		return w.sql("WITH want (name, device_id) AS (SELECT CAST(unhex(substr(value, instr(value, ':') + 1)) AS TEXT), CAST(substr(value, 1, instr(value, ':') - 1) AS INTEGER) FROM json_each(").arg(string(j)).sql(")) ")
+		j := jsonStrings(len(addrs), func(j []byte, i int) []byte {
+			j = strconv.AppendUint(j, uint64(addrs[i].DeviceID), 10)
+			return hex.AppendEncode(append(j, ':'), []byte(addrs[i].Name))
+		})
+		return w.sql("WITH want (name, device_id) AS (SELECT CAST(unhex(substr(value, instr(value, ':') + 1)) AS TEXT), CAST(substr(value, 1, instr(value, ':') - 1) AS INTEGER) FROM json_each(").arg(j).sql(")) ")
 	}
 	w.b.Grow(len(addrs) * 40)
 	w.sql("WITH want (name, device_id) AS (VALUES ")
@@ -95,20 +85,10 @@ func (w *stmtBuilder) want(addrs []session.Address) *stmtBuilder {
 // for addresses (on SQLite, each name in hexadecimal).
 func (w *stmtBuilder) wantNames(names []string) *stmtBuilder {
 	if w.d.placeholder != "$" {
-		n := 2
-		for _, name := range names {
-			n += 2*len(name) + 3
-		}
-		j := make([]byte, 0, n)
-		j = append(j, '[')
-		for i, name := range names {
-			if i > 0 {
-				j = append(j, ',')
-			}
-			j = append(hex.AppendEncode(append(j, '"'), []byte(name)), '"')
-		}
-		j = append(j, ']')
-		return w.sql("WITH want (name) AS (SELECT CAST(unhex(value) AS TEXT) FROM json_each(").arg(string(j)).sql(")) ")
+		j := jsonStrings(len(names), func(j []byte, i int) []byte {
+			return hex.AppendEncode(j, []byte(names[i]))
+		})
+		return w.sql("WITH want (name) AS (SELECT CAST(unhex(value) AS TEXT) FROM json_each(").arg(j).sql(")) ")
 	}
 	w.b.Grow(len(names) * 20)
 	w.sql("WITH want (name) AS (VALUES ")
@@ -119,6 +99,21 @@ func (w *stmtBuilder) wantNames(names []string) *stmtBuilder {
 		w.sql("(CAST(").arg(n).sql(" AS TEXT))")
 	}
 	return w.sql(") ")
+}
+
+// jsonStrings returns a JSON array of n strings, element i written by
+// elem (which appends only digits, colons and hexadecimal: nothing JSON
+// would escape).
+func jsonStrings(n int, elem func(j []byte, i int) []byte) string {
+	j := make([]byte, 0, 2+n*32)
+	j = append(j, '[')
+	for i := range n {
+		if i > 0 {
+			j = append(j, ',')
+		}
+		j = append(elem(append(j, '"'), i), '"')
+	}
+	return string(append(j, ']'))
 }
 
 // parallel calls fn(0) … fn(n-1) on up to GOMAXPROCS goroutines and
