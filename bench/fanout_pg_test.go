@@ -74,24 +74,11 @@ func BenchmarkFanoutPostgres(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			b.ReportAllocs()
-			cpu := processCPU()
-			for b.Loop() {
-				if _, err := c.EncryptMany(ctx, rs, fanoutPlaintext); err != nil {
-					b.Fatal(err)
-				}
-			}
-			reportFanout(b, n, cpu)
+			encryptManyLoop(b, c, rs)
 		})
 	}
 	b.Run("single-1to1/interlock-postgres", func(b *testing.B) {
 		mem, rs := ilWarm(b, 1)
-		c := session.NewCipher(pgStore(b, mem, rs), session.WithPolicy(session.AllowX3DH))
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, _, err := c.Encrypt(ctx, rs[0].Address, fanoutPlaintext); err != nil {
-				b.Fatal(err)
-			}
-		}
+		encryptLoop(b, session.NewCipher(pgStore(b, mem, rs), session.WithPolicy(session.AllowX3DH)), rs[0].Address)
 	})
 }
